@@ -1,0 +1,68 @@
+package replay
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Chunks are stored as a zstd frame holding a JSON array of events. The
+// encoder and decoder are safe for concurrent use through EncodeAll and
+// DecodeAll and are built once.
+var (
+	chunkEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+	chunkDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxChunkBytes))
+)
+
+// maxChunkBytes bounds a decompressed chunk; the ingest limits keep real
+// chunks far below it.
+const maxChunkBytes = 256 << 20
+
+// encodeChunk encodes events as a compressed JSON array.
+func encodeChunk(events []Event) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i := range events {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		b, err := events[i].MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("events[%d]: %w", i, err)
+		}
+		buf.Write(b)
+	}
+	buf.WriteByte(']')
+	return chunkEncoder.EncodeAll(buf.Bytes(), nil), nil
+}
+
+// decodeChunk returns the events of a stored chunk as raw JSON, in the order
+// they were stored.
+func decodeChunk(data []byte) ([]json.RawMessage, error) {
+	raw, err := chunkDecoder.DecodeAll(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("decompress chunk: %w", err)
+	}
+	var events []json.RawMessage
+	if err := json.Unmarshal(raw, &events); err != nil {
+		return nil, fmt.Errorf("decode chunk: %w", err)
+	}
+	return events, nil
+}
+
+// decodeChunkEvents is decodeChunk with each event decoded.
+func decodeChunkEvents(data []byte) ([]Event, error) {
+	raws, err := decodeChunk(data)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]Event, len(raws))
+	for i, r := range raws {
+		if err := events[i].UnmarshalJSON(r); err != nil {
+			return nil, fmt.Errorf("decode chunk: events[%d]: %w", i, err)
+		}
+	}
+	return events, nil
+}

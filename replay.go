@@ -1,0 +1,336 @@
+package replay
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sessionreplay/replay/storage"
+)
+
+// Recorder is the front end of the library: it takes batches of rrweb events
+// from browsers, enforces each site's privacy policy, keeps the facts of every
+// session, decides which sessions to keep, and stores what it keeps in a
+// [storage.Store]. It also serves what is stored back, for the read API.
+//
+// A Recorder is safe for concurrent use by multiple goroutines. Several
+// Recorders, in one process or many, may share one Store.
+type Recorder struct {
+	store   storage.Store
+	sites   Sites
+	log     *slog.Logger
+	now     func() time.Time
+	opts    Options
+	locks   sessionLocks
+	mirrors *mirrorCache
+}
+
+// Options configure a Recorder. The zero value, or a nil *Options, means the
+// defaults.
+type Options struct {
+	// Logger receives what the Recorder has to say; nil discards it.
+	Logger *slog.Logger
+	// Now is the server clock used for the session lifecycle (idle timeout,
+	// maximum duration, retention); nil means time.Now.
+	Now func() time.Time
+	// RageClick defines a rage click: at least Count clicks within Window,
+	// all within Radius CSS pixels of the first. Zero fields take the
+	// defaults 3, 1s and 30.
+	RageClick RageClick
+	// MirrorCache is how many windows' DOM mirrors are kept in memory
+	// between batches; a mirror that is not in memory is rebuilt from the
+	// stored chunks. 0 means 4096.
+	MirrorCache int
+}
+
+// RageClick is the definition of a rage click; see [Options].
+type RageClick struct {
+	Count  int
+	Window time.Duration
+	Radius float64
+}
+
+// Client describes who sent a request: it feeds the device, OS and browser
+// facts and the origin check.
+type Client struct {
+	UserAgent string
+	IP        string
+	Origin    string
+}
+
+// Result is the answer to a batch.
+type Result struct {
+	// Accepted is the number of events in the batch.
+	Accepted int `json:"accepted"`
+	// Record is false when the session was dropped or deleted: the browser
+	// should stop recording and sending.
+	Record bool `json:"record"`
+}
+
+// New returns a Recorder that stores in store and finds site configuration
+// in sites.
+func New(store storage.Store, sites Sites, opts *Options) (*Recorder, error) {
+	if store == nil {
+		return nil, errors.New("replay.New: nil store")
+	}
+	if sites == nil {
+		return nil, errors.New("replay.New: nil sites")
+	}
+	r := &Recorder{store: store, sites: sites}
+	if opts != nil {
+		r.opts = *opts
+	}
+	r.log = r.opts.Logger
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	r.now = r.opts.Now
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.opts.RageClick.Count <= 0 {
+		r.opts.RageClick.Count = 3
+	}
+	if r.opts.RageClick.Window <= 0 {
+		r.opts.RageClick.Window = time.Second
+	}
+	if r.opts.RageClick.Radius <= 0 {
+		r.opts.RageClick.Radius = 30
+	}
+	if r.opts.MirrorCache <= 0 {
+		r.opts.MirrorCache = 4096
+	}
+	r.mirrors = newMirrorCache(r.opts.MirrorCache)
+	return r, nil
+}
+
+// Ingest runs one batch through the pipeline: validate, mask, facts, target,
+// encode, store. Nothing reaches the Store before it is masked.
+//
+// Errors: a [*ValidationError] for a batch that is not rrweb-shaped,
+// [ErrUnknownSite] and [ErrSiteDisabled] for the site, and the store's errors
+// (wrapping [storage.ErrFull], [storage.ErrUnavailable], ...). A batch that
+// was already stored (same session, window and seq) is accepted again and
+// stored once. Cancelling ctx abandons the batch before it is stored; once
+// the chunk is appended the session's metadata is written too.
+func (r *Recorder) Ingest(ctx context.Context, b *Batch, from Client) (Result, error) {
+	site, cs, err := r.site(ctx, b.Site)
+	if err != nil {
+		return Result{}, err
+	}
+	accepted := Result{Accepted: len(b.Events), Record: true}
+	if site.Disabled {
+		return Result{}, fmt.Errorf("%w %q", ErrSiteDisabled, b.Site)
+	}
+
+	// 1. Validate.
+	if err := b.Validate(); err != nil {
+		return Result{}, err
+	}
+	key := storage.Key{Site: b.Site, Session: b.Session}
+	defer r.locks.lock(key)()
+	now := r.now()
+	sess, isNew, err := r.loadSession(ctx, key, now)
+	if err != nil {
+		return Result{}, err
+	}
+	if sess.State == storage.StateDropped {
+		return Result{Accepted: len(b.Events), Record: false}, nil
+	}
+
+	// 2. Mask, before anything is kept.
+	if err := r.mask(ctx, cs.masker, key, b); err != nil {
+		return Result{}, err
+	}
+
+	// 3. Facts.
+	r.updateFacts(&sess, b, from, now)
+
+	// 4. Target.
+	switch r.target(cs.rules, &sess, false) {
+	case drop:
+		if err := r.drop(ctx, key, &sess, isNew); err != nil {
+			return Result{}, err
+		}
+		return Result{Accepted: len(b.Events), Record: false}, nil
+	}
+
+	// 5. Encode and store.
+	data, err := encodeChunk(b.Events)
+	if err != nil {
+		return Result{}, err
+	}
+	err = r.store.Append(ctx, key, storage.Chunk{Window: b.Window, Seq: b.Seq, Events: len(b.Events), Data: data})
+	switch {
+	case errors.Is(err, storage.ErrExists) && !isNew:
+		return accepted, nil // a retry: stored once, counted once
+	case errors.Is(err, storage.ErrExists):
+	case err != nil:
+		return Result{}, fmt.Errorf("append %s/%s/%s/%d: %w", key.Site, key.Session, b.Window, b.Seq, err)
+	default:
+		sess.StoredBytes += int64(len(data))
+	}
+	if err := r.store.PutSession(context.WithoutCancel(ctx), sess); err != nil {
+		return Result{}, fmt.Errorf("put session %s/%s: %w", key.Site, key.Session, err)
+	}
+	return accepted, nil
+}
+
+// site finds and compiles a site's configuration.
+func (r *Recorder) site(ctx context.Context, id string) (*Site, *compiledSite, error) {
+	site, err := r.sites.Site(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := site.compile()
+	if err != nil {
+		return nil, nil, fmt.Errorf("site %q: %w", id, err)
+	}
+	return site, cs, nil
+}
+
+// loadSession returns the stored session, or a new one when there is none.
+func (r *Recorder) loadSession(ctx context.Context, key storage.Key, now time.Time) (storage.Session, bool, error) {
+	sess, err := r.store.Session(ctx, key)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return storage.Session{ID: key.Session, Site: key.Site, State: storage.StatePending, FirstSeen: now}, true, nil
+	case err != nil:
+		return storage.Session{}, false, fmt.Errorf("load session %s/%s: %w", key.Site, key.Session, err)
+	}
+	return sess, false, nil
+}
+
+// drop deletes what is stored of a session and leaves a tombstone, so later
+// batches are refused without being decoded.
+func (r *Recorder) drop(ctx context.Context, key storage.Key, sess *storage.Session, isNew bool) error {
+	ctx = context.WithoutCancel(ctx)
+	if !isNew {
+		if err := r.store.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("drop %s/%s: %w", key.Site, key.Session, err)
+		}
+	}
+	r.mirrors.forget(key)
+	tomb := storage.Session{ID: key.Session, Site: key.Site, State: storage.StateDropped,
+		FirstSeen: sess.FirstSeen, LastSeen: sess.LastSeen, Ended: true}
+	if err := r.store.PutSession(ctx, tomb); err != nil {
+		return fmt.Errorf("drop %s/%s: %w", key.Site, key.Session, err)
+	}
+	return nil
+}
+
+// Session returns the metadata of a kept or pending session, or an error
+// wrapping [storage.ErrNotFound].
+func (r *Recorder) Session(ctx context.Context, site, id string) (storage.Session, error) {
+	sess, err := r.store.Session(ctx, storage.Key{Site: site, Session: id})
+	if err != nil {
+		return storage.Session{}, err
+	}
+	if sess.State == storage.StateDropped {
+		return storage.Session{}, fmt.Errorf("session %s/%s: %w", site, id, storage.ErrNotFound)
+	}
+	return sess, nil
+}
+
+// Sessions lists sessions; see [storage.Query] for the filters.
+func (r *Recorder) Sessions(ctx context.Context, q storage.Query) (storage.Page, error) {
+	if q.State == storage.FilterDropped {
+		return storage.Page{}, &ValidationError{Path: "state", Msg: `want "kept", "pending" or "all"`}
+	}
+	return r.store.List(ctx, q)
+}
+
+// Events writes a session's stored (masked) events to w as one JSON array,
+// in timestamp order; events with equal timestamps keep the order they arrived
+// in. With window != "" only that window's events are written. An unknown
+// session is an error wrapping [storage.ErrNotFound], reported before anything
+// is written.
+func (r *Recorder) Events(ctx context.Context, site, id, window string, w io.Writer) error {
+	key := storage.Key{Site: site, Session: id}
+	if _, err := r.Session(ctx, site, id); err != nil {
+		return err
+	}
+	type stamped struct {
+		ts  float64
+		raw json.RawMessage
+	}
+	var all []stamped
+	for c, err := range r.store.Chunks(ctx, key, window) {
+		if err != nil {
+			return fmt.Errorf("read %s/%s: %w", site, id, err)
+		}
+		raws, err := decodeChunk(c.Data)
+		if err != nil {
+			return fmt.Errorf("read %s/%s/%s/%d: %w", site, id, c.Window, c.Seq, err)
+		}
+		for _, raw := range raws {
+			var head struct {
+				Timestamp float64 `json:"timestamp"`
+			}
+			if err := json.Unmarshal(raw, &head); err != nil {
+				return fmt.Errorf("read %s/%s/%s/%d: %w", site, id, c.Window, c.Seq, err)
+			}
+			all = append(all, stamped{head.Timestamp, raw})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b stamped) int { return cmp.Compare(a.ts, b.ts) })
+
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, e := range all {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(e.raw)
+		if buf.Len() >= 64<<10 {
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return err
+			}
+			buf.Reset()
+		}
+	}
+	buf.WriteByte(']')
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// Delete removes a session. Later batches of it are answered with
+// Record false and not stored. Deleting an unknown session is an error
+// wrapping [storage.ErrNotFound].
+func (r *Recorder) Delete(ctx context.Context, site, id string) error {
+	key := storage.Key{Site: site, Session: id}
+	defer r.locks.lock(key)()
+	sess, err := r.Session(ctx, site, id)
+	if err != nil {
+		return err
+	}
+	return r.drop(ctx, key, &sess, false)
+}
+
+// sessionLocks serialises the batches of one session within this process.
+type sessionLocks struct {
+	seed  maphash.Seed
+	once  sync.Once
+	slots [256]sync.Mutex
+}
+
+func (l *sessionLocks) lock(k storage.Key) (unlock func()) {
+	l.once.Do(func() { l.seed = maphash.MakeSeed() })
+	var h maphash.Hash
+	h.SetSeed(l.seed)
+	h.WriteString(k.Site)
+	h.WriteByte(0)
+	h.WriteString(k.Session)
+	m := &l.slots[h.Sum64()%uint64(len(l.slots))]
+	m.Lock()
+	return m.Unlock
+}
