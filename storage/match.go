@@ -142,12 +142,16 @@ func contains(list []string, s string) bool {
 }
 
 // Newer reports whether a sorts before b in a listing: newest Start first,
-// then ID descending.
+// then ID descending, then Site descending (so that the order is total even
+// when a listing spans sites whose session ids collide).
 func Newer(a, b Session) bool {
 	if !a.Start.Equal(b.Start) {
 		return a.Start.After(b.Start)
 	}
-	return a.ID > b.ID
+	if a.ID != b.ID {
+		return a.ID > b.ID
+	}
+	return a.Site > b.Site
 }
 
 // PageSize is the number of sessions a List call returns at most for q:

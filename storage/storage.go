@@ -22,9 +22,12 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"iter"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -131,6 +134,21 @@ type Session struct {
 	Opaque []byte `json:"-"`
 }
 
+// Clone returns a deep copy of s: its slices and maps are new, so changing
+// the copy never changes s. A nil slice or map stays nil. Stores that keep
+// sessions in memory return clones so that callers cannot change what is
+// stored.
+func (s Session) Clone() Session {
+	s.MatchedRules = slices.Clone(s.MatchedRules)
+	s.Pages = slices.Clone(s.Pages)
+	s.ErrorMessages = slices.Clone(s.ErrorMessages)
+	s.Events = maps.Clone(s.Events)
+	s.WindowIDs = slices.Clone(s.WindowIDs)
+	s.Attrs = maps.Clone(s.Attrs)
+	s.Opaque = bytes.Clone(s.Opaque)
+	return s
+}
+
 // Query selects sessions of a site. The zero value of each field means "no
 // filter"; all filters combine with AND. The read API of API.md maps onto it
 // one field per parameter.
@@ -228,9 +246,12 @@ type Store interface {
 	Session(ctx context.Context, key Key) (Session, error)
 
 	// List returns the sessions that match q, newest first (Start
-	// descending, then ID descending), at most q.Limit of them (50 when 0,
-	// never more than 500), and a cursor for the next page when there may
-	// be more. An unknown cursor is an error.
+	// descending, then ID descending, then Site descending: see [Newer]),
+	// at most q.Limit of them (50 when 0, never more than 500: see
+	// [Query.PageSize]), and a cursor for the next page when there may be
+	// more. Walking the pages visits every matching session once, even when
+	// several share a Start. A cursor the store cannot read is an error
+	// wrapping [ErrInvalidCursor]. [Cursor] is a ready-made cursor format.
 	List(ctx context.Context, q Query) (Page, error)
 
 	// Delete removes a session's chunks and metadata at once. Deleting a
