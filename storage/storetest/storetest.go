@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -82,7 +83,7 @@ func withSource(s string) string {
 	if !ok {
 		return s
 	}
-	return fmt.Sprintf("%s (%s:%d)", s, file, line)
+	return fmt.Sprintf("%s (%s/%s:%d)", s, filepath.Base(filepath.Dir(file)), filepath.Base(file), line)
 }
 
 var cases = []testCase{
