@@ -4,10 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"sync"
 	"time"
 
 	"github.com/sessionreplay/replay/storage"
 )
+
+// A session's lifecycle: it is pending from its first batch until a rule
+// holds (kept) or every rule fails (dropped: chunks deleted, a tombstone
+// left so later batches are refused). It ends when no batch arrived for the
+// site's idle timeout or it outlived its maximum duration; Sweep then
+// decides what was not yet decided, with the session closed.
 
 // SweepStats counts what a Sweep did.
 type SweepStats struct {
@@ -17,11 +25,318 @@ type SweepStats struct {
 	Expired int // sessions deleted because their retention passed
 }
 
+// SiteStats counts the targeting decisions of one site made by one Recorder
+// since it started.
+type SiteStats struct {
+	Kept    int64 // sessions that became kept (a rule held, or no rules)
+	Dropped int64 // sessions dropped because every rule failed
+	Evicted int64 // pending sessions dropped, oldest first, to respect maxPendingBytes
+}
+
+// Stats returns the targeting counts per site id. It is safe to call at any
+// time; the counts cover this Recorder only, not others sharing its Store.
+func (r *Recorder) Stats() map[string]SiteStats {
+	t := &r.tstate
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]SiteStats, len(t.stats))
+	for site, s := range t.stats {
+		out[site] = *s
+	}
+	return out
+}
+
+// targetState is the Recorder's in-memory help for targeting: counts, a
+// cache of tombstones, and the pending bytes per site. Everything in it can
+// be rebuilt from the Store; it is an accelerator, never the truth. The zero
+// value is ready to use.
+type targetState struct {
+	mu      sync.Mutex
+	stats   map[string]*SiteStats
+	tombs   map[storage.Key]struct{}
+	pending map[string]*pendingSite
+}
+
+// maxTombCache bounds the tombstone cache; when full it is emptied.
+const maxTombCache = 1 << 16
+
+// pendingSite tracks the stored bytes of one site's pending sessions.
+type pendingSite struct {
+	load     sync.Mutex // held while the index is read from the store
+	loaded   bool
+	total    int64
+	sessions map[string]pendingEntry // by session id
+}
+
+type pendingEntry struct {
+	bytes     int64
+	firstSeen time.Time
+}
+
+func (t *targetState) count(site string, f func(*SiteStats)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stats == nil {
+		t.stats = make(map[string]*SiteStats)
+	}
+	s := t.stats[site]
+	if s == nil {
+		s = &SiteStats{}
+		t.stats[site] = s
+	}
+	f(s)
+}
+
+func (t *targetState) noteDropped(k storage.Key) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tombs == nil || len(t.tombs) >= maxTombCache {
+		t.tombs = make(map[storage.Key]struct{})
+	}
+	t.tombs[k] = struct{}{}
+}
+
+func (t *targetState) isDropped(k storage.Key) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.tombs[k]
+	return ok
+}
+
+func (t *targetState) site(id string) *pendingSite {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pending == nil {
+		t.pending = make(map[string]*pendingSite)
+	}
+	p := t.pending[id]
+	if p == nil {
+		p = &pendingSite{sessions: make(map[string]pendingEntry)}
+		t.pending[id] = p
+	}
+	return p
+}
+
+// setPending records a pending session's stored bytes; forgetPending
+// removes a session that is no longer pending.
+func (t *targetState) setPending(k storage.Key, e pendingEntry) (total int64) {
+	p := t.site(k.Site)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p.total += e.bytes - p.sessions[k.Session].bytes
+	p.sessions[k.Session] = e
+	return p.total
+}
+
+func (t *targetState) forgetPending(k storage.Key) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.pending[k.Site]
+	if p == nil {
+		return
+	}
+	if e, ok := p.sessions[k.Session]; ok {
+		p.total -= e.bytes
+		delete(p.sessions, k.Session)
+	}
+}
+
+// oldestPending returns the pending sessions of a site, oldest first by
+// first batch, leaving out skip; at most n of them.
+func (t *targetState) oldestPending(site, skip string, n int) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.pending[site]
+	if p == nil {
+		return nil
+	}
+	type cand struct {
+		id string
+		at time.Time
+	}
+	var best []cand
+	for id, e := range p.sessions {
+		if id == skip {
+			continue
+		}
+		c := cand{id, e.firstSeen}
+		i := len(best)
+		for i > 0 && (c.at.Before(best[i-1].at) || c.at.Equal(best[i-1].at) && c.id < best[i-1].id) {
+			i--
+		}
+		if i < n {
+			best = append(best, cand{})
+			copy(best[i+1:], best[i:])
+			best[i] = c
+			if len(best) > n {
+				best = best[:n]
+			}
+		}
+	}
+	ids := make([]string, len(best))
+	for i, c := range best {
+		ids[i] = c.id
+	}
+	return ids
+}
+
+// loadPending reads the site's pending sessions from the store once, so
+// that the bound counts what earlier runs (or other processes) left.
+func (r *Recorder) loadPending(ctx context.Context, site string) error {
+	p := r.tstate.site(site)
+	p.load.Lock()
+	defer p.load.Unlock()
+	if p.loaded {
+		return nil
+	}
+	q := storage.Query{Site: site, State: storage.FilterPending, Limit: 500}
+	found := make(map[string]pendingEntry)
+	for {
+		page, err := r.store.List(ctx, q)
+		if err != nil {
+			return fmt.Errorf("list pending sessions of %s: %w", site, err)
+		}
+		for _, s := range page.Sessions {
+			found[s.ID] = pendingEntry{bytes: s.StoredBytes, firstSeen: s.FirstSeen}
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	r.tstate.mu.Lock()
+	for id, e := range found {
+		if _, known := p.sessions[id]; !known {
+			p.sessions[id] = e
+			p.total += e.bytes
+		}
+	}
+	p.loaded = true
+	r.tstate.mu.Unlock()
+	return nil
+}
+
+// afterStore runs once a batch's session metadata is stored: it accounts a
+// pending session's bytes and, when the site's pending data passed its
+// bound, drops the oldest pending sessions (never s itself, whose lock the
+// caller holds) until it fits again. Errors are logged: the batch itself
+// was stored.
+func (r *Recorder) afterStore(ctx context.Context, rs *ruleSet, s *storage.Session) {
+	key := storage.Key{Site: s.Site, Session: s.ID}
+	if s.State != storage.StatePending {
+		r.tstate.forgetPending(key)
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := r.loadPending(ctx, s.Site); err != nil {
+		r.log.Warn("replay: pending bound not enforced", "site", s.Site, "err", err)
+		return
+	}
+	total := r.tstate.setPending(key, pendingEntry{bytes: s.StoredBytes, firstSeen: s.FirstSeen})
+	limit := rs.maxPendingBytes()
+	for total > limit {
+		victims := r.tstate.oldestPending(s.Site, s.ID, 8)
+		if len(victims) == 0 {
+			return
+		}
+		progress := false
+		for _, id := range victims {
+			if total <= limit {
+				return
+			}
+			freed, ok := r.evict(ctx, storage.Key{Site: s.Site, Session: id})
+			if ok {
+				progress = true
+				total -= freed
+			}
+		}
+		if !progress {
+			return // every candidate is busy; the next batch tries again
+		}
+		total = r.tstate.setPending(key, pendingEntry{bytes: s.StoredBytes, firstSeen: s.FirstSeen})
+	}
+}
+
+// evict drops one pending session to make room. It reports the bytes freed
+// and false when the session's lock is busy (another batch of it is being
+// ingested) so that the caller tries the next one.
+func (r *Recorder) evict(ctx context.Context, key storage.Key) (int64, bool) {
+	unlock, ok := r.locks.tryLock(key)
+	if !ok {
+		return 0, false
+	}
+	defer unlock()
+	s, err := r.store.Session(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) || err == nil && s.State != storage.StatePending {
+		r.tstate.forgetPending(key) // stale: deleted, kept or dropped meanwhile
+		return 0, true
+	}
+	if err != nil {
+		r.log.Warn("replay: pending bound: load session", "site", key.Site, "session", key.Session, "err", err)
+		return 0, false
+	}
+	if err := r.drop(ctx, key, &s, false); err != nil {
+		r.log.Warn("replay: pending bound: drop session", "site", key.Site, "session", key.Session, "err", err)
+		return 0, false
+	}
+	r.tstate.noteDropped(key)
+	r.tstate.forgetPending(key)
+	r.tstate.count(key.Site, func(c *SiteStats) { c.Evicted++ })
+	r.log.Warn("replay: pending session dropped to respect maxPendingBytes",
+		"site", key.Site, "session", key.Session, "storedBytes", s.StoredBytes)
+	return s.StoredBytes, true
+}
+
+// tryLock is lock without waiting: ok is false when the session's slot is
+// held (by another batch, or by the caller for another session).
+func (l *sessionLocks) tryLock(k storage.Key) (unlock func(), ok bool) {
+	l.once.Do(func() { l.seed = maphash.MakeSeed() })
+	var h maphash.Hash
+	h.SetSeed(l.seed)
+	h.WriteString(k.Site)
+	h.WriteByte(0)
+	h.WriteString(k.Session)
+	m := &l.slots[h.Sum64()%uint64(len(l.slots))]
+	if !m.TryLock() {
+		return nil, false
+	}
+	return m.Unlock, true
+}
+
+// Refuses reports whether batches of a session are refused (answered
+// record false, not stored) because the session was dropped or deleted. It
+// needs only the site and session ids, so a handler can call it before it
+// decodes a batch's events; it answers from memory for sessions this
+// Recorder dropped and otherwise reads the session's metadata. Errors are
+// the store's.
+func (r *Recorder) Refuses(ctx context.Context, site, session string) (bool, error) {
+	key := storage.Key{Site: site, Session: session}
+	if r.tstate.isDropped(key) {
+		return true, nil
+	}
+	if !storage.ValidID(site, 1) || !storage.ValidID(session, 8) {
+		return false, nil // Ingest reports the invalid id
+	}
+	s, err := r.store.Session(ctx, key)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("session %s/%s: %w", site, session, err)
+	case s.State == storage.StateDropped:
+		r.tstate.noteDropped(key)
+		return true, nil
+	}
+	return false, nil
+}
+
 // Sweep ends the sessions that have been idle longer than their site's idle
 // timeout or run longer than its maximum duration, resolves the rules of
-// pending ones with the session closed, and deletes sessions past their
-// site's retention. now is the server's clock. Call it periodically; it is
-// safe to run beside Ingest. Cancelling ctx stops the sweep between sessions.
+// pending ones with the session closed (so "not visited" now holds) and
+// keeps or deletes them, and deletes sessions past their site's retention.
+// now is the server's clock. Call it periodically (every minute or so); it
+// is safe to run beside Ingest and beside other Recorders' Sweeps on the
+// same Store. Cancelling ctx stops the sweep between sessions.
 func (r *Recorder) Sweep(ctx context.Context, now time.Time) (SweepStats, error) {
 	var stats SweepStats
 	q := storage.Query{State: storage.FilterAny, Limit: 500}
@@ -39,10 +354,15 @@ func (r *Recorder) Sweep(ctx context.Context, now time.Time) (SweepStats, error)
 			}
 		}
 		if page.Next == "" {
-			return stats, nil
+			break
 		}
 		q.Cursor = page.Next
 	}
+	if stats != (SweepStats{}) {
+		r.log.Info("replay: sweep", "ended", stats.Ended, "kept", stats.Kept,
+			"dropped", stats.Dropped, "expired", stats.Expired)
+	}
+	return stats, nil
 }
 
 func (r *Recorder) sweepSession(ctx context.Context, listed storage.Session, now time.Time, stats *SweepStats) error {
@@ -53,6 +373,16 @@ func (r *Recorder) sweepSession(ctx context.Context, listed storage.Session, now
 	if err != nil {
 		return err
 	}
+	// Skip what cannot need work without taking the lock.
+	idle, maxDur, ret := cs.rules.idleTimeout(), cs.rules.maxDuration(), site.retention()
+	expired := now.Sub(listed.LastSeen) > ret
+	if !expired && (listed.Ended || listed.State == storage.StateDropped) {
+		return nil
+	}
+	if !expired && now.Sub(listed.LastSeen) <= idle && now.Sub(listed.FirstSeen) <= maxDur {
+		return nil
+	}
+
 	key := storage.Key{Site: listed.Site, Session: listed.ID}
 	defer r.locks.lock(key)()
 	s, err := r.store.Session(ctx, key)
@@ -62,31 +392,29 @@ func (r *Recorder) sweepSession(ctx context.Context, listed storage.Session, now
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
-	if now.Sub(s.LastSeen) > site.retention() {
+	if now.Sub(s.LastSeen) > ret {
 		if err := r.store.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("sweep: %w", err)
 		}
 		r.mirrors.forget(key)
+		r.tstate.forgetPending(key)
 		stats.Expired++
 		return nil
 	}
 	if s.Ended || s.State == storage.StateDropped {
 		return nil
 	}
-	if now.Sub(s.LastSeen) <= cs.rules.idleTimeout() && now.Sub(s.FirstSeen) <= cs.rules.maxDuration() {
-		return nil
+	if now.Sub(s.LastSeen) <= idle && now.Sub(s.FirstSeen) <= maxDur {
+		return nil // a batch arrived since the listing
 	}
 	stats.Ended++
 	wasPending := s.State == storage.StatePending
-	switch r.target(cs.rules, &s, true) {
-	case drop:
+	if r.target(cs.rules, &s, true) == drop {
 		stats.Dropped++
 		return r.drop(ctx, key, &s, false)
-	default:
-		if wasPending {
-			stats.Kept++
-		}
-		s.State = storage.StateKept
+	}
+	if wasPending {
+		stats.Kept++
 	}
 	s.Ended = true
 	r.mirrors.forget(key)

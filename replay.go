@@ -32,6 +32,7 @@ type Recorder struct {
 	opts    Options
 	locks   sessionLocks
 	mirrors *mirrorCache
+	tstate  targetState // targeting counts and caches (lifecycle.go)
 }
 
 // Options configure a Recorder. The zero value, or a nil *Options, means the
@@ -182,6 +183,7 @@ func (r *Recorder) Ingest(ctx context.Context, b *Batch, from Client) (Result, e
 	if err := r.store.PutSession(context.WithoutCancel(ctx), sess); err != nil {
 		return Result{}, fmt.Errorf("put session %s/%s: %w", key.Site, key.Session, err)
 	}
+	r.afterStore(ctx, cs.rules, &sess) // the pending bound (lifecycle.go)
 	return accepted, nil
 }
 
