@@ -11,6 +11,8 @@
 //   replay.event(tag, payload)    records a custom event (a rule can match it)
 //   replay.identify(userId, attrs) attaches attrs.userId and attrs to the session
 //   replay.flush()                 sends what is buffered now
+//   replay.session                 the visit's id (read-only)
+//   replay.recording               whether rrweb is recording this page now
 //
 // Plain modern JavaScript, no build step: read it top to bottom.
 (() => {
@@ -107,6 +109,12 @@
     },
     flush() {
       flush();
+    },
+    get session() {
+      return session.id;
+    },
+    get recording() {
+      return !!stopRecording;
     },
   });
 
