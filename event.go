@@ -3,7 +3,10 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -13,7 +16,7 @@ import (
 // EventType is the type of an rrweb event (the `type` field).
 type EventType int
 
-// The rrweb 2.x event types.
+// The rrweb 2.x event types. Other values are accepted and kept as they are.
 const (
 	DomContentLoaded    EventType = 0
 	Load                EventType = 1
@@ -25,10 +28,34 @@ const (
 	Asset               EventType = 7
 )
 
+var eventTypeNames = [...]string{"DomContentLoaded", "Load", "FullSnapshot",
+	"IncrementalSnapshot", "Meta", "Custom", "Plugin", "Asset"}
+
+// String returns the rrweb name of t, or its number for unknown types.
+func (t EventType) String() string {
+	if t >= 0 && int(t) < len(eventTypeNames) {
+		return eventTypeNames[t]
+	}
+	return "EventType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Limits on what one batch may hold, so that its cost is bounded whatever
+// the browser sends.
+const (
+	// MaxBatchEvents is the most events one batch may hold.
+	MaxBatchEvents = 100_000
+	// MaxNodeDepth is the deepest nesting of serialized DOM nodes accepted
+	// in a FullSnapshot or a Mutation.
+	MaxNodeDepth = 1000
+)
+
 // Event is one rrweb event. Type and Timestamp are decoded; Data is kept as
 // the JSON it arrived as, and every other top-level key (delay, _sid, the
 // packer's v, keys of future rrweb versions) is kept in Extra, so an event
-// decodes and encodes without loss.
+// decodes and encodes without loss. Data is the source of truth; the typed
+// accessors ([Event.Meta], [Event.Mutation], ...) decode it for reading.
+//
+// An Event is a value; methods that only read it may be called concurrently.
 type Event struct {
 	Type      EventType
 	Timestamp float64 // milliseconds since the Unix epoch, as the browser sent it
@@ -41,76 +68,70 @@ func (e *Event) Time() time.Time {
 	return time.UnixMicro(int64(e.Timestamp * 1000))
 }
 
-// MarshalJSON encodes the event with its Extra keys.
+// MarshalJSON encodes the event: type, data, timestamp, then the Extra keys
+// in sorted order. An event without Data is encoded with an empty object.
 func (e Event) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(e.Data) + 48)
-	buf.WriteString(`{"type":`)
-	buf.WriteString(strconv.Itoa(int(e.Type)))
-	buf.WriteString(`,"data":`)
-	if len(e.Data) == 0 {
-		buf.WriteString("{}")
-	} else {
-		buf.Write(e.Data)
+	if math.IsNaN(e.Timestamp) || math.IsInf(e.Timestamp, 0) {
+		return nil, errors.New("replay: event timestamp is not a finite number")
 	}
-	buf.WriteString(`,"timestamp":`)
-	buf.WriteString(strconv.FormatFloat(e.Timestamp, 'f', -1, 64))
+	n := len(e.Data) + 64
 	for k, v := range e.Extra {
-		buf.WriteByte(',')
-		kb, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(kb)
-		buf.WriteByte(':')
-		buf.Write(v)
+		n += len(k) + len(v) + 4
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	buf := make([]byte, 0, n)
+	buf = append(buf, `{"type":`...)
+	buf = strconv.AppendInt(buf, int64(e.Type), 10)
+	buf = append(buf, `,"data":`...)
+	if len(e.Data) == 0 {
+		buf = append(buf, "{}"...)
+	} else {
+		buf = append(buf, e.Data...)
+	}
+	buf = append(buf, `,"timestamp":`...)
+	buf = strconv.AppendFloat(buf, e.Timestamp, 'f', -1, 64)
+	if len(e.Extra) > 0 {
+		keys := make([]string, 0, len(e.Extra))
+		for k := range e.Extra {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			v := e.Extra[k]
+			if !json.Valid(v) {
+				return nil, fmt.Errorf("replay: event key %q holds invalid JSON", k)
+			}
+			kb, err := json.Marshal(k)
+			if err != nil {
+				return nil, err
+			}
+			buf = append(buf, ',')
+			buf = append(buf, kb...)
+			buf = append(buf, ':')
+			buf = append(buf, v...)
+		}
+	}
+	buf = append(buf, '}')
+	return buf, nil
 }
 
-// UnmarshalJSON decodes an event object, keeping unknown keys in Extra.
-// It checks only the envelope; see [Batch.Validate] for the rest.
+// UnmarshalJSON decodes an event object, keeping unknown keys in Extra. A
+// JSON string is taken as an event packed by @rrweb/packer and unpacked.
+// It checks only the envelope (type, timestamp, data); see
+// [Batch.Validate] for the rest. Errors are [*ValidationError]s.
 func (e *Event) UnmarshalJSON(b []byte) error {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return fmt.Errorf("want an object")
+	d := decoder{packBudget: maxPackedEvent}
+	p := &parser{b: bytes.Clone(b)}
+	if err := d.event(p, e, ""); err != nil {
+		return err
 	}
-	*e = Event{}
-	for k, v := range fields {
-		switch k {
-		case "type":
-			var t int
-			if err := json.Unmarshal(v, &t); err != nil {
-				return &ValidationError{Path: "type", Msg: "want an integer"}
-			}
-			e.Type = EventType(t)
-		case "timestamp":
-			if err := json.Unmarshal(v, &e.Timestamp); err != nil {
-				return &ValidationError{Path: "timestamp", Msg: "want a number"}
-			}
-		case "data":
-			if len(v) == 0 || v[0] != '{' {
-				return &ValidationError{Path: "data", Msg: "want an object"}
-			}
-			e.Data = v
-		default:
-			if e.Extra == nil {
-				e.Extra = make(map[string]json.RawMessage)
-			}
-			e.Extra[k] = v
-		}
-	}
-	if _, ok := fields["type"]; !ok {
-		return &ValidationError{Path: "type", Msg: "missing"}
-	}
-	if _, ok := fields["timestamp"]; !ok {
-		return &ValidationError{Path: "timestamp", Msg: "missing"}
+	if err := p.end(); err != nil {
+		return &ValidationError{Path: "event", Msg: "invalid JSON: " + err.Error()}
 	}
 	return nil
 }
 
 // Batch is one ingest request: a window's events with its sequence number.
+// A Batch is not safe for concurrent modification.
 type Batch struct {
 	Site    string            `json:"site"`
 	Session string            `json:"session"`
@@ -131,21 +152,217 @@ type ValidationError struct {
 	Msg  string
 }
 
+// Error returns "path: msg".
 func (e *ValidationError) Error() string { return e.Path + ": " + e.Msg }
 
 // DecodeBatch decodes an ingest body (already decompressed) into a Batch.
-// It checks the JSON shape of the envelope and of each event; Validate checks
-// the rest.
+// It checks the JSON syntax, the types of the batch's fields and the
+// envelope of each event (type, timestamp, data); [Batch.Validate] checks
+// the rest. Events packed by @rrweb/packer (JSON strings in the events
+// array) are unpacked. Every error is a [*ValidationError] naming the field.
+//
+// The events' Data and Extra share one copy of data; data itself is not
+// retained.
 func DecodeBatch(data []byte) (*Batch, error) {
-	var b Batch
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, &ValidationError{Path: "body", Msg: err.Error()}
+	p := &parser{b: bytes.Clone(data)}
+	b := &Batch{Bytes: len(data)}
+	d := decoder{packBudget: maxPackedTotal}
+	if p.kind() != "object" {
+		if err := p.skip(); err != nil {
+			return nil, bodyError(err)
+		}
+		return nil, &ValidationError{Path: "body", Msg: "want a JSON object"}
 	}
-	b.Bytes = len(data)
-	return &b, nil
+	var sawEvents bool
+	err := p.object(func(key string) error {
+		var err error
+		switch key {
+		case "site":
+			b.Site, err = p.text()
+		case "session":
+			b.Session, err = p.text()
+		case "window":
+			b.Window, err = p.text()
+		case "seq":
+			var f float64
+			if f, err = p.num(); err == nil && (f != math.Trunc(f) || f < 0 || f > math.MaxInt32) {
+				err = errWrongType
+			}
+			b.Seq = int(f)
+			if err == errWrongType {
+				return &ValidationError{Path: "seq", Msg: "want an integer >= 0"}
+			}
+			return err
+		case "attrs":
+			return d.attrs(p, b)
+		case "events":
+			sawEvents = true
+			return d.events(p, b)
+		default:
+			return p.skip()
+		}
+		if err == errWrongType {
+			return &ValidationError{Path: key, Msg: "want a string"}
+		}
+		return err
+	})
+	if err == nil {
+		err = p.end()
+	}
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	if !sawEvents {
+		return nil, &ValidationError{Path: "events", Msg: "missing"}
+	}
+	return b, nil
 }
 
-// Validate checks the batch's ids and the shape of its events.
+// bodyError turns a syntax error into a ValidationError on the body.
+func bodyError(err error) error {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return &ValidationError{Path: "body", Msg: "invalid JSON: " + se.Error()}
+	}
+	return err
+}
+
+// decoder holds what DecodeBatch keeps across events.
+type decoder struct {
+	packBudget int // decompressed bytes left for packed events
+}
+
+func (d *decoder) attrs(p *parser, b *Batch) error {
+	switch p.kind() {
+	case "null":
+		return p.skip()
+	case "object":
+	default:
+		if err := p.skip(); err != nil {
+			return err
+		}
+		return &ValidationError{Path: "attrs", Msg: "want an object of strings"}
+	}
+	b.Attrs = make(map[string]string)
+	return p.object(func(key string) error {
+		s, err := p.text()
+		if err == errWrongType {
+			return &ValidationError{Path: "attrs." + key, Msg: "want a string"}
+		}
+		b.Attrs[key] = s
+		return err
+	})
+}
+
+func (d *decoder) events(p *parser, b *Batch) error {
+	if p.kind() != "array" {
+		if err := p.skip(); err != nil {
+			return err
+		}
+		return &ValidationError{Path: "events", Msg: "want an array"}
+	}
+	b.Events = b.Events[:0]
+	return p.array(func(i int) error {
+		if i >= MaxBatchEvents {
+			return &ValidationError{Path: "events", Msg: fmt.Sprintf("more than %d events", MaxBatchEvents)}
+		}
+		b.Events = append(b.Events, Event{})
+		path := "events[" + strconv.Itoa(i) + "]"
+		err := d.event(p, &b.Events[i], path)
+		var se *syntaxError
+		if errors.As(err, &se) {
+			return &ValidationError{Path: path, Msg: "invalid JSON: " + se.Error()}
+		}
+		return err
+	})
+}
+
+// event decodes one event object, or a packed event string, into e. path
+// names the event in errors ("" for a lone event).
+func (d *decoder) event(p *parser, e *Event, path string) error {
+	at := func(field string) string {
+		if path == "" {
+			return field
+		}
+		return path + "." + field
+	}
+	switch p.kind() {
+	case "object":
+	case "string":
+		s, err := p.str()
+		if err != nil {
+			return err
+		}
+		return d.unpack(s, e, path)
+	default:
+		if err := p.skip(); err != nil {
+			return err
+		}
+		if path == "" {
+			path = "event"
+		}
+		return &ValidationError{Path: path, Msg: "want an object"}
+	}
+	*e = Event{}
+	var sawType, sawTimestamp bool
+	err := p.object(func(key string) error {
+		switch key {
+		case "type":
+			sawType = true
+			t, err := p.integer()
+			if err == errWrongType {
+				return &ValidationError{Path: at("type"), Msg: "want an integer"}
+			}
+			e.Type = EventType(t)
+			return err
+		case "timestamp":
+			sawTimestamp = true
+			t, err := p.num()
+			if err == errWrongType {
+				return &ValidationError{Path: at("timestamp"), Msg: "want a number"}
+			}
+			e.Timestamp = t
+			return err
+		case "data":
+			if p.kind() != "object" {
+				if err := p.skip(); err != nil {
+					return err
+				}
+				return &ValidationError{Path: at("data"), Msg: "want an object"}
+			}
+			raw, err := p.raw()
+			e.Data = raw[:len(raw):len(raw)]
+			return err
+		default:
+			raw, err := p.raw()
+			if err != nil {
+				return err
+			}
+			if e.Extra == nil {
+				e.Extra = make(map[string]json.RawMessage)
+			}
+			e.Extra[key] = raw[:len(raw):len(raw)]
+			return nil
+		}
+	})
+	switch {
+	case err != nil:
+		return err
+	case !sawType:
+		return &ValidationError{Path: at("type"), Msg: "missing"}
+	case !sawTimestamp:
+		return &ValidationError{Path: at("timestamp"), Msg: "missing"}
+	case e.Data == nil:
+		return &ValidationError{Path: at("data"), Msg: "missing"}
+	}
+	return nil
+}
+
+// Validate checks the batch's ids, its size, and the shape of its events:
+// the envelope, and in Data the fields the pipeline reads, by event type and
+// incremental source. Unknown event types and sources pass, as do unknown
+// fields. The error is a [*ValidationError] naming the first offending
+// field.
 func (b *Batch) Validate() error {
 	switch {
 	case !storage.ValidID(b.Site, 1):
@@ -156,6 +373,30 @@ func (b *Batch) Validate() error {
 		return &ValidationError{Path: "window", Msg: "want 1-64 characters of [A-Za-z0-9_-]"}
 	case b.Seq < 0:
 		return &ValidationError{Path: "seq", Msg: "want an integer >= 0"}
+	case len(b.Events) > MaxBatchEvents:
+		return &ValidationError{Path: "events", Msg: fmt.Sprintf("more than %d events", MaxBatchEvents)}
+	}
+	for i := range b.Events {
+		if err := b.Events[i].validate(); err != nil {
+			prefixPath(err, "events["+strconv.Itoa(i)+"]")
+			return err
+		}
 	}
 	return nil
+}
+
+// prefixPath puts prefix in front of a ValidationError's path.
+func prefixPath(err error, prefix string) {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return
+	}
+	switch {
+	case ve.Path == "":
+		ve.Path = prefix
+	case ve.Path[0] == '[':
+		ve.Path = prefix + ve.Path
+	default:
+		ve.Path = prefix + "." + ve.Path
+	}
 }

@@ -1,0 +1,419 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+)
+
+// This file checks the Data of events: the fields the pipeline reads must
+// have the types rrweb gives them. Paths in errors are relative to the event
+// ("data.adds[3].node.id"); Batch.Validate puts "events[i]" in front.
+
+// validate checks one event.
+func (e *Event) validate() error {
+	if math.IsNaN(e.Timestamp) || math.IsInf(e.Timestamp, 0) {
+		return &ValidationError{Path: "timestamp", Msg: "want a number"}
+	}
+	p := &parser{b: e.Data}
+	if p.kind() != "object" {
+		return &ValidationError{Path: "data", Msg: "want an object"}
+	}
+	var err error
+	switch e.Type {
+	case FullSnapshot:
+		err = checkObject(p, fullSnapshotRules, fullSnapshotSpecial)
+	case IncrementalSnapshot:
+		err = checkIncremental(p)
+	case Meta:
+		err = checkObject(p, metaRules, nil)
+	case Custom:
+		err = checkObject(p, customRules, nil)
+	case Plugin:
+		err = checkPlugin(p)
+	default:
+		err = p.skip()
+	}
+	if err == nil {
+		err = p.end()
+	}
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return &ValidationError{Path: "data", Msg: "invalid JSON: " + se.Error()}
+	}
+	prefixPath(err, "data")
+	return err
+}
+
+// rule says what a field must hold: a set of allowed JSON types, and
+// whether it must be there.
+type rule uint8
+
+const (
+	num rule = 1 << iota
+	integer
+	str
+	boolean
+	null
+	object
+	array
+	required
+)
+
+// fieldRules are the rules for the fields of one object; fields without a
+// rule may hold anything.
+type fieldRules map[string]rule
+
+// want describes r for an error message.
+func (r rule) want() string {
+	var s string
+	switch {
+	case r&integer != 0:
+		s = "an integer"
+	case r&num != 0:
+		s = "a number"
+	case r&str != 0:
+		s = "a string"
+	case r&boolean != 0:
+		s = "a boolean"
+	case r&object != 0:
+		s = "an object"
+	case r&array != 0:
+		s = "an array"
+	}
+	if r&null != 0 {
+		s += " or null"
+	}
+	return s
+}
+
+// check reads the next value, reporting a ValidationError on key when it
+// breaks r.
+func (r rule) check(p *parser, key string) error {
+	var ok bool
+	switch p.kind() {
+	case "number":
+		if r&integer != 0 {
+			f, err := p.number()
+			if err != nil {
+				return err
+			}
+			ok = f == math.Trunc(f) && math.Abs(f) <= 1<<53
+			break
+		}
+		ok = r&num != 0
+	case "string":
+		ok = r&str != 0
+	case "boolean":
+		ok = r&boolean != 0
+	case "null":
+		ok = r&null != 0
+	case "object":
+		ok = r&object != 0
+	case "array":
+		ok = r&array != 0
+	}
+	if ok || p.kind() == "" {
+		return p.skip()
+	}
+	if err := p.skip(); err != nil {
+		return err
+	}
+	return &ValidationError{Path: key, Msg: "want " + r.want()}
+}
+
+// checker checks a value the parser is at, reading it.
+type checker func(p *parser) error
+
+// checkObject reads an object, checking its fields against rules, or, for
+// the fields in special, with their checker. It reports missing required
+// fields.
+func checkObject(p *parser, rules fieldRules, special map[string]checker) error {
+	if p.kind() != "object" {
+		if err := p.skip(); err != nil {
+			return err
+		}
+		return &ValidationError{Msg: "want an object"}
+	}
+	var buf [8]string
+	seen := buf[:0] // required fields seen
+	err := p.object(func(key string) error {
+		r, ok := rules[key]
+		if r&required != 0 {
+			// Of a key given twice, JSON.parse keeps the last and
+			// encoding/json merges; refuse rather than guess.
+			if slices.Contains(seen, key) {
+				return &ValidationError{Path: key, Msg: "given twice"}
+			}
+			seen = append(seen, key)
+		}
+		if c := special[key]; c != nil {
+			err := c(p)
+			prefixPath(err, key)
+			return err
+		}
+		if !ok {
+			return p.skip()
+		}
+		return r.check(p, key)
+	})
+	if err != nil {
+		return err
+	}
+	for key, r := range rules {
+		if r&required != 0 && !slices.Contains(seen, key) {
+			return &ValidationError{Path: key, Msg: "missing, want " + r.want()}
+		}
+	}
+	return nil
+}
+
+// arrayOf returns a checker for an array whose elements pass elem.
+func arrayOf(elem checker) checker {
+	return func(p *parser) error {
+		if p.kind() != "array" {
+			if err := p.skip(); err != nil {
+				return err
+			}
+			return &ValidationError{Msg: "want an array"}
+		}
+		return p.array(func(i int) error {
+			err := elem(p)
+			prefixPath(err, "["+strconv.Itoa(i)+"]")
+			return err
+		})
+	}
+}
+
+// objectOf returns a checker for an object following rules.
+func objectOf(rules fieldRules) checker {
+	return func(p *parser) error { return checkObject(p, rules, nil) }
+}
+
+// stringOf checks a string.
+func stringOf(p *parser) error {
+	_, err := p.text()
+	if err == errWrongType {
+		return &ValidationError{Msg: "want a string"}
+	}
+	return err
+}
+
+var (
+	metaRules           = fieldRules{"href": str | required, "width": num, "height": num}
+	customRules         = fieldRules{"tag": str | required}
+	fullSnapshotRules   = fieldRules{"node": object | required, "initialOffset": object}
+	fullSnapshotSpecial = map[string]checker{
+		"node":          topNode,
+		"initialOffset": objectOf(fieldRules{"left": num, "top": num}),
+	}
+)
+
+func topNode(p *parser) error { return checkNode(p, 0) }
+
+var deepMsg = fmt.Sprintf("nodes nested deeper than %d", MaxNodeDepth)
+
+// checkNode checks a serialized node and its children, nested at most
+// MaxNodeDepth deep.
+func checkNode(p *parser, depth int) error {
+	if depth >= MaxNodeDepth {
+		return &ValidationError{Msg: deepMsg}
+	}
+	if p.kind() != "object" {
+		if err := p.skip(); err != nil {
+			return err
+		}
+		return &ValidationError{Msg: "want an object"}
+	}
+	var sawID, sawType, sawTag bool
+	typ := -1
+	err := p.object(func(key string) error {
+		switch key {
+		case "id":
+			sawID = true
+			return (integer).check(p, key)
+		case "type":
+			sawType = true
+			t, err := p.integer()
+			if err == errWrongType {
+				return &ValidationError{Path: key, Msg: "want an integer"}
+			}
+			typ = t
+			return err
+		case "tagName":
+			sawTag = true
+			return str.check(p, key)
+		case "attributes":
+			return object.check(p, key)
+		case "textContent":
+			return (str | null).check(p, key)
+		case "name", "publicId", "systemId":
+			return str.check(p, key)
+		case "rootId":
+			return integer.check(p, key)
+		case "childNodes":
+			if p.kind() != "array" {
+				return array.check(p, key)
+			}
+			return p.array(func(i int) error {
+				err := checkNode(p, depth+1)
+				var ve *ValidationError
+				if errors.As(err, &ve) && ve.Msg != deepMsg {
+					prefixPath(err, "childNodes["+strconv.Itoa(i)+"]")
+				}
+				return err
+			})
+		}
+		return p.skip()
+	})
+	switch {
+	case err != nil:
+		return err
+	case !sawID:
+		return &ValidationError{Path: "id", Msg: "missing, want an integer"}
+	case !sawType:
+		return &ValidationError{Path: "type", Msg: "missing, want an integer"}
+	case typ == int(ElementNode) && !sawTag:
+		return &ValidationError{Path: "tagName", Msg: "missing, want a string"}
+	}
+	return nil
+}
+
+// The rules for each incremental source; sources not listed pass.
+var (
+	sourceOnly     = fieldRules{"source": integer | required}
+	positionsRules = withSource(fieldRules{"positions": array | required})
+	positions      = map[string]checker{"positions": arrayOf(objectOf(fieldRules{
+		"x": num, "y": num, "id": integer, "timeOffset": num}))}
+
+	mutationRules = withSource(fieldRules{"texts": array, "attributes": array, "removes": array, "adds": array})
+	mutation      = map[string]checker{
+		"texts":      arrayOf(objectOf(fieldRules{"id": integer | required, "value": str | null})),
+		"attributes": arrayOf(objectOf(fieldRules{"id": integer | required, "attributes": object | required})),
+		"removes":    arrayOf(objectOf(fieldRules{"parentId": integer | required, "id": integer | required})),
+		"adds": arrayOf(func(p *parser) error {
+			return checkObject(p, fieldRules{"parentId": integer | required, "nextId": integer | null,
+				"previousId": integer | null, "node": object | required},
+				map[string]checker{"node": topNode})
+		}),
+	}
+
+	selectionRules = withSource(fieldRules{"ranges": array | required})
+	selection      = map[string]checker{"ranges": arrayOf(objectOf(fieldRules{
+		"start": integer | required, "startOffset": integer, "end": integer | required, "endOffset": integer}))}
+
+	sourceRules = withSources(map[Source]fieldRules{
+		SourceMouseInteraction:  {"type": integer | required, "id": integer | required, "x": num, "y": num, "pointerType": integer},
+		SourceScroll:            {"id": integer | required, "x": num, "y": num},
+		SourceViewportResize:    {"width": num | required, "height": num | required},
+		SourceInput:             {"id": integer | required, "text": str | required, "isChecked": boolean, "userTriggered": boolean},
+		SourceMediaInteraction:  {"type": integer | required, "id": integer | required},
+		SourceStyleSheetRule:    {"id": integer, "styleId": integer},
+		SourceStyleDeclaration:  {"id": integer, "styleId": integer},
+		SourceCanvasMutation:    {"id": integer | required, "type": integer},
+		SourceAdoptedStyleSheet: {"id": integer | required, "styleIds": array},
+	})
+)
+
+// withSources adds the source field to the rules of every source.
+func withSources(m map[Source]fieldRules) map[Source]fieldRules {
+	for s, r := range m {
+		m[s] = withSource(r)
+	}
+	return m
+}
+
+func checkIncremental(p *parser) error {
+	// rrweb writes the source first; find it without reading the rest.
+	source, err := findSource(p.b)
+	if err != nil {
+		return err
+	}
+	var rules fieldRules
+	var special map[string]checker
+	switch s := Source(source); s {
+	case SourceMutation:
+		rules, special = mutationRules, mutation
+	case SourceMouseMove, SourceTouchMove, SourceDrag:
+		rules, special = positionsRules, positions
+	case SourceSelection:
+		rules, special = selectionRules, selection
+	default:
+		rules = sourceRules[s]
+	}
+	if rules == nil {
+		rules = sourceOnly
+	}
+	return checkObject(p, rules, special)
+}
+
+// errStop ends a walk over an object early.
+var errStop = errors.New("stop")
+
+// findSource returns the integer value of the first "source" key of the
+// object data. (checkObject then makes sure it is the only one.)
+func findSource(data []byte) (int, error) {
+	p := &parser{b: data}
+	source, found := 0, false
+	err := p.object(func(key string) error {
+		if key != "source" {
+			return p.skip()
+		}
+		s, err := p.integer()
+		if err == errWrongType {
+			return &ValidationError{Path: "source", Msg: "want an integer"}
+		}
+		source, found = s, err == nil
+		if err != nil {
+			return err
+		}
+		return errStop
+	})
+	switch {
+	case found:
+		return source, nil
+	case err != nil:
+		return 0, err
+	}
+	return 0, &ValidationError{Path: "source", Msg: "missing, want an integer"}
+}
+
+var pluginRules = fieldRules{"plugin": str | required}
+
+// withSource adds the source field to the rules of a source.
+func withSource(r fieldRules) fieldRules {
+	r = maps.Clone(r)
+	r["source"] = integer | required
+	return r
+}
+
+var consoleSpecial = map[string]checker{"trace": arrayOf(stringOf), "payload": arrayOf(stringOf)}
+
+func checkPlugin(p *parser) error {
+	var plugin string
+	var payload []byte
+	err := checkObject(p, pluginRules, map[string]checker{
+		"plugin": func(p *parser) error {
+			s, err := p.text()
+			if err == errWrongType {
+				return &ValidationError{Msg: "want a string"}
+			}
+			plugin = s
+			return err
+		},
+		"payload": func(p *parser) error {
+			raw, err := p.raw()
+			payload = raw
+			return err
+		},
+	})
+	if err != nil || plugin != ConsolePlugin || payload == nil {
+		return err
+	}
+	err = checkObject(&parser{b: payload}, fieldRules{"level": str | required, "trace": array, "payload": array}, consoleSpecial)
+	prefixPath(err, "payload")
+	return err
+}

@@ -1,0 +1,566 @@
+package replay
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// This file holds the small JSON parser events are decoded and validated
+// with. It walks the input once, checks its syntax as it goes, and hands out
+// the raw bytes of values it is not asked to look into, so unknown fields
+// pass through untouched. Object keys are matched exactly (as browsers do),
+// not case-insensitively as encoding/json does, and of a key given twice the
+// last one counts (as in JSON.parse).
+
+// maxJSONDepth bounds the nesting of arrays and objects, as encoding/json
+// does, so that every value we accept can also be decoded by encoding/json.
+const maxJSONDepth = 10000
+
+// parser reads one JSON text. Its methods return a *syntaxError for input
+// that is not JSON.
+type parser struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+// syntaxError is malformed JSON at a byte offset.
+type syntaxError struct {
+	msg string
+	off int
+}
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.off) }
+
+func (p *parser) errorf(format string, args ...any) error {
+	return &syntaxError{msg: fmt.Sprintf(format, args...), off: p.i}
+}
+
+// ws skips white space and returns the next byte, or 0 at the end.
+func (p *parser) ws() byte {
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; c {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+// unexpected reports the byte at the current position.
+func (p *parser) unexpected() error {
+	if p.i >= len(p.b) {
+		return p.errorf("unexpected end of JSON input")
+	}
+	c := p.b[p.i]
+	if c < 0x20 || c >= 0x7f {
+		return p.errorf("invalid character %q", rune(c))
+	}
+	return p.errorf("invalid character '%c'", c)
+}
+
+// end checks that nothing but white space follows.
+func (p *parser) end() error {
+	if p.ws() != 0 {
+		return p.errorf("invalid character '%c' after top-level value", p.b[p.i])
+	}
+	return nil
+}
+
+// kind names the JSON type of the next value, for error messages and
+// type checks: "object", "array", "string", "number", "boolean", "null", or
+// "" for anything else.
+func (p *parser) kind() string {
+	switch c := p.ws(); {
+	case c == '{':
+		return "object"
+	case c == '[':
+		return "array"
+	case c == '"':
+		return "string"
+	case c == '-' || c >= '0' && c <= '9':
+		return "number"
+	case c == 't' || c == 'f':
+		return "boolean"
+	case c == 'n':
+		return "null"
+	}
+	return ""
+}
+
+// skip checks and skips one value.
+func (p *parser) skip() error {
+	switch c := p.ws(); {
+	case c == '{':
+		return p.object(func(string) error { return p.skip() })
+	case c == '[':
+		return p.array(func(int) error { return p.skip() })
+	case c == '"':
+		_, _, err := p.stringRaw()
+		return err
+	case c == '-' || c >= '0' && c <= '9':
+		_, err := p.numberRaw()
+		return err
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	}
+	return p.unexpected()
+}
+
+// raw checks and skips one value and returns its bytes.
+func (p *parser) raw() ([]byte, error) {
+	p.ws()
+	start := p.i
+	if err := p.skip(); err != nil {
+		return nil, err
+	}
+	return p.b[start:p.i], nil
+}
+
+func (p *parser) literal(lit string) error {
+	if !bytes.HasPrefix(p.b[p.i:], []byte(lit)) {
+		for j := 0; j < len(lit) && p.i < len(p.b) && p.b[p.i] == lit[j]; j++ {
+			p.i++
+		}
+		return p.unexpected()
+	}
+	p.i += len(lit)
+	return nil
+}
+
+// object reads an object, calling member with each key; member must read
+// the value.
+func (p *parser) object(member func(key string) error) error {
+	if p.ws() != '{' {
+		return p.unexpected()
+	}
+	if p.depth++; p.depth > maxJSONDepth {
+		return p.errorf("exceeded max depth")
+	}
+	p.i++
+	if p.ws() == '}' {
+		p.i++
+		p.depth--
+		return nil
+	}
+	for {
+		if p.ws() != '"' {
+			return p.unexpected()
+		}
+		key, err := p.str()
+		if err != nil {
+			return err
+		}
+		if p.ws() != ':' {
+			return p.unexpected()
+		}
+		p.i++
+		if err := member(key); err != nil {
+			return err
+		}
+		switch p.ws() {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			p.depth--
+			return nil
+		default:
+			return p.unexpected()
+		}
+	}
+}
+
+// array reads an array, calling elem with each index; elem must read the
+// value.
+func (p *parser) array(elem func(i int) error) error {
+	if p.ws() != '[' {
+		return p.unexpected()
+	}
+	if p.depth++; p.depth > maxJSONDepth {
+		return p.errorf("exceeded max depth")
+	}
+	p.i++
+	if p.ws() == ']' {
+		p.i++
+		p.depth--
+		return nil
+	}
+	for n := 0; ; n++ {
+		if err := elem(n); err != nil {
+			return err
+		}
+		switch p.ws() {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			p.depth--
+			return nil
+		default:
+			return p.unexpected()
+		}
+	}
+}
+
+// stringRaw reads a string and returns its contents between the quotes,
+// still escaped, and whether it holds escapes.
+func (p *parser) stringRaw() (body []byte, escaped bool, err error) {
+	if p.ws() != '"' {
+		return nil, false, p.unexpected()
+	}
+	p.i++
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			body = p.b[start:p.i]
+			p.i++
+			return body, escaped, nil
+		case c == '\\':
+			escaped = true
+			p.i++
+			if p.i >= len(p.b) {
+				return nil, false, p.unexpected()
+			}
+			switch p.b[p.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				p.i++
+			case 'u':
+				p.i++
+				for range 4 {
+					if p.i >= len(p.b) || !isHex(p.b[p.i]) {
+						return nil, false, p.errorf("invalid character in \\u escape")
+					}
+					p.i++
+				}
+			default:
+				return nil, false, p.errorf("invalid escape in string")
+			}
+		case c < 0x20:
+			return nil, false, p.errorf("invalid character %q in string literal", rune(c))
+		default:
+			p.i++
+		}
+	}
+	return nil, false, p.unexpected()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// str reads a string and returns it unescaped.
+func (p *parser) str() (string, error) {
+	start := p.i
+	body, escaped, err := p.stringRaw()
+	if err != nil {
+		return "", err
+	}
+	if !escaped && utf8.Valid(body) {
+		return string(body), nil
+	}
+	var s string
+	if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
+		return "", &syntaxError{msg: err.Error(), off: start}
+	}
+	return s, nil
+}
+
+// numberRaw reads a number and returns its text.
+func (p *parser) numberRaw() ([]byte, error) {
+	start := p.i
+	b := p.b
+	i := p.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		p.i = i
+		return nil, p.unexpected()
+	}
+	big := false
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			p.i = i
+			return nil, p.errorf("invalid number")
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		big = true
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			p.i = i
+			return nil, p.errorf("invalid number")
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	p.i = i
+	text := b[start:i]
+	// encoding/json refuses numbers beyond float64's range; so do we, so
+	// that what we accept decodes anywhere.
+	if big || len(text) > 300 {
+		if f, err := strconv.ParseFloat(string(text), 64); err != nil || math.IsInf(f, 0) {
+			p.i = start
+			return nil, p.errorf("number %s out of range", text)
+		}
+	}
+	return text, nil
+}
+
+// number reads a number.
+func (p *parser) number() (float64, error) {
+	text, err := p.numberRaw()
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseFloat(string(text), 64)
+}
+
+// errWrongType is returned by the typed readers below when the next value
+// is valid JSON of another type; the caller names the path.
+var errWrongType = errors.New("wrong type")
+
+// num reads a number, or fails with errWrongType when the next value is
+// something else.
+func (p *parser) num() (float64, error) {
+	if p.kind() != "number" {
+		if err := p.skip(); err != nil {
+			return 0, err
+		}
+		return 0, errWrongType
+	}
+	return p.number()
+}
+
+// integer reads a number with an integral value that fits in an int32.
+func (p *parser) integer() (int, error) {
+	f, err := p.num()
+	if err != nil {
+		return 0, err
+	}
+	if f != math.Trunc(f) || f < math.MinInt32 || f > math.MaxInt32 {
+		return 0, errWrongType
+	}
+	return int(f), nil
+}
+
+// text reads a string, or fails with errWrongType.
+func (p *parser) text() (string, error) {
+	if p.kind() != "string" {
+		if err := p.skip(); err != nil {
+			return "", err
+		}
+		return "", errWrongType
+	}
+	return p.str()
+}
+
+// decodeStrict decodes the JSON value data into v (a pointer) like
+// json.Unmarshal, but matches struct fields by their json tag exactly, as
+// browsers read keys, and ignores unknown keys.
+func decodeStrict(data []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return errors.New("decodeStrict: want a non-nil pointer")
+	}
+	p := &parser{b: data}
+	if err := p.decode(rv.Elem(), ""); err != nil {
+		return err
+	}
+	return p.end()
+}
+
+// typeError is a value of the wrong JSON type for a Go field.
+type typeError struct {
+	path string
+	want string
+	got  string
+}
+
+func (e *typeError) Error() string {
+	if e.path == "" {
+		return fmt.Sprintf("want %s, got %s", e.want, e.got)
+	}
+	return fmt.Sprintf("%s: want %s, got %s", e.path, e.want, e.got)
+}
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// decode reads one value into v; path names it in errors.
+func (p *parser) decode(v reflect.Value, path string) error {
+	kind := p.kind()
+	if kind == "null" {
+		v.SetZero()
+		return p.skip()
+	}
+	if v.Type() == rawMessageType {
+		raw, err := p.raw()
+		if err != nil {
+			return err
+		}
+		v.SetBytes(bytes.Clone(raw))
+		return nil
+	}
+	wrong := func(want string) error {
+		if err := p.skip(); err != nil {
+			return err
+		}
+		return &typeError{path: path, want: want, got: kind}
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		return p.decode(v.Elem(), path)
+	case reflect.Struct:
+		if kind != "object" {
+			return wrong("an object")
+		}
+		fields := structFields(v.Type())
+		return p.object(func(key string) error {
+			idx, ok := fields[key]
+			if !ok {
+				return p.skip()
+			}
+			return p.decode(v.Field(idx), joinPath(path, key))
+		})
+	case reflect.Slice:
+		if kind != "array" {
+			return wrong("an array")
+		}
+		v.SetLen(0)
+		return p.array(func(i int) error {
+			v.Grow(1)
+			v.SetLen(i + 1)
+			return p.decode(v.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		})
+	case reflect.Map:
+		if kind != "object" || v.Type().Key().Kind() != reflect.String {
+			return wrong("an object")
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		return p.object(func(key string) error {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if err := p.decode(elem, joinPath(path, key)); err != nil {
+				return err
+			}
+			v.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), elem)
+			return nil
+		})
+	case reflect.String:
+		if kind != "string" {
+			return wrong("a string")
+		}
+		s, err := p.str()
+		v.SetString(s)
+		return err
+	case reflect.Bool:
+		if kind != "boolean" {
+			return wrong("a boolean")
+		}
+		v.SetBool(p.b[p.i] == 't')
+		return p.skip()
+	case reflect.Float64, reflect.Float32:
+		if kind != "number" {
+			return wrong("a number")
+		}
+		f, err := p.number()
+		v.SetFloat(f)
+		return err
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		if kind != "number" {
+			return wrong("an integer")
+		}
+		f, err := p.number()
+		if err != nil {
+			return err
+		}
+		if f != math.Trunc(f) || v.OverflowInt(int64(f)) || math.Abs(f) > 1<<53 {
+			return &typeError{path: path, want: "an integer", got: strconv.FormatFloat(f, 'g', -1, 64)}
+		}
+		v.SetInt(int64(f))
+		return nil
+	case reflect.Interface:
+		raw, err := p.raw()
+		if err != nil {
+			return err
+		}
+		var x any
+		if err := json.Unmarshal(raw, &x); err != nil {
+			return err
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
+		return nil
+	}
+	return fmt.Errorf("decodeStrict: cannot decode into %s", v.Type())
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+var fieldCache sync.Map // reflect.Type → map[string]int
+
+// structFields maps the json names of t's exported fields to their index.
+func structFields(t reflect.Type) map[string]int {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]int)
+	}
+	fields := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		fields[name] = i
+	}
+	fieldCache.Store(t, fields)
+	return fields
+}
