@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"errors"
 
 	"github.com/sessionreplay/replay/storage"
 )
@@ -43,13 +42,28 @@ func (r *Recorder) Config(ctx context.Context, site, session string, from Client
 		if !storage.ValidID(session, 8) {
 			return ClientConfig{}, &ValidationError{Path: "session", Msg: "want 8-64 characters of [A-Za-z0-9_-]"}
 		}
-		sess, err := r.store.Session(ctx, storage.Key{Site: site, Session: session})
-		switch {
-		case err == nil && sess.State == storage.StateDropped:
-			cfg.Record = false
-		case err != nil && !errors.Is(err, storage.ErrNotFound):
+		refused, err := r.Refuses(ctx, site, session)
+		if err != nil {
 			return ClientConfig{}, err
 		}
+		cfg.Record = !refused
+	}
+	if cfg.Record && !cs.rules.admitsAtStart(session, from) {
+		cfg.Record = false
 	}
 	return cfg, nil
+}
+
+// admitsAtStart reports whether a session can still be kept given only what
+// is known before its first event: its id (for sample) and the browser's
+// User-Agent (for device, OS and browser). It is false only when every rule
+// already fails. Without a session id, sample conditions are not yet
+// decided.
+func (rs *ruleSet) admitsAtStart(session string, from Client) bool {
+	if len(rs.conds) == 0 {
+		return true
+	}
+	c := parseUserAgent(from.UserAgent)
+	s := storage.Session{ID: session, Device: c.Device, OS: c.OS, Browser: c.Browser}
+	return decide(rs.evaluate(&facts{s: &s, startOnly: true})) != drop
 }

@@ -27,4 +27,82 @@
 //
 // Everything a site owner would change is data: [LoadSites] reads the JSON
 // document of API.md, and [Site] holds the same as Go values.
+//
+// # Targeting
+//
+// A site's [Targeting] decides on the server which sessions are kept, and
+// re-decides with every batch. A session is kept when any rule holds;
+// without rules every session is kept. Rules are JSON (the "targeting"
+// object of a site) or the same as Go values ([Rule], [Cond]):
+//
+//	{"all": [c, ...]}          every condition holds     Cond{All: []Cond{...}}
+//	{"any": [c, ...]}          at least one holds        Cond{Any: []Cond{...}}
+//	{"not": c}                 c fails                   Cond{Not: &c}
+//	{"error": true}            a JS error happened: a "$error" custom event
+//	                           or a console error of rrweb's console plugin
+//	{"visited": "/checkout*"}  a page's path matched (the whole URL when the
+//	                           glob has a scheme); "*" matches anything, "/"
+//	                           included; the rest is literal
+//	{"event": "signup"}        a custom event with this exact tag
+//	{"device": "mobile"}       desktop, mobile, tablet or bot
+//	{"os": "iOS"}              exact, case-insensitive, never a substring
+//	{"browser": "Safari"}      exact, case-insensitive, never a substring
+//	{"sample": 0.05}           5 % of sessions, by a fixed 64-bit hash of the
+//	                           session id: the same id always gets the same
+//	                           answer, in every process
+//	{"minDuration": "30s"}     the events span at least this long
+//	{"rageClick": true}        3 clicks within 1 s inside 30 px ([RageClick])
+//	{"attr": {"plan": "pro"}}  the batches' attrs have exactly these values
+//
+// Evaluation is three-valued: a condition holds, fails, or is not yet
+// decided. Device, OS, browser and sample are known from the session's
+// start. The others can still become true while the session is live, so
+// while it is live their "false" is "not yet", and so is "not" of them. A
+// session is pending while no rule holds and some rule is not yet decided;
+// it is kept as soon as one rule holds (matchedRules then lists every rule
+// that held, and grows as more do) and dropped as soon as every rule fails:
+// its chunks are deleted, the batch is answered record false, and later
+// batches are refused ([Recorder.Refuses] tells without decoding events).
+// A session ends when no batch came for the idle timeout (30 minutes by
+// default) or it outlived the maximum duration (4 hours): [Recorder.Sweep]
+// then evaluates the rules with the session closed, where what did not
+// happen never will, and keeps or deletes it.
+//
+// When every rule already fails given what is known at the start, GET
+// /v1/config answers record false ([Recorder.Config]) and the browser never
+// records. Pending data is bounded per site (maxPendingBytes, 256 MiB by
+// default): past the bound the oldest pending sessions are dropped first
+// and counted in [Recorder.Stats].
+//
+// Worked examples with the two rules of the demo:
+//
+//	"targeting": {"rules": [
+//	  {"name": "errors", "when": {"error": true}},
+//	  {"name": "abandoned checkout", "when": {"all": [
+//	    {"visited": "/checkout*"}, {"not": {"visited": "/thank-you*"}}]}}],
+//	 "idleTimeout": "30m"}
+//
+// With these rules:
+//
+//   - A visit whose second batch carries a "$error" event: pending after
+//     the first batch, kept with matchedRules ["errors"] after the second;
+//     the first batch stays stored.
+//   - A visit that reaches /checkout/pay and leaves: "not visited
+//     /thank-you*" cannot be known while it is live, so it stays pending;
+//     30 minutes after its last batch Sweep keeps it with matchedRules
+//     ["abandoned checkout"].
+//   - A visit that goes on to /thank-you: "abandoned checkout" now fails
+//     for good, "errors" is still open; if no error comes, Sweep deletes it
+//     when it ends.
+//   - {"all": [{"device": "mobile"}, {"sample": 0.05}]} keeps 5 % of mobile
+//     sessions; a desktop browser or a session outside the sample is told
+//     record false by /v1/config before it sends anything.
+//
+// Facts are the same whatever the batch boundaries and whatever the order in
+// which a session's windows (page loads, tabs) send: pages are ordered by
+// event time, the first five error messages are the first by time, and
+// active time (the gaps between user-input events of sources 1-5, gaps of
+// 10 s or more left out) is computed over all windows together. The
+// reserved tags "$pageview" and "$error" feed pages and errors and are not
+// counted among the custom events.
 package replay

@@ -173,7 +173,7 @@ func (sj siteJSON) site() (*Site, error) {
 	}
 	if len(sj.Targeting) > 0 {
 		if err := strictUnmarshal(sj.Targeting, &s.Targeting); err != nil {
-			return nil, fmt.Errorf("targeting: %w", err)
+			return nil, targetingError(err)
 		}
 	}
 	if sj.Retention != "" {

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -110,6 +111,16 @@ func errAt(path string, err error) error {
 		return &targetError{path: path + te.path, msg: te.msg}
 	}
 	return &targetError{path: path + "." + te.path, msg: te.msg}
+}
+
+// targetingError prefixes an error of Targeting.UnmarshalJSON with
+// "targeting", joining paths with a dot: `targeting.rules[2].when: ...`.
+func targetingError(err error) error {
+	var te *targetError
+	if errors.As(err, &te) && te.path != "" {
+		return fmt.Errorf("targeting.%w", err)
+	}
+	return fmt.Errorf("targeting: %w", err)
 }
 
 func errorf(path, format string, args ...any) error {
