@@ -1,0 +1,229 @@
+package filestore_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sessionreplay/replay/storage"
+	"github.com/sessionreplay/replay/storage/filestore"
+)
+
+func open(t *testing.T, dir string, opts *filestore.Options) *filestore.Store {
+	t.Helper()
+	s, err := filestore.Open(dir, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func session(site, id string, start time.Time) storage.Session {
+	return storage.Session{
+		ID: id, Site: site, State: storage.StateKept, Start: start,
+		Pages:  []string{"https://shop.example/"},
+		Events: map[string]int{"signup": 1},
+		Attrs:  map[string]string{"userId": "u1"},
+		Opaque: []byte{0, 1, 2},
+	}
+}
+
+func chunks(t *testing.T, s storage.Store, key storage.Key) []storage.Chunk {
+	t.Helper()
+	var out []storage.Chunk
+	for c, err := range s.Chunks(t.Context(), key, "") {
+		require.NoError(t, err)
+		out = append(out, c)
+	}
+	return out
+}
+
+var (
+	ctx  = context.Background()
+	base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	key  = storage.Key{Site: "shop", Session: "sess-0001"}
+)
+
+func TestReopenSeesEverything(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.Open(dir, nil)
+	require.NoError(t, err)
+	want := session("shop", "sess-0001", base)
+	require.NoError(t, s.PutSession(ctx, want))
+	require.NoError(t, s.PutSession(ctx, session("blog", "Sess_Upper", base.Add(time.Minute))))
+	require.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Seq: 0, Events: 2, Data: []byte("zstd bytes")}))
+	require.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "W1", Seq: 10, Events: 1, Data: []byte("other window")}))
+	require.NoError(t, s.Close())
+
+	s = open(t, dir, nil)
+	got, err := s.Session(ctx, key)
+	require.NoError(t, err)
+	assert.True(t, got.Start.Equal(want.Start))
+	got.Start = want.Start
+	assert.Equal(t, want, got)
+
+	page, err := s.List(ctx, storage.Query{})
+	require.NoError(t, err)
+	require.Len(t, page.Sessions, 2)
+	assert.Equal(t, "Sess_Upper", page.Sessions[0].ID, "ids survive their encoding as file names")
+
+	assert.Equal(t, []storage.Chunk{
+		{Window: "W1", Seq: 10, Events: 1, Data: []byte("other window")},
+		{Window: "w1", Seq: 0, Events: 2, Data: []byte("zstd bytes")},
+	}, chunks(t, s, key), "W1 and w1 are different windows, even on a case-insensitive file system")
+
+	err = s.Append(ctx, key, storage.Chunk{Window: "w1", Seq: 0, Data: []byte("again")})
+	assert.ErrorIs(t, err, storage.ErrExists, "idempotency survives a restart")
+}
+
+func TestOneStorePerDirectory(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, nil)
+	_, err := filestore.Open(dir, nil)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "Close twice")
+	open(t, dir, nil)
+}
+
+func TestClosed(t *testing.T) {
+	s := open(t, t.TempDir(), nil)
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, s.Append(ctx, key, storage.Chunk{Window: "w1"}), storage.ErrClosed)
+	assert.ErrorIs(t, s.PutSession(ctx, session("shop", "sess-0001", base)), storage.ErrClosed)
+	_, err := s.Session(ctx, key)
+	assert.ErrorIs(t, err, storage.ErrClosed)
+	_, err = s.List(ctx, storage.Query{})
+	assert.ErrorIs(t, err, storage.ErrClosed)
+	assert.ErrorIs(t, s.Delete(ctx, key), storage.ErrClosed)
+	for _, err := range s.Chunks(ctx, key, "") {
+		assert.ErrorIs(t, err, storage.ErrClosed)
+	}
+}
+
+func TestRefusesKeysOutsideRoot(t *testing.T) {
+	bad := []string{"", "..", "../x", "a/b", "a\\b", ".", ".tmp-x", "a.b", "é", strings.Repeat("a", 65), "a\x00b"}
+	s := open(t, t.TempDir(), nil)
+	for _, id := range bad {
+		t.Run(id, func(t *testing.T) {
+			assert.ErrorIs(t, s.Append(ctx, storage.Key{Site: id, Session: "sess-0001"}, storage.Chunk{Window: "w1"}), storage.ErrInvalidKey)
+			assert.ErrorIs(t, s.Append(ctx, storage.Key{Site: "shop", Session: id}, storage.Chunk{Window: "w1"}), storage.ErrInvalidKey)
+			if id != "" { // "" is every window for Chunks
+				assert.ErrorIs(t, s.Append(ctx, key, storage.Chunk{Window: id}), storage.ErrInvalidKey)
+				for _, err := range s.Chunks(ctx, key, id) {
+					assert.ErrorIs(t, err, storage.ErrInvalidKey)
+				}
+			}
+			assert.ErrorIs(t, s.PutSession(ctx, session(id, "sess-0001", base)), storage.ErrInvalidKey)
+			assert.ErrorIs(t, s.PutSession(ctx, session("shop", id, base)), storage.ErrInvalidKey)
+			_, err := s.Session(ctx, storage.Key{Site: "shop", Session: id})
+			assert.ErrorIs(t, err, storage.ErrInvalidKey)
+			assert.ErrorIs(t, s.Delete(ctx, storage.Key{Site: id, Session: "sess-0001"}), storage.ErrInvalidKey)
+		})
+	}
+	assert.ErrorIs(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Seq: -1}), storage.ErrInvalidKey)
+}
+
+func TestSymlinkOutOfRootIsNotFollowed(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	s := open(t, dir, nil)
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "sites", "evil")))
+
+	err := s.Append(ctx, storage.Key{Site: "evil", Session: "sess-0001"}, storage.Chunk{Window: "w1", Data: []byte("x")})
+	require.Error(t, err)
+	err = s.PutSession(ctx, session("evil", "sess-0001", base))
+	require.Error(t, err)
+	entries, err := os.ReadDir(outside)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing is written through a symlink that leaves the root")
+}
+
+func TestOpenCleansUpAfterACrash(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.Open(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.PutSession(ctx, session("shop", "sess-0001", base)))
+	require.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Data: []byte("kept")}))
+	require.NoError(t, s.Close())
+
+	// What a crash leaves: temp files of an append and a put in flight,
+	// and a deleted session still in the trash.
+	sessDir := filepath.Join(dir, "sites", "shop", "sess-0001")
+	require.NoError(t, os.WriteFile(filepath.Join(sessDir, ".tmp-CRASHED1"), []byte("half a chunk"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(sessDir, ".tmp-CRASHED2"), []byte(`{"v":1,"sess`), 0o600))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "trash", "DELETED", "deep"), 0o700))
+
+	s = open(t, dir, nil)
+	entries, err := os.ReadDir(sessDir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"session.json", "w1.0.chunk"}, names)
+	trash, err := os.ReadDir(filepath.Join(dir, "trash"))
+	require.NoError(t, err)
+	assert.Empty(t, trash)
+	assert.Len(t, chunks(t, s, key), 1)
+}
+
+func TestDamagedFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.Open(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.PutSession(ctx, session("shop", "sess-0001", base)))
+	require.NoError(t, s.PutSession(ctx, session("shop", "sess-0002", base)))
+	require.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Data: []byte("some compressed events")}))
+	require.NoError(t, s.Close())
+
+	// A torn session.json and a flipped bit in a chunk.
+	sessDir := filepath.Join(dir, "sites", "shop", "sess-0001")
+	require.NoError(t, os.WriteFile(filepath.Join(sessDir, "session.json"), []byte(`{"v":1,"session":{"id":`), 0o600))
+	chunkPath := filepath.Join(sessDir, "w1.0.chunk")
+	b, err := os.ReadFile(chunkPath)
+	require.NoError(t, err)
+	b[len(b)-1] ^= 1
+	require.NoError(t, os.WriteFile(chunkPath, b, 0o600))
+
+	var logs bytes.Buffer
+	s = open(t, dir, &filestore.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	assert.Contains(t, logs.String(), "session.json", "Open logs the damaged file")
+
+	_, err = s.Session(ctx, key)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "damaged metadata is skipped")
+	_, err = s.Session(ctx, storage.Key{Site: "shop", Session: "sess-0002"})
+	assert.NoError(t, err, "other sessions load")
+
+	var errs []error
+	for _, err := range s.Chunks(ctx, key, "") {
+		errs = append(errs, err)
+	}
+	require.Len(t, errs, 1)
+	assert.ErrorContains(t, errs[0], "checksum mismatch")
+
+	require.NoError(t, s.PutSession(ctx, session("shop", "sess-0001", base)), "the next PutSession replaces damaged metadata")
+	_, err = s.Session(ctx, key)
+	assert.NoError(t, err)
+}
+
+func TestDeleteThenReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.Open(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.PutSession(ctx, session("shop", "sess-0001", base)))
+	require.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Data: []byte("x")}))
+	require.NoError(t, s.Delete(ctx, key))
+	require.NoError(t, s.Close())
+
+	s = open(t, dir, nil)
+	_, err = s.Session(ctx, key)
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	assert.Empty(t, chunks(t, s, key))
+}
