@@ -1,56 +1,280 @@
 package replay
 
 import (
-	"context"
-	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
 	"strings"
-	"sync"
 
-	"github.com/sessionreplay/replay/storage"
+	"github.com/andybalholm/cascadia"
+	"golang.org/x/net/html"
 )
 
-// Policy is a site's privacy policy, enforced on every event before it is
-// stored. Its JSON form is the "privacy" object of API.md.
+// Policy is a site's privacy policy, enforced by the Recorder on every event
+// before it is stored, whatever the browser already masked. Its JSON form is
+// the "privacy" object of API.md. A Policy is a plain value: it is safe for
+// concurrent use as long as no one changes it.
+//
+// Some things are masked whatever the policy says: password inputs (also
+// after a show-password toggle changed their type), inputs whose
+// autocomplete is a card field ("cc-…") or "current-password" /
+// "new-password", and anything inside a blocked element.
 type Policy struct {
-	MaskAllInputs    bool     `json:"maskAllInputs"`
-	MaskInputTypes   []string `json:"maskInputTypes"`
-	UnmaskSelector   string   `json:"unmaskSelector"`
-	MaskTextSelector string   `json:"maskTextSelector"`
-	BlockSelector    string   `json:"blockSelector"`
-	Scrub            []string `json:"scrub"`
+	// MaskAllInputs masks the value of every input, textarea, select and
+	// contenteditable element (buttons excepted).
+	MaskAllInputs bool `json:"maskAllInputs"`
+	// MaskInputTypes masks the values of inputs of these types; "textarea",
+	// "select" and "contenteditable" name those elements.
+	MaskInputTypes []string `json:"maskInputTypes"`
+	// UnmaskSelector exempts matching elements and their descendants from
+	// MaskAllInputs, MaskInputTypes and MaskTextSelector (never from the
+	// rules that always mask, nor from blocking or scrubbing).
+	UnmaskSelector string `json:"unmaskSelector"`
+	// MaskTextSelector masks the text, the input values and the attributes
+	// that carry text (title, placeholder, alt, aria-label, …) of matching
+	// elements and their descendants.
+	MaskTextSelector string `json:"maskTextSelector"`
+	// BlockSelector replaces matching elements by empty placeholders: their
+	// children and attributes are dropped (class and rrweb's rr_width and
+	// rr_height kept), and everything later added inside them is dropped.
+	BlockSelector string `json:"blockSelector"`
+	// Scrub names the detectors run over free text (text nodes not
+	// otherwise masked, unmasked input values, console and custom event
+	// payloads, URLs): "card" (13-19 digits passing the Luhn check),
+	// "email", or a name in ScrubPatterns.
+	Scrub []string `json:"scrub"`
+	// ScrubPatterns are named regular expressions (Go syntax) that Scrub
+	// may name, for example {"ssn": `\b\d{3}-\d{2}-\d{4}\b`}.
+	ScrubPatterns map[string]string `json:"scrubPatterns,omitempty"`
+	// ScrubQueryParams are URL query parameters whose values are replaced
+	// by "***" in every URL: page URLs and href, src, action attributes.
 	ScrubQueryParams []string `json:"scrubQueryParams"`
 }
 
 // DefaultPolicy returns the strict default policy: every input masked,
-// frames and embedded objects blocked, card numbers scrubbed.
+// text of .rr-mask and [data-private] elements masked, frames and embedded
+// objects blocked, card numbers scrubbed.
 func DefaultPolicy() *Policy {
 	return &Policy{
-		MaskAllInputs:  true,
-		MaskInputTypes: []string{"password", "email", "tel"},
-		BlockSelector:  ".rr-block, iframe, frame, object, embed",
-		Scrub:          []string{"card"},
+		MaskAllInputs:    true,
+		MaskInputTypes:   []string{"password", "email", "tel"},
+		MaskTextSelector: ".rr-mask, [data-private]",
+		BlockSelector:    "iframe, frame, object, embed, .rr-block",
+		Scrub:            []string{"card"},
 	}
 }
 
-// masker is a compiled Policy.
-type masker struct {
-	p Policy
+// MaskHTML masks an HTML document or fragment by the policy, as the
+// Recorder masks recorded pages, and returns it minified. It compiles the
+// policy on every call; an invalid policy is an error naming the field.
+func (p *Policy) MaskHTML(s string) (string, error) {
+	m, err := p.compile()
+	if err != nil {
+		return "", err
+	}
+	return m.maskHTML(s)
 }
 
+// The bits a mirror node carries. The first four come from the policy's
+// selectors and the password rule, and are written into the stored events
+// (the rr_mask attribute) so that a mirror rebuilt from stored chunks knows
+// them; the others are derived from the stored tag and attributes.
+const (
+	bBlock    uint16 = 1 << iota // matches blockSelector
+	bText                        // matches maskTextSelector
+	bUnmask                      // matches unmaskSelector
+	bPw                          // is or was a password (or a card / password autocomplete)
+	bField                       // textarea, select or contenteditable: its text is its value
+	bRaw                         // style or script: its text is never masked
+	bTypeMask                    // MaskAllInputs or MaskInputTypes selects it
+	bTextarea                    // a textarea
+	bElem                        // an element
+
+	markerBits = bBlock | bText | bUnmask | bPw
+)
+
+// markerAttr is the attribute through which the stored events carry the
+// marker bits of an element. rrweb's rebuild never sets rr_* attributes on
+// the replayed DOM.
+const markerAttr = "rr_mask"
+
+func markerString(bits uint16) string {
+	var b []byte
+	for i, c := range "btup" {
+		if bits&(1<<i) != 0 {
+			b = append(b, byte(c))
+		}
+	}
+	return string(b)
+}
+
+func markerBitsOf(v any) uint16 {
+	s, _ := v.(string)
+	var bits uint16
+	for i, c := range "btup" {
+		if strings.ContainsRune(s, c) {
+			bits |= 1 << i
+		}
+	}
+	return bits
+}
+
+// masker is a compiled Policy. It is immutable and safe for concurrent use.
+type masker struct {
+	p                        Policy
+	maskTypes                map[string]bool
+	block, text, unmask      cascadia.SelectorGroup
+	keep                     map[string]bool // attributes the selectors (and the rules) read
+	ancestorSens, siblingSen bool            // selectors with combinators / sibling-dependent ones
+	scrub                    scrubber
+}
+
+// inputTypes are the values MaskInputTypes accepts.
+var inputTypes = map[string]bool{
+	"text": true, "password": true, "email": true, "tel": true, "number": true, "search": true,
+	"url": true, "date": true, "datetime-local": true, "month": true, "week": true, "time": true,
+	"color": true, "range": true, "hidden": true, "file": true, "checkbox": true, "radio": true,
+	"textarea": true, "select": true, "contenteditable": true,
+}
+
+// alwaysKept are the attributes the mirror keeps whatever the selectors say.
+var alwaysKept = []string{"class", "id", "type", "name", "autocomplete", "contenteditable", "data-rr-is-password", "lang", "role"}
+
+var attrNameRE = regexp.MustCompile(`\[\s*([^\s~|^$*!=\]]+)`)
+
+// compile checks the policy and prepares it for use. Errors name the field,
+// as in `maskTextSelector: invalid CSS selector "..."`.
 func (p *Policy) compile() (*masker, error) {
-	return &masker{p: *p}, nil
+	m := &masker{p: *p, maskTypes: map[string]bool{}, keep: map[string]bool{}}
+	for i, t := range p.MaskInputTypes {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if !inputTypes[t] {
+			return nil, fmt.Errorf("maskInputTypes[%d]: unknown input type %q", i, p.MaskInputTypes[i])
+		}
+		m.maskTypes[t] = true
+	}
+	for _, k := range alwaysKept {
+		m.keep[k] = true
+	}
+	for _, f := range []struct {
+		name string
+		src  string
+		dst  *cascadia.SelectorGroup
+	}{
+		{"unmaskSelector", p.UnmaskSelector, &m.unmask},
+		{"maskTextSelector", p.MaskTextSelector, &m.text},
+		{"blockSelector", p.BlockSelector, &m.block},
+	} {
+		if strings.TrimSpace(f.src) == "" {
+			continue
+		}
+		g, err := cascadia.ParseGroup(f.src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: invalid CSS selector %q: %v", f.name, f.src, err)
+		}
+		canon := strings.ToLower(g.String())
+		for _, bad := range []string{":has(", ":haschild(", ":contains", ":matches", ":empty"} {
+			if strings.Contains(canon, bad) {
+				return nil, fmt.Errorf("%s: %q: %s is not supported (the server keeps no text to match)", f.name, f.src, strings.TrimSuffix(bad, "("))
+			}
+		}
+		for _, sub := range attrNameRE.FindAllStringSubmatch(canon, -1) {
+			m.keep[sub[1]] = true
+		}
+		if strings.Contains(canon, ":link") {
+			m.keep["href"] = true
+		}
+		if strings.Contains(canon, ":checked") || strings.Contains(canon, ":enabled") || strings.Contains(canon, ":disabled") {
+			m.keep["checked"], m.keep["selected"], m.keep["disabled"] = true, true, true
+		}
+		for _, sel := range g {
+			s := strings.ToLower(sel.String())
+			if strings.Contains(s, " ") {
+				m.ancestorSens = true
+			}
+			if strings.Contains(s, " + ") || strings.Contains(s, " ~ ") || strings.Contains(s, ":nth") ||
+				strings.Contains(s, ":first") || strings.Contains(s, ":last") || strings.Contains(s, ":only") ||
+				strings.Contains(s, ":enabled") || strings.Contains(s, ":disabled") {
+				m.siblingSen = true
+			}
+		}
+		*f.dst = g
+	}
+	if len(p.ScrubPatterns) > 0 {
+		for _, name := range slices.Sorted(mapKeys(p.ScrubPatterns)) {
+			if name == "card" || name == "email" || name == "" {
+				return nil, fmt.Errorf("scrubPatterns.%s: the name is reserved", name)
+			}
+			re, err := regexp.Compile(p.ScrubPatterns[name])
+			if err != nil {
+				return nil, fmt.Errorf("scrubPatterns.%s: invalid regular expression: %v", name, err)
+			}
+			if re.MatchString("") {
+				return nil, fmt.Errorf("scrubPatterns.%s: the expression matches the empty string", name)
+			}
+		}
+	}
+	for i, name := range p.Scrub {
+		switch name {
+		case "card":
+			m.scrub.card = true
+		case "email":
+			m.scrub.email = true
+		default:
+			src, ok := p.ScrubPatterns[name]
+			if !ok {
+				return nil, fmt.Errorf("scrub[%d]: unknown detector %q (want card, email or a name in scrubPatterns)", i, name)
+			}
+			m.scrub.patterns = append(m.scrub.patterns, regexp.MustCompile(src))
+		}
+	}
+	for i, q := range p.ScrubQueryParams {
+		q = strings.ToLower(strings.TrimSpace(q))
+		if q == "" {
+			return nil, fmt.Errorf("scrubQueryParams[%d]: empty name", i)
+		}
+		if m.scrub.params == nil {
+			m.scrub.params = map[string]bool{}
+		}
+		m.scrub.params[q] = true
+	}
+	return m, nil
+}
+
+func mapKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
 }
 
 // recordOptions are the rrweb record() options that make the browser mask
-// as the policy asks (the server enforces it again).
+// as the policy asks. The server enforces the policy again whatever the
+// browser does; unmaskSelector and the scrub settings have no rrweb
+// equivalent and are passed for recorder.js to use if it can.
 func (m *masker) recordOptions() map[string]any {
 	types := map[string]bool{"password": true}
-	for _, t := range m.p.MaskInputTypes {
+	for t := range m.maskTypes {
 		types[t] = true
 	}
+	if m.p.MaskAllInputs {
+		for _, t := range []string{"color", "date", "datetime-local", "email", "month", "number", "range",
+			"search", "tel", "text", "time", "url", "week", "textarea", "select"} {
+			types[t] = true
+		}
+	}
+	delete(types, "contenteditable")
 	opts := map[string]any{
 		"maskAllInputs":    m.p.MaskAllInputs,
 		"maskInputOptions": types,
+		"maskTextClass":    "rr-mask",
+		"blockClass":       "rr-block",
+		"inlineImages":     false,
+		"recordCanvas":     false,
+		"collectFonts":     false,
 	}
 	if m.p.MaskTextSelector != "" {
 		opts["maskTextSelector"] = m.p.MaskTextSelector
@@ -58,42 +282,221 @@ func (m *masker) recordOptions() map[string]any {
 	if m.p.BlockSelector != "" {
 		opts["blockSelector"] = m.p.BlockSelector
 	}
+	if m.p.UnmaskSelector != "" {
+		opts["unmaskSelector"] = m.p.UnmaskSelector
+	}
 	return opts
 }
 
-// mask applies the policy to a batch in place.
-func (r *Recorder) mask(_ context.Context, m *masker, key storage.Key, b *Batch) error {
-	for i := range b.Events {
-		e := &b.Events[i]
-		if e.Type != IncrementalSnapshot {
-			continue
-		}
-		var d map[string]any
-		if err := json.Unmarshal(e.Data, &d); err != nil {
-			return err
-		}
-		if src, _ := d["source"].(float64); src != 5 {
-			continue
-		}
-		if t, ok := d["text"].(string); ok {
-			d["text"] = strings.Repeat("*", len([]rune(t)))
-		}
-		data, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		e.Data = data
+// selfBits evaluates the selectors on an element of a tree built for
+// matching.
+func (m *masker) selfBits(n *html.Node) uint16 {
+	var bits uint16
+	if m.block != nil && m.block.Match(n) {
+		bits |= bBlock
 	}
-	return nil
+	if m.text != nil && m.text.Match(n) {
+		bits |= bText
+	}
+	if m.unmask != nil && m.unmask.Match(n) {
+		bits |= bUnmask
+	}
+	return bits
 }
 
-// mirrorCache keeps the DOM mirrors of recently active windows.
-type mirrorCache struct {
-	mu  sync.Mutex
-	max int
+// attrLookup reads an attribute of an element being classified.
+type attrLookup func(name string) (string, bool)
+
+// derivedBits are the bits that follow from an element's tag and its
+// (never masked) type, autocomplete and contenteditable attributes.
+func (m *masker) derivedBits(tag string, attr attrLookup) uint16 {
+	bits := bElem
+	typ, _ := attr("type")
+	typ = strings.ToLower(strings.TrimSpace(typ))
+	switch tag {
+	case "input":
+		if typ == "" {
+			typ = "text"
+		}
+		switch typ {
+		case "password":
+			bits |= bPw
+		case "submit", "button", "reset", "image":
+		default: // checkbox and radio included: their Input text is their value
+			if m.p.MaskAllInputs || m.maskTypes[typ] {
+				bits |= bTypeMask
+			}
+		}
+	case "textarea":
+		bits |= bField | bTextarea
+		if m.p.MaskAllInputs || m.maskTypes["textarea"] {
+			bits |= bTypeMask
+		}
+	case "select":
+		bits |= bField
+		if m.p.MaskAllInputs || m.maskTypes["select"] {
+			bits |= bTypeMask
+		}
+	case "style", "script":
+		bits |= bRaw
+	}
+	if ce, ok := attr("contenteditable"); ok && !strings.EqualFold(strings.TrimSpace(ce), "false") && tag != "textarea" && tag != "select" {
+		bits |= bField
+		if m.p.MaskAllInputs || m.maskTypes["contenteditable"] {
+			bits |= bTypeMask
+		}
+	}
+	if _, ok := attr("data-rr-is-password"); ok {
+		bits |= bPw
+	}
+	if ac, ok := attr("autocomplete"); ok && sensitiveAutocomplete(ac) {
+		bits |= bPw
+	}
+	return bits
 }
 
-func newMirrorCache(max int) *mirrorCache { return &mirrorCache{max: max} }
+func sensitiveAutocomplete(ac string) bool {
+	for _, tok := range strings.Fields(strings.ToLower(ac)) {
+		if strings.HasPrefix(tok, "cc-") || tok == "current-password" || tok == "new-password" {
+			return true
+		}
+	}
+	return false
+}
 
-// forget drops every mirror of a session.
-func (c *mirrorCache) forget(storage.Key) {}
+// ctx is what an element's ancestors (and itself) say about it.
+type ctx struct {
+	known         bool // every ancestor up to a document is known
+	block         bool // inside a blocked element
+	text          bool // inside an element matching maskTextSelector
+	unmask        bool // inside an element matching unmaskSelector
+	raw           bool // inside style or script
+	field         bool // inside a textarea, select or contenteditable
+	fieldMasked   bool // … whose value is masked
+	fieldTextarea bool // … which is a textarea
+}
+
+var rootCtx = ctx{known: true}
+
+// enter returns the context of an element with these bits inside c.
+func (c ctx) enter(bits uint16) ctx {
+	c.block = c.block || bits&bBlock != 0
+	c.text = c.text || bits&bText != 0
+	c.unmask = c.unmask || bits&bUnmask != 0
+	c.raw = c.raw || bits&bRaw != 0
+	if bits&bField != 0 {
+		c.field = true
+		c.fieldMasked = inputMasked(bits, c)
+		c.fieldTextarea = bits&bTextarea != 0
+	}
+	return c
+}
+
+// inputMasked reports whether the value of an element with these bits, in
+// context c (which includes the element), is masked.
+func inputMasked(bits uint16, c ctx) bool {
+	switch {
+	case !c.known, c.block, bits&bPw != 0:
+		return true
+	case c.unmask:
+		return false
+	case c.text:
+		return true
+	}
+	return bits&bTypeMask != 0
+}
+
+// textMasked reports whether text is masked in context c, and how: input
+// style (every character) for a textarea's value, text style otherwise.
+func textMasked(c ctx) (masked, inputStyle bool) {
+	switch {
+	case !c.known:
+		return true, false
+	case c.raw:
+		return false, false
+	case c.field && c.fieldMasked:
+		return true, c.fieldTextarea
+	case c.text && !c.unmask:
+		return true, false
+	}
+	return false, false
+}
+
+// maskText masks or scrubs the text of a text or comment node.
+func (m *masker) maskText(c ctx, s string) string {
+	masked, inputStyle := textMasked(c)
+	switch {
+	case masked && inputStyle:
+		return maskInputValue(s)
+	case masked:
+		return maskTextValue(s)
+	case c.raw:
+		return s
+	}
+	return m.scrub.text(s)
+}
+
+// textAttrs are attributes that carry text a person may read.
+var textAttrs = map[string]bool{
+	"placeholder": true, "title": true, "alt": true, "label": true, "content": true, "summary": true,
+	"abbr": true, "aria-label": true, "aria-description": true, "aria-valuetext": true,
+	"aria-placeholder": true, "aria-roledescription": true, "aria-braillelabel": true, "value": true,
+}
+
+// urlAttrs are attributes that hold URLs.
+var urlAttrs = map[string]bool{
+	"href": true, "src": true, "action": true, "formaction": true, "poster": true, "cite": true,
+	"background": true, "data": true, "xlink:href": true, "ping": true, "rr_src": true, "longdesc": true,
+}
+
+// placeholderAttrs survive on a blocked element.
+var placeholderAttrs = map[string]bool{"class": true, "rr_width": true, "rr_height": true, markerAttr: true}
+
+// maskAttr masks one string attribute of an element with bits in context c
+// (which includes the element). It returns the new value and whether the
+// attribute stays.
+func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (string, bool) {
+	key = strings.ToLower(key)
+	switch {
+	case c.block:
+		return val, bits&bBlock != 0 && placeholderAttrs[key]
+	case key == markerAttr:
+		return val, false // only the server writes it
+	case key == "_cssText" || key == "_csstext":
+		return minifyCSSText(val), true
+	case key == "style" || strings.HasPrefix(key, "rr_") && key != "rr_src":
+		return val, true
+	case key == "srcdoc":
+		out, err := m.maskHTML(val)
+		return out, err == nil
+	case key == "srcset":
+		return m.srcset(val), true
+	case urlAttrs[key]:
+		return m.scrub.url(val), true
+	case m.keep[key] && key != "value":
+		return val, true // what selectors read stays as it is
+	case key == "selected" && c.field && c.fieldMasked:
+		return val, false
+	case key == "value" && (tag == "input" || tag == "textarea" || tag == "select"):
+		if inputMasked(bits, c) {
+			return maskInputValue(val), true
+		}
+		return m.scrub.text(val), true
+	case key == "value" && c.field && c.fieldMasked: // an option of a masked select
+		return maskInputValue(val), true
+	case textAttrs[key] || strings.HasPrefix(key, "data-"):
+		if !c.known || c.text && !c.unmask || bits&bPw != 0 {
+			return maskTextValue(val), true
+		}
+		return m.scrub.text(val), true
+	}
+	return val, true
+}
+
+func (m *masker) srcset(v string) string {
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		parts[i] = m.scrub.url(p)
+	}
+	return strings.Join(parts, ",")
+}

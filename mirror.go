@@ -1,0 +1,776 @@
+package replay
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/html"
+
+	"github.com/sessionreplay/replay/storage"
+)
+
+// A mirror is the server's compact copy of one window's DOM: for every
+// node id its parent, children, tag, the attributes the policy's selectors
+// read (as they were stored), and its masking bits. It is built from each
+// FullSnapshot and kept current by mutations; Input events and text
+// mutations, which carry only a node id, are masked by what the mirror says
+// about that id. An id the mirror does not know is masked.
+//
+// A mirror is used by one goroutine at a time (the one holding the
+// session's lock).
+type mirror struct {
+	dense []mnode          // by id, for the dense ids rrweb hands out
+	far   map[int32]*mnode // ids too far from the others to be dense
+	live  int              // nodes present
+
+	tags   []string // interned tag names; index 0 is ""
+	tagIdx map[string]uint32
+	sets   []string // interned attribute sets ("k\x00v\x00..."); index 0 is empty
+	setIdx map[string]uint32
+
+	pw map[int32]bool // ids that ever were passwords: sticky across snapshots
+}
+
+// mnode is one node of a mirror. Links are node ids, 0 for none.
+type mnode struct {
+	parent, first, last, prev, next int32
+	tag, attrs                      uint32
+	bits                            uint16
+	kind                            uint8 // rrweb NodeType + 1; 0 = absent
+}
+
+const (
+	kindDocument = 1 + iota
+	kindDoctype
+	kindElement
+	kindText
+	kindCDATA
+	kindComment
+)
+
+// Limits that bound what a hostile window can make a mirror hold. Nodes
+// beyond them are not recorded, so what refers to them is masked or
+// dropped.
+const (
+	maxMirrorNodes = 1 << 20
+	maxDenseID     = 1 << 24
+	maxMirrorDepth = 4096
+)
+
+func newMirror() *mirror {
+	return &mirror{tags: []string{""}, tagIdx: map[string]uint32{}, sets: []string{""}, setIdx: map[string]uint32{}}
+}
+
+// reset empties the mirror for a new FullSnapshot; the password memory stays.
+func (mr *mirror) reset() {
+	pw := mr.pw
+	*mr = *newMirror()
+	mr.pw = pw
+}
+
+func (mr *mirror) get(id int32) *mnode {
+	if id <= 0 {
+		return nil
+	}
+	if int(id) < len(mr.dense) {
+		if n := &mr.dense[id]; n.kind != 0 {
+			return n
+		}
+		return nil
+	}
+	return mr.far[id]
+}
+
+// slot returns storage for a new node id, or nil when the mirror is full.
+func (mr *mirror) slot(id int32) *mnode {
+	if id <= 0 || mr.live >= maxMirrorNodes {
+		return nil
+	}
+	if int(id) < len(mr.dense) {
+		return &mr.dense[id]
+	}
+	if id < maxDenseID && int(id) < 2*mr.live+65536 {
+		n := max(int(id)+1, len(mr.dense)*5/4)
+		mr.dense = slices.Grow(mr.dense, n-len(mr.dense))[:n]
+		return &mr.dense[id]
+	}
+	if mr.far == nil {
+		mr.far = map[int32]*mnode{}
+	}
+	n := &mnode{}
+	mr.far[id] = n
+	return n
+}
+
+func (mr *mirror) intern(tag string) uint32 {
+	if i, ok := mr.tagIdx[tag]; ok {
+		return i
+	}
+	mr.tags = append(mr.tags, tag)
+	i := uint32(len(mr.tags) - 1)
+	mr.tagIdx[tag] = i
+	return i
+}
+
+func (mr *mirror) internSet(set string) uint32 {
+	if set == "" {
+		return 0
+	}
+	if i, ok := mr.setIdx[set]; ok {
+		return i
+	}
+	mr.sets = append(mr.sets, set)
+	i := uint32(len(mr.sets) - 1)
+	mr.setIdx[set] = i
+	return i
+}
+
+// attrSet encodes the kept attributes of attrs (a decoded rrweb attributes
+// object) as "k\x00v\x00...", keys lower-cased and sorted.
+func attrSet(m *masker, attrs map[string]any) string {
+	var kv []string
+	for k, v := range attrs {
+		lk := strings.ToLower(k)
+		if !m.keep[lk] {
+			continue
+		}
+		if s, ok := attrString(v); ok {
+			kv = append(kv, lk+"\x00"+s)
+		}
+	}
+	if len(kv) == 0 {
+		return ""
+	}
+	slices.Sort(kv)
+	return strings.Join(kv, "\x00")
+}
+
+// attrString is the string value of an rrweb attribute value: strings as
+// they are, true as "", numbers as their text; false and null are absent.
+func attrString(v any) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return t, true
+	case bool:
+		return "", t
+	case jsonNumber:
+		return string(t), true
+	}
+	return "", false
+}
+
+// lookupSet finds an attribute in an encoded set.
+func lookupSet(set, name string) (string, bool) {
+	for set != "" {
+		var k, v string
+		k, set, _ = strings.Cut(set, "\x00")
+		v, set, _ = strings.Cut(set, "\x00")
+		if k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func setAttrs(set string) []html.Attribute {
+	var out []html.Attribute
+	for set != "" {
+		var k, v string
+		k, set, _ = strings.Cut(set, "\x00")
+		v, set, _ = strings.Cut(set, "\x00")
+		out = append(out, html.Attribute{Key: k, Val: v})
+	}
+	return out
+}
+
+// add records a (masked) serialized node, without its children, under
+// parent before the sibling before (appended when before is not a child of
+// parent). marker holds the node's marker bits. It returns nil when the
+// mirror cannot hold the node.
+func (mr *mirror) add(m *masker, id, parent, before int32, node map[string]any, marker uint16) *mnode {
+	if old := mr.get(id); old != nil {
+		mr.remove(id)
+	}
+	n := mr.slot(id)
+	if n == nil {
+		return nil
+	}
+	*n = mnode{parent: parent}
+	typ, _ := intOf(node["type"])
+	switch typ {
+	case 0, 1, 2, 3, 4, 5:
+		n.kind = uint8(typ) + 1
+	default:
+		n.kind = kindComment // an unknown kind of leaf: its text is masked like a comment's
+	}
+	if n.kind == kindElement {
+		tag, _ := node["tagName"].(string)
+		tag = strings.ToLower(tag)
+		n.tag = mr.intern(tag)
+		attrs, _ := node["attributes"].(map[string]any)
+		set := attrSet(m, attrs)
+		n.attrs = mr.internSet(set)
+		n.bits = marker&markerBits | m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) })
+		if mr.pw[id] {
+			n.bits |= bPw
+		}
+		if n.bits&bPw != 0 {
+			if mr.pw == nil {
+				mr.pw = map[int32]bool{}
+			}
+			mr.pw[id] = true
+		}
+	}
+	mr.live++
+	mr.link(id, n, before)
+	return n
+}
+
+// link inserts n (id) into its parent's children before the sibling before.
+func (mr *mirror) link(id int32, n *mnode, before int32) {
+	p := mr.get(n.parent)
+	if p == nil {
+		return
+	}
+	if b := mr.get(before); b != nil && b.parent == n.parent && before != id {
+		n.next = before
+		n.prev = b.prev
+		b.prev = id
+		if n.prev != 0 {
+			if pv := mr.get(n.prev); pv != nil {
+				pv.next = id
+			}
+		} else {
+			p.first = id
+		}
+		return
+	}
+	n.prev = p.last
+	if p.last != 0 {
+		if l := mr.get(p.last); l != nil {
+			l.next = id
+		}
+	} else {
+		p.first = id
+	}
+	p.last = id
+}
+
+// unlink detaches n (id) from its parent's children.
+func (mr *mirror) unlink(id int32, n *mnode) {
+	p := mr.get(n.parent)
+	if pv := mr.get(n.prev); pv != nil {
+		pv.next = n.next
+	} else if p != nil && p.first == id {
+		p.first = n.next
+	}
+	if nx := mr.get(n.next); nx != nil {
+		nx.prev = n.prev
+	} else if p != nil && p.last == id {
+		p.last = n.prev
+	}
+	n.prev, n.next = 0, 0
+}
+
+// remove deletes a node and its subtree.
+func (mr *mirror) remove(id int32) {
+	n := mr.get(id)
+	if n == nil {
+		return
+	}
+	mr.unlink(id, n)
+	stack := []int32{id}
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		c := mr.get(cur)
+		if c == nil {
+			continue
+		}
+		for k := c.first; k != 0; {
+			kn := mr.get(k)
+			if kn == nil || kn.parent != cur {
+				break
+			}
+			stack = append(stack, k)
+			k = kn.next
+		}
+		*c = mnode{}
+		if int(cur) >= len(mr.dense) {
+			delete(mr.far, cur)
+		}
+		mr.live--
+	}
+}
+
+// chain returns id and its ancestors up to their document, innermost
+// first, or false when a link is missing.
+func (mr *mirror) chain(id int32, buf []int32) ([]int32, bool) {
+	for range maxMirrorDepth {
+		n := mr.get(id)
+		if n == nil {
+			return buf, false
+		}
+		buf = append(buf, id)
+		if n.parent == 0 {
+			return buf, n.kind == kindDocument
+		}
+		id = n.parent
+	}
+	return buf, false
+}
+
+// ctxOf is the context of node id, its own bits included.
+func (mr *mirror) ctxOf(id int32) ctx {
+	var arr [64]int32
+	ids, ok := mr.chain(id, arr[:0])
+	if !ok {
+		return ctx{}
+	}
+	c := rootCtx
+	for i := len(ids) - 1; i >= 0; i-- {
+		if n := mr.get(ids[i]); n.kind == kindElement {
+			c = c.enter(n.bits)
+		}
+	}
+	return c
+}
+
+// htmlElement builds the html node matching a mirror element.
+func (mr *mirror) htmlElement(n *mnode) *html.Node {
+	return &html.Node{Type: html.ElementNode, Data: mr.tags[n.tag], Attr: setAttrs(mr.sets[n.attrs])}
+}
+
+// materialise builds html nodes for id and its ancestors up to their
+// document, so that selectors can be matched on id; with siblings, the
+// element children of every ancestor are built too. It returns id's node and,
+// with siblings, id's element children by id. A document ends the chain: CSS
+// selectors do not cross into a frame.
+func (mr *mirror) materialise(id int32, siblings bool) (*html.Node, map[int32]*html.Node) {
+	var arr [64]int32
+	ids, _ := mr.chain(id, arr[:0])
+	for i, cid := range ids { // stop at the innermost document
+		if mr.get(cid).kind == kindDocument {
+			ids = ids[:i+1]
+			break
+		}
+	}
+	var cur *html.Node
+	for i := len(ids) - 1; i >= 0; i-- {
+		n := mr.get(ids[i])
+		if n.kind == kindDocument {
+			cur = &html.Node{Type: html.DocumentNode}
+			continue
+		}
+		if cur == nil {
+			cur = mr.htmlElement(n)
+			continue
+		}
+		var h *html.Node
+		if siblings {
+			for k := mr.get(ids[i+1]).first; k != 0; {
+				kn := mr.get(k)
+				if kn == nil {
+					break
+				}
+				if kn.kind == kindElement {
+					kh := mr.htmlElement(kn)
+					if k == ids[i] {
+						h = kh
+					}
+					cur.AppendChild(kh)
+				}
+				k = kn.next
+			}
+		}
+		if h == nil {
+			h = mr.htmlElement(n)
+			cur.AppendChild(h)
+		}
+		cur = h
+	}
+	if cur == nil {
+		cur = &html.Node{Type: html.DocumentNode}
+	}
+	var kids map[int32]*html.Node
+	if n := mr.get(id); siblings && n != nil {
+		kids = map[int32]*html.Node{}
+		for k := n.first; k != 0; {
+			kn := mr.get(k)
+			if kn == nil {
+				break
+			}
+			if kn.kind == kindElement {
+				kh := mr.htmlElement(kn)
+				cur.AppendChild(kh)
+				kids[k] = kh
+			}
+			k = kn.next
+		}
+	}
+	return cur, kids
+}
+
+// reeval recomputes the selector bits of the elements below root (and of
+// root itself when self), after an attribute change that selectors may see.
+// It returns the ids whose marker bits changed, with their new markers.
+func (p *pass) reeval(root int32, self bool) []idBits {
+	mr := p.mr
+	h, _ := mr.materialise(root, false)
+	var changed []idBits
+	var walk func(id int32, h *html.Node, depth int)
+	walk = func(id int32, h *html.Node, depth int) {
+		if depth > maxMirrorDepth {
+			return
+		}
+		n := mr.get(id)
+		for k := n.first; k != 0; {
+			kn := mr.get(k)
+			if kn == nil {
+				break
+			}
+			if kn.kind == kindElement {
+				kh := mr.htmlElement(kn)
+				h.AppendChild(kh)
+				p.refresh(k, kn, kh, &changed)
+				walk(k, kh, depth+1)
+			} else if kn.kind == kindDocument {
+				walk(k, &html.Node{Type: html.DocumentNode}, depth+1)
+			}
+			k = kn.next
+		}
+	}
+	if n := mr.get(root); self && n != nil && n.kind == kindElement {
+		p.refresh(root, n, h, &changed)
+	}
+	walk(root, h, 0)
+	return changed
+}
+
+type idBits struct {
+	id   int32
+	bits uint16
+}
+
+// refresh re-matches one element and records a change of its marker bits.
+func (p *pass) refresh(id int32, n *mnode, h *html.Node, changed *[]idBits) {
+	sel := p.m.selfBits(h)
+	old := n.bits & (bBlock | bText | bUnmask)
+	if sel == old {
+		return
+	}
+	n.bits = n.bits&^(bBlock|bText|bUnmask) | sel
+	*changed = append(*changed, idBits{id, n.bits & markerBits})
+}
+
+// bytes estimates the memory the mirror holds.
+func (mr *mirror) bytes() int {
+	b := cap(mr.dense)*32 + len(mr.far)*(32+48)
+	for _, s := range mr.tags {
+		b += len(s) + 16 + 24
+	}
+	for _, s := range mr.sets {
+		b += len(s) + 16 + 24
+	}
+	return b + len(mr.pw)*16
+}
+
+// The cache of mirrors between batches.
+
+type mirrorKey struct{ site, session, window string }
+
+// windowState is a mirror and the next batch it expects.
+type windowState struct {
+	key      mirrorKey
+	mr       *mirror
+	next     int  // seq of the batch that may continue this mirror
+	complete bool // built from every batch 0..next-1
+}
+
+// mirrorCache keeps the mirrors of recently active windows, least recently
+// used first out. It is safe for concurrent use.
+type mirrorCache struct {
+	mu  sync.Mutex
+	max int
+	ll  *list.List // of *windowState, most recent at the front
+	m   map[mirrorKey]*list.Element
+}
+
+func newMirrorCache(max int) *mirrorCache {
+	return &mirrorCache{max: max, ll: list.New(), m: map[mirrorKey]*list.Element{}}
+}
+
+// take removes and returns the state of a window, or nil.
+func (c *mirrorCache) take(k mirrorKey) *windowState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok {
+		return nil
+	}
+	c.ll.Remove(e)
+	delete(c.m, k)
+	return e.Value.(*windowState)
+}
+
+// put stores the state of a window, evicting the least recently used.
+func (c *mirrorCache) put(ws *windowState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[ws.key]; ok {
+		c.ll.Remove(e)
+	}
+	c.m[ws.key] = c.ll.PushFront(ws)
+	for c.ll.Len() > c.max {
+		e := c.ll.Back()
+		c.ll.Remove(e)
+		delete(c.m, e.Value.(*windowState).key)
+	}
+}
+
+// forget drops every mirror of a session.
+func (c *mirrorCache) forget(key storage.Key) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if k.site == key.Site && k.session == key.Session {
+			c.ll.Remove(e)
+			delete(c.m, k)
+		}
+	}
+}
+
+// windowMirror returns the mirror that batch seq of a window continues:
+// the cached one when it saw every batch before seq, else one rebuilt from
+// the stored (masked) chunks of the window before seq.
+func (r *Recorder) windowMirror(ctx context.Context, m *masker, key storage.Key, window string, seq int) (*windowState, error) {
+	k := mirrorKey{key.Site, key.Session, window}
+	if ws := r.mirrors.take(k); ws != nil && ws.complete && ws.next == seq {
+		return ws, nil
+	}
+	ws := &windowState{key: k, mr: newMirror(), complete: true}
+	if seq == 0 {
+		return ws, nil
+	}
+	want := 0
+	for c, err := range r.store.Chunks(ctx, key, window) {
+		if err != nil {
+			return nil, fmt.Errorf("rebuild privacy mirror of %s/%s/%s: %w", key.Site, key.Session, window, err)
+		}
+		if c.Seq >= seq {
+			break
+		}
+		if c.Seq != want {
+			ws.complete = false
+		}
+		want = c.Seq + 1
+		events, err := decodeChunkEvents(c.Data)
+		if err != nil {
+			r.log.Warn("replay: stored chunk unreadable; masking without it",
+				"site", key.Site, "session", key.Session, "window", window, "seq", c.Seq, "err", err)
+			ws.complete = false
+			continue
+		}
+		for i := range events {
+			if err := ws.mr.applyStored(m, &events[i]); err != nil {
+				ws.complete = false
+			}
+		}
+	}
+	if want != seq {
+		ws.complete = false
+	}
+	return ws, nil
+}
+
+// applyStored brings the mirror up to date with an event as it was stored
+// (masked, with the server's rr_mask markers): the inverse of what masking
+// recorded, so a rebuilt mirror equals the one that masked the batches.
+func (mr *mirror) applyStored(m *masker, e *Event) error {
+	switch e.Type {
+	case FullSnapshot:
+		d, err := decodeTree(e.Data)
+		if err != nil {
+			return err
+		}
+		node, _ := d["node"].(map[string]any)
+		mr.reset()
+		mr.addStoredTree(m, node, 0, 0, 0)
+	case IncrementalSnapshot:
+		if src, ok := peekSource(e.Data); !ok || src != 0 {
+			return nil
+		}
+		d, err := decodeTree(e.Data)
+		if err != nil {
+			return err
+		}
+		for _, it := range listOf(d["removes"]) {
+			if id, ok := intOf(it["id"]); ok {
+				mr.remove(id)
+			}
+		}
+		adds := listOf(d["adds"])
+		for _, i := range mr.resolveAdds(adds) {
+			it := adds[i]
+			parent, _ := intOf(it["parentId"])
+			next, _ := intOf(it["nextId"])
+			node, _ := it["node"].(map[string]any)
+			mr.addStoredTree(m, node, parent, next, 0)
+		}
+		for _, it := range listOf(d["attributes"]) {
+			id, _ := intOf(it["id"])
+			attrs, _ := it["attributes"].(map[string]any)
+			n := mr.get(id)
+			if n == nil || n.kind != kindElement || attrs == nil {
+				continue
+			}
+			marker := n.bits & markerBits
+			if v, ok := attrs[markerAttr]; ok {
+				marker = markerBitsOf(v) | n.bits&bPw
+			}
+			mr.updateAttrs(m, id, n, attrs, marker)
+		}
+	}
+	return nil
+}
+
+// addStoredTree records a stored node and its children.
+func (mr *mirror) addStoredTree(m *masker, node map[string]any, parent, before int32, depth int) {
+	if node == nil || depth > maxMirrorDepth {
+		return
+	}
+	id, ok := intOf(node["id"])
+	if !ok {
+		return
+	}
+	var marker uint16
+	if attrs, ok := node["attributes"].(map[string]any); ok {
+		marker = markerBitsOf(attrs[markerAttr])
+	}
+	if mr.add(m, id, parent, before, node, marker) == nil {
+		return
+	}
+	for _, child := range listOf(node["childNodes"]) {
+		mr.addStoredTree(m, child, id, 0, depth+1)
+	}
+}
+
+// updateAttrs applies a (masked) attribute change to a mirror element and
+// sets its marker bits.
+func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes map[string]any, marker uint16) {
+	set := mr.sets[n.attrs]
+	kv := map[string]any{}
+	for rest := set; rest != ""; {
+		var k, v string
+		k, rest, _ = strings.Cut(rest, "\x00")
+		v, rest, _ = strings.Cut(rest, "\x00")
+		kv[k] = v
+	}
+	for k, v := range changes {
+		lk := strings.ToLower(k)
+		if !m.keep[lk] {
+			continue
+		}
+		if _, ok := attrString(v); ok {
+			kv[lk] = v
+		} else {
+			delete(kv, lk)
+		}
+	}
+	set = attrSet(m, kv)
+	n.attrs = mr.internSet(set)
+	n.bits = marker&markerBits | m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) })
+	if mr.pw[id] {
+		n.bits |= bPw
+	}
+	if n.bits&bPw != 0 {
+		if mr.pw == nil {
+			mr.pw = map[int32]bool{}
+		}
+		mr.pw[id] = true
+	}
+}
+
+// resolveAdds orders the adds of a mutation as the replayer resolves them:
+// an add waits for its parent when the parent is added later in the same
+// list; adds whose parent is neither known nor added are left out. It
+// returns the indexes of the adds to apply, in the order to apply them.
+func (mr *mirror) resolveAdds(adds []map[string]any) []int {
+	if len(adds) == 0 {
+		return nil
+	}
+	pending := map[int32]bool{}
+	for _, it := range adds {
+		if node, ok := it["node"].(map[string]any); ok {
+			if id, ok := intOf(node["id"]); ok {
+				pending[id] = true
+			}
+		}
+	}
+	var out, queue []int
+	waiting := map[int32][]int{} // parent id -> adds waiting for it
+	for i, it := range adds {
+		parent, _ := intOf(it["parentId"])
+		node, _ := it["node"].(map[string]any)
+		if _, ok := intOf(node["id"]); !ok {
+			continue
+		}
+		switch {
+		case pending[parent]: // wait for the parent, even when it moves
+			waiting[parent] = append(waiting[parent], i)
+		case mr.get(parent) != nil:
+			queue = append(queue, i)
+		}
+	}
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		out = append(out, i)
+		id, _ := intOf(adds[i]["node"].(map[string]any)["id"])
+		queue = append(queue, waiting[id]...)
+		delete(waiting, id)
+	}
+	return out
+}
+
+// decodeTree decodes an event's data object, keeping numbers exact.
+func decodeTree(data []byte) (map[string]any, error) {
+	var d map[string]any
+	if err := unmarshalJSON(data, &d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func listOf(v any) []map[string]any {
+	a, _ := v.([]any)
+	out := make([]map[string]any, 0, len(a))
+	for _, e := range a {
+		if m, ok := e.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// intOf reads a JSON number as a node id or enum value.
+func intOf(v any) (int32, bool) {
+	n, ok := v.(jsonNumber)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(string(n), 10, 32)
+	if err != nil {
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil || f != float64(int32(f)) {
+			return 0, false
+		}
+		return int32(f), true
+	}
+	return int32(i), true
+}
