@@ -101,8 +101,10 @@ func (r rule) check(p *parser, key string) error {
 			if err != nil {
 				return err
 			}
-			ok = f == math.Trunc(f) && math.Abs(f) <= 1<<53
-			break
+			if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+				return &ValidationError{Path: key, Msg: "want " + r.want()}
+			}
+			return nil
 		}
 		ok = r&num != 0
 	case "string":
@@ -116,10 +118,7 @@ func (r rule) check(p *parser, key string) error {
 	case "array":
 		ok = r&array != 0
 	}
-	if ok || p.kind() == "" {
-		return p.skip()
-	}
-	if err := p.skip(); err != nil {
+	if err := p.skip(); err != nil || ok {
 		return err
 	}
 	return &ValidationError{Path: key, Msg: "want " + r.want()}
@@ -361,6 +360,12 @@ func findSource(data []byte) (int, error) {
 	err := p.object(func(key string) error {
 		if key != "source" {
 			return p.skip()
+		}
+		if p.kind() != "number" {
+			if err := p.skip(); err != nil {
+				return err
+			}
+			return &ValidationError{Path: "source", Msg: "want a number"}
 		}
 		s, err := p.integer()
 		if err == errWrongType {
