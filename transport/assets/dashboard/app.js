@@ -1,0 +1,756 @@
+// The replay dashboard: sign-in, the session list with its filters, and the
+// player. Plain modern JavaScript, no build step, no framework.
+//
+// Routes (the dashboard works under any mount prefix: every URL is relative):
+//
+//	?site=S&<filters>                  the session list; filters as in API.md
+//	?site=S&<filters>#/session/ID      the player ("&window=W" after the id: one page load)
+//
+// Security. Everything recorded is hostile: page contents, URLs, titles,
+// error messages, custom event tags and payloads, attributes. The recording
+// itself is replayed only by rrweb-player, inside rrweb's sandboxed iframe
+// (sandbox="allow-same-origin": no script runs there). Recorded strings that
+// the dashboard shows in its own page are always inserted as text
+// (textContent, text nodes, title attributes), never as HTML, and recorded
+// URLs are shown as text, never as links: the only links the dashboard makes
+// point at its own routes, and el() refuses any other href.
+'use strict';
+
+const TOKEN_KEY = 'replay.token';
+const SITE_KEY = 'replay.site';
+const PAGE_SIZE = 50;
+
+// The filters of the read API, in the order the filter bar shows them.
+const FILTERS = ['from', 'to', 'device', 'os', 'browser', 'url', 'error', 'event', 'rule', 'minDuration', 'user', 'state'];
+
+// Marker colours on the player's timeline, by custom event tag.
+const TAG_COLOURS = {
+  $error: '#d93025',
+  $pageview: '#1e8e3e',
+  $pageload: '#137333',
+};
+const DEFAULT_TAG_COLOUR = '#5b5fc7';
+
+const app = {
+  token: sessionStorage.getItem(TOKEN_KEY) || '',
+  site: 'demo',
+  list: null, // {key, sessions, next, scroll}: the last list shown, for a quick way back
+  player: null, // {instance, resize, abort}: the player shown, destroyed on leave
+  config: null, // a promise of v1/dashboard-config
+  playerClass: null, // a promise of the rrweb-player constructor
+  routeKey: '',
+};
+
+// ---- DOM helpers -------------------------------------------------------
+
+// el creates an element. props: class, text, on<event> listeners, and
+// attributes. Children are nodes or strings; strings become text nodes,
+// never HTML. An href must be one of the dashboard's own routes ("#..." or
+// "?..."): recorded URLs never become links.
+function el(tag, props, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v == null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k === 'text') node.textContent = v;
+    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else if (k === 'value' || k === 'checked' || k === 'disabled') node[k] = v;
+    else if (k === 'href') {
+      if (!/^[#?]/.test(v)) throw new Error('el: refusing a link that is not a dashboard route');
+      node.setAttribute('href', v);
+    } else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c == null || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function clear(node) {
+  node.replaceChildren();
+  return node;
+}
+
+const $ = (sel) => document.querySelector(sel);
+
+// ---- Formatting --------------------------------------------------------
+
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
+  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+});
+const fullDateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+function fmtDate(s, full) {
+  const d = new Date(s);
+  if (!s || isNaN(d) || d.getFullYear() < 1971) return '—';
+  return (full ? fullDateFmt : dateTimeFmt).format(d);
+}
+
+function fmtAgo(s) {
+  const ms = Date.now() - new Date(s).getTime();
+  if (!(ms >= 0)) return '';
+  if (ms < 60e3) return 'just now';
+  if (ms < 3600e3) return `${Math.floor(ms / 60e3)} min ago`;
+  if (ms < 86400e3) return `${Math.floor(ms / 3600e3)} h ago`;
+  return `${Math.floor(ms / 86400e3)} d ago`;
+}
+
+function fmtDuration(ms) {
+  ms = Math.max(0, Math.round(ms || 0));
+  if (ms < 1000) return `${ms} ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+// fmtClock formats a player offset as m:ss.
+function fmtClock(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function fmtBytes(n) {
+  n = n || 0;
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many || one + 's'}`;
+}
+
+// shorten cuts a string for display; the whole string goes in a title.
+function shorten(s, max) {
+  s = String(s ?? '');
+  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+
+// preview renders any recorded value as short text.
+function preview(v, max = 160) {
+  if (v == null) return '';
+  if (typeof v === 'string') return shorten(v, max);
+  try {
+    return shorten(JSON.stringify(v), max);
+  } catch {
+    return '';
+  }
+}
+
+// ---- API ---------------------------------------------------------------
+
+class AuthError extends Error {}
+
+// api fetches a path of the read API (relative to the dashboard) as JSON.
+async function api(path, signal) {
+  let res;
+  try {
+    res = await fetch(path, {
+      headers: { Authorization: `Bearer ${app.token}`, Accept: 'application/json' },
+      cache: 'no-store',
+      signal,
+    });
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new Error(`The server could not be reached (${err.message}).`);
+  }
+  if (res.ok) return res.json();
+  let msg = '';
+  try {
+    msg = (await res.json()).error || '';
+  } catch {
+    // not JSON: keep the status line
+  }
+  const text = `${res.status} ${res.statusText}${msg ? ': ' + msg : ''}`;
+  if (res.status === 401 || res.status === 403) throw new AuthError(text);
+  throw new Error(text);
+}
+
+function sitePath(rest) {
+  return `v1/sites/${encodeURIComponent(app.site)}/${rest}`;
+}
+
+// dashboardConfig returns the asset URLs the server configured.
+function dashboardConfig() {
+  app.config ??= fetch('v1/dashboard-config', { cache: 'no-store' }).then((res) => {
+    if (!res.ok) throw new Error(`v1/dashboard-config: ${res.status} ${res.statusText}`);
+    return res.json();
+  });
+  app.config.catch(() => { app.config = null; });
+  return app.config;
+}
+
+// loadPlayerClass loads rrweb-player (its script and style sheet, from the
+// URLs of v1/dashboard-config) once, and returns its constructor.
+function loadPlayerClass() {
+  app.playerClass ??= (async () => {
+    const cfg = await dashboardConfig();
+    const js = cfg.rrwebPlayerURL;
+    const css = cfg.rrwebPlayerCSSURL;
+    if (!js) throw new Error('v1/dashboard-config names no rrwebPlayerURL');
+    if (css) {
+      const link = document.createElement('link');
+      link.rel = 'stylesheet';
+      link.href = css; // from the server's configuration, not from a recording
+      document.head.append(link);
+    }
+    if (!window.rrwebPlayer) {
+      await new Promise((resolve, reject) => {
+        const s = document.createElement('script');
+        s.src = js;
+        s.onload = resolve;
+        s.onerror = () => reject(new Error(`rrweb-player could not be loaded from ${js}`));
+        document.head.append(s);
+      });
+    }
+    const lib = window.rrwebPlayer;
+    const Player = lib && (lib.Player || lib.default || (typeof lib === 'function' ? lib : null));
+    if (!Player) throw new Error(`${js} did not define rrwebPlayer`);
+    return Player;
+  })();
+  app.playerClass.catch(() => { app.playerClass = null; });
+  return app.playerClass;
+}
+
+// ---- Routing -----------------------------------------------------------
+
+function currentParams() {
+  return new URLSearchParams(location.search);
+}
+
+function route() {
+  const params = currentParams();
+  app.site = params.get('site') || sessionStorage.getItem(SITE_KEY) || 'demo';
+  const key = location.search + location.hash + '|' + app.token;
+  if (key === app.routeKey) return;
+  app.routeKey = key;
+  leavePlayer();
+  renderHeader();
+  if (!app.token) return renderSignIn();
+  const m = location.hash.match(/^#\/session\/([A-Za-z0-9_-]{1,64})(?:&window=([A-Za-z0-9_-]{1,64}))?$/);
+  if (m) return renderPlayer(m[1], m[2] || '');
+  return renderList();
+}
+
+// navigate changes the URL's query (filters, site) and shows it.
+function navigate(params, hash = '') {
+  const q = params.toString();
+  history.pushState(null, '', (q ? `?${q}` : location.pathname) + hash);
+  route();
+}
+
+function listHref() {
+  return location.search ? location.search : '?';
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  app.token = '';
+  app.list = null;
+  app.routeKey = '';
+  route();
+  if (message) showSignInMessage(message);
+}
+
+// ---- Header ------------------------------------------------------------
+
+function renderHeader() {
+  const header = clear($('#header'));
+  const siteForm = el('form', { class: 'site-form', onsubmit: (e) => {
+    e.preventDefault();
+    const site = siteForm.elements.site.value.trim();
+    if (!site) return;
+    sessionStorage.setItem(SITE_KEY, site);
+    app.list = null;
+    navigate(new URLSearchParams({ site }));
+  } },
+  el('label', { for: 'site-input' }, 'Site'),
+  el('input', { id: 'site-input', name: 'site', value: app.site, size: 10, autocomplete: 'off', spellcheck: 'false', pattern: '[A-Za-z0-9_\\-]{1,64}', title: 'Site id' }),
+  el('button', { type: 'submit', class: 'ghost' }, 'Switch'));
+  append(header, [
+    el('a', { class: 'brand', href: `?site=${encodeURIComponent(app.site)}` }, el('span', { class: 'logo', 'aria-hidden': 'true' }, '▶'), 'Session replay'),
+    app.token ? siteForm : null,
+    el('span', { class: 'spacer' }),
+    app.token ? el('button', { type: 'button', class: 'ghost', id: 'sign-out', onclick: () => signOut('Signed out.') }, 'Sign out') : null,
+  ]);
+}
+
+// ---- Sign-in -----------------------------------------------------------
+
+function renderSignIn() {
+  const main = clear($('#main'));
+  const form = el('form', { class: 'card signin', id: 'signin', onsubmit: (e) => signIn(e, form) },
+    el('h1', {}, 'Sign in'),
+    el('p', { class: 'muted' }, 'Enter the read token of this server. It is kept in this tab only (sessionStorage).'),
+    el('label', { for: 'signin-site' }, 'Site'),
+    el('input', { id: 'signin-site', name: 'site', value: app.site, autocomplete: 'off', spellcheck: 'false', required: true }),
+    el('label', { for: 'signin-token' }, 'Read token'),
+    el('input', { id: 'signin-token', name: 'token', type: 'password', autocomplete: 'current-password', required: true, autofocus: true }),
+    el('p', { class: 'message', id: 'signin-message', role: 'alert' }),
+    el('button', { type: 'submit', class: 'primary' }, 'Sign in'));
+  main.append(form);
+  form.elements.token.focus();
+}
+
+function showSignInMessage(text, ok) {
+  const m = $('#signin-message');
+  if (!m) return;
+  m.textContent = text;
+  m.classList.toggle('ok', !!ok);
+}
+
+async function signIn(e, form) {
+  e.preventDefault();
+  const site = form.elements.site.value.trim() || 'demo';
+  const token = form.elements.token.value.trim();
+  if (!token) return;
+  const button = form.querySelector('button');
+  button.disabled = true;
+  showSignInMessage('Checking the token…', true);
+  app.token = token;
+  app.site = site;
+  try {
+    await api(sitePath('sessions?limit=1'));
+  } catch (err) {
+    app.token = '';
+    button.disabled = false;
+    if (err instanceof AuthError) {
+      showSignInMessage(`The server refused this token (${err.message}). Check the read token and try again.`);
+    } else {
+      showSignInMessage(`Could not sign in: ${err.message}`);
+    }
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(SITE_KEY, site);
+  const params = currentParams();
+  params.set('site', site);
+  navigate(params, location.hash);
+}
+
+// handleError shows an error of a view; an AuthError sends back to sign-in.
+function handleError(err, where) {
+  if (err.name === 'AbortError') return;
+  if (err instanceof AuthError) {
+    signOut(`The server refused the token (${err.message}). Please sign in again.`);
+    return;
+  }
+  clear(where).append(el('p', { class: 'error-box', role: 'alert' }, err.message));
+}
+
+// ---- Session list ------------------------------------------------------
+
+const datalists = {
+  os: ['Windows', 'macOS', 'Linux', 'Android', 'iOS', 'ChromeOS'],
+  browser: ['Chrome', 'Firefox', 'Safari', 'Edge', 'Opera', 'Samsung Browser'],
+};
+
+// toLocalInput turns an RFC 3339 time into a datetime-local value.
+function toLocalInput(s) {
+  const d = new Date(s);
+  if (!s || isNaN(d)) return '';
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+// fromLocalInput turns a datetime-local value into RFC 3339 (UTC).
+function fromLocalInput(v) {
+  const d = new Date(v);
+  return v && !isNaN(d) ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
+}
+
+function renderFilters(params) {
+  const v = (k) => params.get(k) || '';
+  const field = (label, input) => el('label', { class: 'field' }, el('span', {}, label), input);
+  const text = (name, placeholder, list) => el('input', { name, value: v(name), placeholder, list, autocomplete: 'off', spellcheck: 'false' });
+  const select = (name, options) => el('select', { name },
+    options.map(([value, label]) => el('option', { value, selected: v(name) === value }, label)));
+
+  const form = el('form', { class: 'filters', id: 'filters', onsubmit: (e) => {
+    e.preventDefault();
+    const next = new URLSearchParams({ site: app.site });
+    const f = form.elements;
+    const from = fromLocalInput(f.from.value);
+    const to = fromLocalInput(f.to.value);
+    if (from) next.set('from', from);
+    if (to) next.set('to', to);
+    for (const k of ['device', 'os', 'browser', 'url', 'event', 'rule', 'minDuration', 'user']) {
+      const val = f[k].value.trim();
+      if (val) next.set(k, val);
+    }
+    if (f.error.checked) next.set('error', 'true');
+    if (f.state.value && f.state.value !== 'kept') next.set('state', f.state.value);
+    app.list = null;
+    navigate(next);
+  } },
+  el('div', { class: 'filter-row' },
+    field('From', el('input', { name: 'from', type: 'datetime-local', value: toLocalInput(v('from')) })),
+    field('To', el('input', { name: 'to', type: 'datetime-local', value: toLocalInput(v('to')) })),
+    field('Device', select('device', [['', 'Any'], ['desktop', 'Desktop'], ['mobile', 'Mobile'], ['tablet', 'Tablet'], ['bot', 'Bot']])),
+    field('OS', text('os', 'Any', 'dl-os')),
+    field('Browser', text('browser', 'Any', 'dl-browser')),
+    field('State', select('state', [['kept', 'Kept'], ['pending', 'Pending'], ['all', 'Kept and pending']]))),
+  el('div', { class: 'filter-row' },
+    field('URL visited', text('url', '/checkout*')),
+    field('Custom event', text('event', 'signup')),
+    field('Rule', text('rule', 'errors')),
+    field('Min. duration', text('minDuration', '30s')),
+    field('User', text('user', 'user id')),
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'error', checked: v('error') === 'true' }), 'Errors only'),
+    el('span', { class: 'spacer' }),
+    el('button', { type: 'button', class: 'ghost', onclick: () => { app.list = null; navigate(new URLSearchParams({ site: app.site })); } }, 'Reset'),
+    el('button', { type: 'submit', class: 'primary' }, 'Apply')),
+  Object.entries(datalists).map(([k, values]) => el('datalist', { id: `dl-${k}` }, values.map((value) => el('option', { value })))));
+  return form;
+}
+
+function listQuery(params, cursor) {
+  const q = new URLSearchParams();
+  for (const k of FILTERS) {
+    const val = params.get(k);
+    if (val) q.set(k, val);
+  }
+  q.set('limit', String(PAGE_SIZE));
+  if (cursor) q.set('cursor', cursor);
+  return sitePath(`sessions?${q}`);
+}
+
+async function renderList() {
+  const params = currentParams();
+  const main = clear($('#main'));
+  const results = el('section', { class: 'results', id: 'results' });
+  main.append(renderFilters(params), results);
+  const key = app.site + '|' + location.search;
+  if (app.list && app.list.key === key) {
+    showSessions(results, app.list);
+    window.scrollTo(0, app.list.scroll || 0);
+    return;
+  }
+  results.append(el('p', { class: 'muted' }, 'Loading sessions…'));
+  try {
+    const page = await api(listQuery(params));
+    app.list = { key, sessions: page.sessions || [], next: page.next || '', params };
+    if (app.routeKey.startsWith(location.search + location.hash)) showSessions(results, app.list);
+  } catch (err) {
+    handleError(err, results);
+  }
+}
+
+function showSessions(results, list) {
+  clear(results);
+  if (!list.sessions.length) {
+    results.append(el('div', { class: 'empty' },
+      el('p', {}, 'No sessions match these filters.'),
+      el('p', { class: 'muted' }, 'Sessions appear once a page with recorder.js sends its first batch; pending sessions are listed with State “Pending” or “Kept and pending”.')));
+    return;
+  }
+  const tbody = el('tbody', {}, list.sessions.map(sessionRow));
+  const more = el('button', { type: 'button', class: 'ghost', id: 'load-more', onclick: async () => {
+    more.disabled = true;
+    more.textContent = 'Loading…';
+    try {
+      const page = await api(listQuery(list.params, list.next));
+      const added = page.sessions || [];
+      list.sessions.push(...added);
+      list.next = page.next || '';
+      tbody.append(...added.map(sessionRow));
+      count.textContent = `${plural(list.sessions.length, 'session')}${list.next ? ', more available' : ''}`;
+      more.hidden = !list.next;
+    } catch (err) {
+      handleError(err, results);
+    } finally {
+      more.disabled = false;
+      more.textContent = 'Load more';
+    }
+  } }, 'Load more');
+  more.hidden = !list.next;
+  const count = el('p', { class: 'count muted' }, `${plural(list.sessions.length, 'session')}${list.next ? ', more available' : ''}`);
+  results.append(count,
+    el('table', { class: 'sessions' },
+      el('thead', {}, el('tr', {}, ['Start', 'Duration', 'Pages', 'Errors', 'Device', 'Rules · events', 'Clicks', 'State'].map((t) => el('th', {}, t)))),
+      tbody),
+    el('div', { class: 'more' }, more));
+}
+
+function chip(text, cls, title) {
+  return el('span', { class: `chip ${cls || ''}`, title }, text);
+}
+
+function sessionRow(s) {
+  const href = `${listHref()}#/session/${encodeURIComponent(s.id)}`;
+  const pages = s.pages || [];
+  const errs = s.errors || 0;
+  const events = Object.entries(s.events || {}).filter(([tag]) => tag !== '$pageview' && tag !== '$error');
+  const device = [s.device, s.os, s.browser].filter(Boolean).join(' · ') || 'unknown';
+  const user = s.attrs && s.attrs.userId;
+  const tr = el('tr', { class: 'session', 'data-id': s.id, onclick: (e) => {
+    if (e.target.closest('a')) return;
+    app.list.scroll = window.scrollY;
+    location.hash = `#/session/${encodeURIComponent(s.id)}`;
+  } },
+  el('td', { class: 'start' },
+    el('a', { href, onclick: () => { app.list.scroll = window.scrollY; } }, fmtDate(s.start)),
+    el('div', { class: 'sub' }, fmtAgo(s.start), user ? ' · user ' : '', user ? el('span', { class: 'user' }, shorten(user, 24)) : null)),
+  el('td', { class: 'duration' }, fmtDuration(s.durationMs),
+    s.activeMs != null ? el('div', { class: 'sub' }, `active ${fmtDuration(s.activeMs)}`) : null),
+  el('td', { class: 'pages' }, plural(pages.length, 'page'),
+    el('div', { class: 'sub url', title: s.entryUrl || '' }, shorten(s.entryUrl || pages[0] || '', 70))),
+  el('td', { class: 'errors' }, errs ? chip(String(errs), 'bad', (s.errorMessages || []).join('\n')) : el('span', { class: 'muted' }, '0'),
+    errs && s.errorMessages && s.errorMessages.length ? el('div', { class: 'sub err', title: s.errorMessages.join('\n') }, shorten(s.errorMessages[0], 48)) : null),
+  el('td', { class: 'device' }, device,
+    s.viewport && s.viewport.w ? el('div', { class: 'sub' }, `${s.viewport.w}×${s.viewport.h}`) : null),
+  el('td', { class: 'rules' },
+    (s.matchedRules || []).map((r) => chip(shorten(r, 24), 'rule', `rule ${r}`)),
+    events.length ? el('div', { class: 'sub' }, events.slice(0, 4).map(([tag, n]) => chip(`${shorten(tag, 20)} ×${n}`, 'event', tag))) : null),
+  el('td', { class: 'clicks' }, String(s.clicks || 0),
+    s.rageClicks ? el('div', { class: 'sub' }, chip(`${s.rageClicks} rage`, 'bad')) : null),
+  el('td', { class: 'state' }, chip(s.state, s.state === 'kept' ? 'good' : 'warn'),
+    el('div', { class: 'sub' }, s.ended ? 'ended' : 'live', ' · ', plural(s.windows || 0, 'load'))));
+  return tr;
+}
+
+// ---- Player ------------------------------------------------------------
+
+function leavePlayer() {
+  const p = app.player;
+  if (!p) return;
+  app.player = null;
+  p.abort.abort();
+  window.removeEventListener('resize', p.resize);
+  try {
+    p.instance?.pause();
+    p.instance?.$destroy();
+  } catch {
+    // a half-built player: nothing more to free
+  }
+}
+
+// playerSize fits the replay into the space left at the side of the facts.
+function playerSize(box) {
+  const width = Math.max(320, Math.floor(box.clientWidth));
+  const top = box.getBoundingClientRect().top + window.scrollY;
+  const room = window.innerHeight - top - 80 /* controller */ - 16;
+  const height = Math.max(240, Math.min(Math.floor(width * 0.625), Math.floor(room)));
+  return { width, height };
+}
+
+async function renderPlayer(id, windowId) {
+  const main = clear($('#main'));
+  const abort = new AbortController();
+  app.player = { instance: null, resize: () => {}, abort };
+  const stage = el('div', { class: 'stage', id: 'stage' }, el('p', { class: 'muted' }, 'Loading the recording…'));
+  const facts = el('section', { class: 'facts', id: 'facts' });
+  const timeline = el('section', { class: 'timeline', id: 'timeline' });
+  const windowSelect = el('select', { id: 'window-select', title: 'Page load to replay' });
+  const toolbar = el('div', { class: 'toolbar' },
+    el('a', { class: 'back', href: listHref(), id: 'back' }, '← Sessions'),
+    el('h1', {}, 'Session ', el('code', {}, id)),
+    el('span', { class: 'spacer' }),
+    el('label', { class: 'window-switch', hidden: true }, 'Page load ', windowSelect));
+  main.append(toolbar, el('div', { class: 'player-layout' }, el('div', { class: 'player-col' }, stage), el('aside', {}, facts, timeline)));
+
+  let session;
+  try {
+    session = await api(sitePath(`sessions/${encodeURIComponent(id)}`), abort.signal);
+  } catch (err) {
+    return handleError(err, stage);
+  }
+  if (abort.signal.aborted) return;
+  renderFacts(facts, session);
+
+  const windows = session.windowIds || [];
+  if (windows.length > 1) {
+    append(windowSelect, [el('option', { value: '' }, `All ${windows.length} page loads`),
+      windows.map((w, i) => el('option', { value: w, selected: w === windowId }, `${i + 1}. window ${shorten(w, 16)}`))]);
+    windowSelect.addEventListener('change', () => {
+      location.hash = `#/session/${encodeURIComponent(id)}${windowSelect.value ? '&window=' + encodeURIComponent(windowSelect.value) : ''}`;
+    });
+    toolbar.querySelector('.window-switch').hidden = false;
+  }
+
+  let events, Player;
+  try {
+    const path = sitePath(`sessions/${encodeURIComponent(id)}/events${windowId ? '?window=' + encodeURIComponent(windowId) : ''}`);
+    [events, Player] = await Promise.all([api(path, abort.signal), loadPlayerClass()]);
+  } catch (err) {
+    return handleError(err, stage);
+  }
+  if (abort.signal.aborted) return;
+  if (!Array.isArray(events) || events.length < 2) {
+    clear(stage).append(el('p', { class: 'error-box' }, `This ${windowId ? 'page load' : 'session'} has ${Array.isArray(events) ? events.length : 0} stored events: too few to replay.`));
+    return;
+  }
+  events.sort((a, b) => a.timestamp - b.timestamp); // stable: equal timestamps keep their order
+  if (!events.some((e) => e.type === 2)) {
+    stage.append(el('p', { class: 'error-box' }, 'No full snapshot was stored for this recording: the replay may stay blank.'));
+  }
+
+  const items = timelineItems(events);
+  const playEvents = withMarkers(events, items);
+  clear(stage);
+  const target = el('div', { class: 'player-target', id: 'player' });
+  stage.append(target);
+  const size = playerSize(target);
+  let instance;
+  try {
+    instance = new Player({
+      target,
+      props: {
+        events: playEvents,
+        width: size.width,
+        height: size.height,
+        autoPlay: true,
+        skipInactive: true,
+        speedOption: [1, 2, 4, 8],
+        showController: true,
+        tags: TAG_COLOURS,
+        mouseTail: { strokeStyle: '#d93025' },
+      },
+    });
+  } catch (err) {
+    clear(stage).append(el('p', { class: 'error-box' }, `The player could not start: ${err.message}`));
+    return;
+  }
+  app.player.instance = instance;
+  let resizeTimer;
+  app.player.resize = () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      instance.$set(playerSize(target));
+      instance.triggerResize();
+    }, 150);
+  };
+  window.addEventListener('resize', app.player.resize);
+
+  const start = events[0].timestamp;
+  renderTimeline(timeline, items, start, instance);
+  if (windows.length > 1 && windowId) {
+    const meta = events.find((e) => e.type === 4);
+    const opt = [...windowSelect.options].find((o) => o.value === windowId);
+    if (meta && opt) opt.textContent = `${windows.indexOf(windowId) + 1}. ${shorten(meta.data?.href, 60)}`;
+  }
+}
+
+// timelineItems lists what the side list shows and seeks to: page loads
+// (Meta), navigations ($pageview), errors ($error, console errors) and other
+// custom events, in time order. Every string in them is recorded data.
+function timelineItems(events) {
+  const items = [];
+  let lastErr = null;
+  for (const e of events) {
+    const d = e.data || {};
+    if (e.type === 4) {
+      items.push({ t: e.timestamp, kind: 'page', label: 'Page load', text: String(d.href ?? '') });
+    } else if (e.type === 5) {
+      const tag = String(d.tag ?? '');
+      const p = d.payload;
+      if (tag === '$pageview') {
+        items.push({ t: e.timestamp, kind: 'page', label: 'Navigation', text: preview(p && (p.url ?? p.href ?? p.path) ?? p, 300) });
+      } else if (tag === '$error') {
+        const msg = preview(p && typeof p === 'object' ? p.message ?? p : p, 300);
+        items.push({ t: e.timestamp, kind: 'error', label: 'Error', text: msg, detail: p && typeof p === 'object' ? preview(p.stack, 2000) : '' });
+        lastErr = { t: e.timestamp, msg };
+      } else {
+        items.push({ t: e.timestamp, kind: 'event', label: shorten(tag, 40) || 'Event', text: preview(p, 200) });
+      }
+    } else if (e.type === 6 && d.plugin === 'rrweb/console@1' && d.payload && d.payload.level === 'error') {
+      const args = Array.isArray(d.payload.payload) ? d.payload.payload : [];
+      const msg = args.map((a) => {
+        try {
+          const v = JSON.parse(a);
+          return typeof v === 'string' ? v : JSON.stringify(v);
+        } catch {
+          return String(a);
+        }
+      }).join(' ');
+      // An uncaught error is recorded twice, by recorder.js ($error) and by
+      // the console plugin: list it once.
+      if (lastErr && Math.abs(e.timestamp - lastErr.t) < 1000 && (msg.includes(lastErr.msg) || lastErr.msg.includes(msg))) continue;
+      items.push({ t: e.timestamp, kind: 'error', label: 'Console error', text: preview(msg, 300), detail: preview((d.payload.trace || []).join('\n'), 2000), console: true });
+    }
+  }
+  return items;
+}
+
+// withMarkers returns the events with a custom event added for each page load
+// and console error, so that rrweb-player marks them on its timeline as it
+// marks $error and $pageview. Custom events do nothing in the replay itself.
+function withMarkers(events, items) {
+  const extra = items.filter((it) => it.console || (it.kind === 'page' && it.label === 'Page load' && it.t > events[0].timestamp));
+  if (!extra.length) return events;
+  const out = events.slice();
+  for (const it of extra) {
+    const tag = it.console ? '$error' : '$pageload';
+    out.push({ type: 5, timestamp: it.t, data: { tag, payload: { dashboardMarker: true } } });
+  }
+  return out.sort((a, b) => a.timestamp - b.timestamp);
+}
+
+function renderTimeline(box, items, start, player) {
+  clear(box).append(el('h2', {}, 'Pages and errors ', el('span', { class: 'muted' }, `(${items.length})`)));
+  if (!items.length) {
+    box.append(el('p', { class: 'muted' }, 'Nothing to list.'));
+    return;
+  }
+  let playing = true;
+  player.addEventListener('ui-update-player-state', (s) => { playing = s.payload === 'playing'; });
+  const ol = el('ol', { class: 'items', id: 'timeline-items' });
+  const rows = items.map((it) => {
+    const offset = Math.max(0, it.t - start);
+    const li = el('li', { class: `item ${it.kind}`, tabindex: 0, role: 'button', 'data-offset': offset, title: it.detail || it.text,
+      onclick: () => player.goto(offset, playing),
+      onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); player.goto(offset, playing); } } },
+    el('span', { class: 'when' }, fmtClock(offset)),
+    el('span', { class: 'what' }, el('span', { class: 'label' }, it.label), el('span', { class: 'text' }, it.text)));
+    ol.append(li);
+    return { li, offset };
+  });
+  box.append(ol);
+  let current = null;
+  player.addEventListener('ui-update-current-time', (e) => {
+    const now = e.payload;
+    let found = null;
+    for (const r of rows) if (r.offset <= now + 50) found = r;
+    if (found === current) return;
+    current?.li.classList.remove('current');
+    found?.li.classList.add('current');
+    current = found;
+  });
+}
+
+function renderFacts(box, s) {
+  const row = (k, ...v) => [el('dt', {}, k), el('dd', {}, ...v)];
+  const pages = s.pages || [];
+  const errs = s.errorMessages || [];
+  const events = Object.entries(s.events || {});
+  const attrs = Object.entries(s.attrs || {});
+  clear(box).append(el('h2', {}, 'Facts'), el('dl', {},
+    row('State', chip(s.state, s.state === 'kept' ? 'good' : 'warn'), ' ', s.ended ? 'ended' : 'live'),
+    row('Start', fmtDate(s.start, true)),
+    row('Duration', fmtDuration(s.durationMs), s.activeMs != null ? ` (active ${fmtDuration(s.activeMs)})` : ''),
+    row('Device', [s.device, s.os, s.browser].filter(Boolean).join(' · ') || 'unknown',
+      s.viewport && s.viewport.w ? ` · ${s.viewport.w}×${s.viewport.h}` : ''),
+    row('Page loads', String(s.windows || 0)),
+    row('Pages', el('ol', { class: 'urls' }, pages.slice(0, 20).map((p) => el('li', { class: 'url', title: p }, shorten(p, 90)))),
+      pages.length > 20 ? `… and ${pages.length - 20} more` : ''),
+    row('Errors', String(s.errors || 0), errs.length ? el('ol', { class: 'errs' }, errs.map((m) => el('li', { title: m }, shorten(m, 120)))) : ''),
+    row('Rules', (s.matchedRules || []).length ? s.matchedRules.map((r) => chip(r, 'rule')) : el('span', { class: 'muted' }, 'none')),
+    events.length ? row('Events', events.map(([tag, n]) => chip(`${shorten(tag, 30)} ×${n}`, 'event', tag))) : null,
+    row('Clicks', `${s.clicks || 0}`, s.rageClicks ? chip(`${s.rageClicks} rage`, 'bad') : ''),
+    attrs.length ? row('Attributes', el('ul', { class: 'attrs' }, attrs.map(([k, v]) => el('li', {}, el('b', {}, shorten(k, 40)), ' ', shorten(v, 80))))) : null,
+    row('Size', `${plural(s.eventCount || 0, 'event')} · ${fmtBytes(s.bytes)} received · ${fmtBytes(s.storedBytes)} stored`)));
+}
+
+// ---- Start -------------------------------------------------------------
+
+window.addEventListener('popstate', route);
+window.addEventListener('hashchange', route);
+route();
