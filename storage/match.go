@@ -1,9 +1,6 @@
 package storage
 
-import (
-	"net/url"
-	"strings"
-)
+import "strings"
 
 // ValidID reports whether id is a valid session or window id of API.md:
 // between minLen and 64 characters of [A-Za-z0-9_-]. Session ids need
@@ -25,23 +22,37 @@ func ValidID(id string, minLen int) bool {
 
 // MatchURL reports whether the URL u matches glob as the `visited` condition
 // and the `url` filter of API.md define it: `*` matches any run of characters,
-// `/` included, and everything else is literal. A glob that has a scheme
-// ("https://shop.example/*") is matched against the whole URL; any other glob
-// against the URL's path only.
+// `/` included, and everything else is literal (`?`, `.`, `[` included) and
+// case-sensitive. A glob that has a scheme ("https://shop.example/*") is
+// matched against the whole URL, query included; any other glob against the
+// URL's path only, without query or fragment. Both match the text as the URL
+// spells it: percent-escapes are not decoded, so "/caf%C3%A9" matches the
+// path that a browser reports for /café.
 func MatchURL(glob, u string) bool {
 	if strings.Contains(glob, "://") {
 		return matchGlob(glob, u)
 	}
-	path := u
-	if parsed, err := url.Parse(u); err == nil && (parsed.Scheme != "" || parsed.Host != "") {
-		path = parsed.Path
-		if path == "" {
-			path = "/"
-		}
-	} else if i := strings.IndexAny(u, "?#"); i >= 0 {
-		path = u[:i]
+	return matchGlob(glob, urlPath(u))
+}
+
+// urlPath returns the path of u as u spells it: without scheme, host, query
+// and fragment, and "/" for an absolute URL that has no path.
+func urlPath(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
 	}
-	return matchGlob(glob, path)
+	var rest string
+	if i := strings.Index(u, "://"); i > 0 && !strings.Contains(u[:i], "/") {
+		rest = u[i+len("://"):]
+	} else if after, ok := strings.CutPrefix(u, "//"); ok {
+		rest = after
+	} else {
+		return u
+	}
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[i:]
+	}
+	return "/"
 }
 
 // matchGlob matches s against a pattern whose only wildcard is `*`, in time
