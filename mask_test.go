@@ -1,0 +1,472 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sessionreplay/replay/storage"
+	"github.com/sessionreplay/replay/storage/memstore"
+)
+
+// Helpers that write rrweb events as JSON, for the privacy tests.
+
+func pq(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// pel is a serialized element; attrs is the inside of a JSON object.
+func pel(id int, tag, attrs string, kids ...string) string {
+	return fmt.Sprintf(`{"type":2,"tagName":%q,"attributes":{%s},"childNodes":[%s],"id":%d}`, tag, attrs, strings.Join(kids, ","), id)
+}
+
+func ptxt(id int, s string) string { return fmt.Sprintf(`{"type":3,"textContent":%s,"id":%d}`, pq(s), id) }
+
+const pMeta = `{"type":4,"data":{"href":"https://shop.example/checkout","width":1280,"height":720},"timestamp":1000}`
+
+// psnap is a FullSnapshot whose body (id 5) holds body; ids 1-5 are taken.
+func psnap(body ...string) string {
+	return `{"type":2,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":1,"name":"html","publicId":"","systemId":"","id":2},` +
+		pel(3, "html", `"lang":"en"`, pel(4, "head", ""), pel(5, "body", "", body...)) +
+		`]},"initialOffset":{"left":0,"top":0}},"timestamp":1001}`
+}
+
+func pmut(body string) string { return `{"type":3,"data":{"source":0,` + body + `},"timestamp":1100}` }
+
+func pinput(id int, text string) string {
+	return fmt.Sprintf(`{"type":3,"data":{"source":5,"text":%s,"isChecked":false,"id":%d},"timestamp":1200}`, pq(text), id)
+}
+
+// privEnv is a Recorder on a memory store with one site.
+type privEnv struct {
+	t     *testing.T
+	store *memstore.Store
+	sites StaticSites
+	r     *Recorder
+}
+
+const privSession = "sess-privacy-1"
+
+func newPrivEnv(t *testing.T, p *Policy) *privEnv {
+	t.Helper()
+	sites, err := NewStaticSites(&Site{ID: "shop", Privacy: p})
+	require.NoError(t, err)
+	env := &privEnv{t: t, store: memstore.New(), sites: sites}
+	env.r = env.recorder()
+	return env
+}
+
+// recorder returns a new Recorder on the same store, as after a restart.
+func (env *privEnv) recorder() *Recorder {
+	r, err := New(env.store, env.sites, nil)
+	require.NoError(env.t, err)
+	return r
+}
+
+func (env *privEnv) ingest(r *Recorder, window string, seq int, events ...string) {
+	env.t.Helper()
+	body := fmt.Sprintf(`{"site":"shop","session":%q,"window":%q,"seq":%d,"events":[%s]}`, privSession, window, seq, strings.Join(events, ","))
+	b, err := DecodeBatch([]byte(body))
+	require.NoError(env.t, err)
+	_, err = r.Ingest(context.Background(), b, Client{UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0"})
+	require.NoError(env.t, err)
+}
+
+// stored returns every stored chunk of the session, decompressed.
+func (env *privEnv) stored() string {
+	env.t.Helper()
+	var all bytes.Buffer
+	for c, err := range env.store.Chunks(context.Background(), storage.Key{Site: "shop", Session: privSession}, "") {
+		require.NoError(env.t, err)
+		raw, err := chunkDecoder.DecodeAll(c.Data, nil)
+		require.NoError(env.t, err)
+		all.Write(raw)
+		all.WriteByte('\n')
+	}
+	return all.String()
+}
+
+// read returns what the read API serves for the session.
+func (env *privEnv) read() string {
+	env.t.Helper()
+	var buf bytes.Buffer
+	require.NoError(env.t, env.r.Events(context.Background(), "shop", privSession, "", &buf))
+	require.True(env.t, json.Valid(buf.Bytes()), "read API output is JSON")
+	return buf.String()
+}
+
+func lax(p *Policy) *Policy { return p }
+
+// TestLeak plants one secret per place rrweb can carry a value and checks
+// that it reaches neither the store nor the read API, while benign content
+// next to it survives.
+func TestLeak(t *testing.T) {
+	noInputs := &Policy{BlockSelector: ".rr-block, iframe", Scrub: []string{"card"}}
+	tests := []struct {
+		name    string
+		policy  *Policy // nil: DefaultPolicy
+		batches [][]string
+		secrets []string
+		benign  []string
+	}{
+		{
+			name: "input event text",
+			batches: [][]string{{pMeta, psnap(pel(10, "label", "", ptxt(11, "Your name")), pel(12, "input", `"type":"text","name":"fullname"`)),
+				pinput(12, "JaneSecretDoe")}},
+			secrets: []string{"JaneSecretDoe"},
+			benign:  []string{"Your name", "fullname"},
+		},
+		{
+			name: "select value in an input event",
+			batches: [][]string{{pMeta, psnap(pel(10, "select", `"name":"country"`, pel(11, "option", `"value":"fr"`, ptxt(12, "France")))),
+				pinput(10, "SelectSecret42")}},
+			secrets: []string{"SelectSecret42", "France"},
+			benign:  []string{"country"},
+		},
+		{
+			name:    "value attribute in the snapshot",
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"email","value":"SnapValueSecret","placeholder":"Email"`))}},
+			secrets: []string{"SnapValueSecret"},
+			benign:  []string{"Email"},
+		},
+		{
+			name: "hidden input value",
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"hidden","name":"csrf","value":"HiddenSecret77"`)),
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"value":"HiddenSecret78"}}]`)}},
+			secrets: []string{"HiddenSecret77", "HiddenSecret78"},
+			benign:  []string{"csrf"},
+		},
+		{
+			name: "value attribute mutation",
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"text"`)),
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"value":"MutValueSecret","data-state":"dirty"}}]`)}},
+			secrets: []string{"MutValueSecret"},
+			benign:  []string{"dirty"},
+		},
+		{
+			name:   "password input, even with input masking off and after a show-password toggle",
+			policy: noInputs,
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"password","value":"PwSnapSecret"`), pel(13, "input", `"type":"text"`)),
+				pinput(10, "PwTypedSecret"),
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"type":"text"}}]`),
+				pinput(10, "PwShownSecret"),
+				pinput(13, "PlainBenignText")}},
+			secrets: []string{"PwSnapSecret", "PwTypedSecret", "PwShownSecret"},
+			benign:  []string{"PlainBenignText"},
+		},
+		{
+			name:   "card and password autocomplete",
+			policy: noInputs,
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"text","autocomplete":"cc-number"`), pel(11, "input", `"type":"text","autocomplete":"new-password"`),
+				pel(12, "input", `"type":"text","autocomplete":"shipping cc-name"`)),
+				pinput(10, "CcNumberSecret"), pinput(11, "NewPwSecret"), pinput(12, "CcNameSecret")}},
+			secrets: []string{"CcNumberSecret", "NewPwSecret", "CcNameSecret"},
+			benign:  []string{"cc-number"},
+		},
+		{
+			name: "textarea text in the snapshot and in a text mutation",
+			batches: [][]string{{pMeta, psnap(pel(10, "textarea", `"name":"note"`, ptxt(11, "TextareaSnapSecret"))),
+				pmut(`"texts":[{"id":11,"value":"TextareaMutSecret"}],"removes":[],"adds":[],"attributes":[]`)}},
+			secrets: []string{"TextareaSnapSecret", "TextareaMutSecret"},
+			benign:  []string{"note"},
+		},
+		{
+			name: "contenteditable text",
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"contenteditable":"true"`, ptxt(11, "EditableSnapSecret")), pel(12, "p", "", ptxt(13, "Static copy"))),
+				pmut(`"texts":[{"id":11,"value":"EditableMutSecret"}],"removes":[],"adds":[{"parentId":10,"nextId":null,"node":{"type":3,"textContent":"EditableAddSecret","id":14}}],"attributes":[]`)}},
+			secrets: []string{"EditableSnapSecret", "EditableMutSecret", "EditableAddSecret"},
+			benign:  []string{"Static copy"},
+		},
+		{
+			name: "text under maskTextSelector, in the snapshot, texts and adds",
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"card rr-mask"`, pel(11, "span", "", ptxt(12, "MaskedSnapSecret"))), pel(13, "p", "", ptxt(14, "Visible copy"))),
+				pmut(`"texts":[{"id":12,"value":"MaskedMutSecret"}],"removes":[],"adds":[{"parentId":11,"nextId":null,"node":{"type":3,"textContent":"MaskedAddSecret","id":15}}],"attributes":[]`)}},
+			secrets: []string{"MaskedSnapSecret", "MaskedMutSecret", "MaskedAddSecret"},
+			benign:  []string{"Visible copy"},
+		},
+		{
+			name:   "descendant combinator, and a class added to an ancestor later",
+			policy: &Policy{MaskTextSelector: ".account .balance"},
+			batches: [][]string{{pMeta, psnap(
+				pel(10, "div", `"class":"account"`, pel(11, "span", `"class":"balance"`, ptxt(12, "BalanceSecret1"))),
+				pel(20, "div", `"class":"later"`, pel(21, "span", `"class":"balance"`, ptxt(22, "Public balance"))),
+			),
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":20,"attributes":{"class":"later account"}}]`),
+				pmut(`"texts":[{"id":22,"value":"BalanceSecret2"}],"removes":[],"adds":[],"attributes":[]`)}},
+			secrets: []string{"BalanceSecret1", "BalanceSecret2"},
+			benign:  []string{"Public balance"},
+		},
+		{
+			name: "attributes of masked elements that carry text",
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"rr-mask","title":"TitleSecret","aria-label":"AriaSecret","data-user":"DataSecret"`,
+				pel(11, "img", `"alt":"AltSecret","src":"/a.png"`), pel(12, "input", `"type":"submit","value":"ButtonSecret","placeholder":"PlaceholderSecret"`)),
+				pel(13, "img", `"alt":"Logo"`))}},
+			secrets: []string{"TitleSecret", "AriaSecret", "DataSecret", "AltSecret", "ButtonSecret", "PlaceholderSecret"},
+			benign:  []string{"Logo", "/a.png"},
+		},
+		{
+			name: "blocked subtree in the snapshot",
+			batches: [][]string{{pMeta, psnap(
+				pel(10, "div", `"class":"rr-block","rr_width":"50px","rr_height":"20px","data-x":"BlockAttrSecret"`, pel(11, "span", "", ptxt(12, "BlockTextSecret"))),
+				pel(13, "iframe", `"src":"https://pay.example/frame?BlockSrcSecret","srcdoc":"<b>SrcdocSecret</b>","rr_width":"300px"`),
+				pel(14, "object", `"data":"/ObjectDataSecret.pdf"`),
+				pel(15, "p", "", ptxt(16, "Outside the block")))}},
+			secrets: []string{"BlockAttrSecret", "BlockTextSecret", "BlockSrcSecret", "SrcdocSecret", "ObjectDataSecret"},
+			benign:  []string{"Outside the block", `"rr_width":"50px"`, `"rr_height":"20px"`, `"rr_width":"300px"`},
+		},
+		{
+			name: "adds, texts, attributes and input inside a blocked element later",
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"rr-block"`, pel(11, "input", `"type":"text"`)), pel(15, "p", "", ptxt(16, "Open text"))),
+				pmut(`"texts":[],"removes":[],"adds":[{"parentId":10,"nextId":null,"node":{"type":2,"tagName":"p","attributes":{"title":"AddAttrSecret"},"childNodes":[],"id":20}},{"parentId":20,"nextId":null,"node":{"type":3,"textContent":"AddTextSecret","id":21}}],"attributes":[]`),
+				pmut(`"texts":[{"id":21,"value":"LaterTextSecret"}],"removes":[],"adds":[],"attributes":[{"id":20,"attributes":{"title":"LaterAttrSecret"}},{"id":10,"attributes":{"data-note":"BlockedAttrSecret","class":"rr-block open"}}]`),
+				pinput(11, "BlockedInputSecret")}},
+			secrets: []string{"AddAttrSecret", "AddTextSecret", "LaterTextSecret", "LaterAttrSecret", "BlockedAttrSecret", "BlockedInputSecret"},
+			benign:  []string{"Open text", "rr-block open"},
+		},
+		{
+			name: "attached iframe document inside a blocked iframe",
+			batches: [][]string{{pMeta, psnap(pel(10, "iframe", ""), pel(15, "p", "", ptxt(16, "Host page"))),
+				`{"type":3,"data":{"source":0,"texts":[],"attributes":[],"removes":[],"isAttachIframe":true,"adds":[{"parentId":10,"nextId":null,"node":{"type":0,"childNodes":[` +
+					pel(31, "html", "", pel(32, "body", "", pel(33, "input", `"type":"text","value":"IframeValueSecret"`), ptxt(34, "IframeTextSecret"))) +
+					`],"id":30,"rootId":30}}]},"timestamp":1300}`,
+				pinput(33, "IframeInputSecret")}},
+			secrets: []string{"IframeValueSecret", "IframeTextSecret", "IframeInputSecret"},
+			benign:  []string{"Host page", `"isAttachIframe":true`},
+		},
+		{
+			name:   "attached iframe document, frames not blocked",
+			policy: &Policy{MaskAllInputs: true, MaskTextSelector: ".secret"},
+			batches: [][]string{{pMeta, psnap(pel(10, "iframe", ""), pel(15, "p", "", ptxt(16, "Host page"))),
+				`{"type":3,"data":{"source":0,"texts":[],"attributes":[],"removes":[],"isAttachIframe":true,"adds":[{"parentId":10,"nextId":null,"node":{"type":0,"childNodes":[` +
+					pel(31, "html", "", pel(32, "body", "", pel(33, "input", `"type":"text","value":"FrameValueSecret"`), pel(35, "p", `"class":"secret"`, ptxt(34, "FrameTextSecret")), ptxt(36, "Frame copy"))) +
+					`],"id":30,"rootId":30}}]},"timestamp":1300}`,
+				pinput(33, "FrameInputSecret")}},
+			secrets: []string{"FrameValueSecret", "FrameTextSecret", "FrameInputSecret"},
+			benign:  []string{"Host page", "Frame copy"},
+		},
+		{
+			name: "option text and values under a masked select",
+			batches: [][]string{{pMeta, psnap(pel(10, "select", `"name":"plan"`,
+				pel(11, "option", `"value":"OptValueSecret","selected":true`, ptxt(12, "OptTextSecret")),
+				pel(13, "option", `"value":"OptValue2Secret"`, ptxt(14, "OptText2Secret"))),
+				pel(15, "label", "", ptxt(16, "Choose a plan")))}},
+			secrets: []string{"OptValueSecret", "OptTextSecret", "OptValue2Secret", "OptText2Secret", `"selected":true`},
+			benign:  []string{"Choose a plan"},
+		},
+		{
+			name:   "console plugin payload and trace",
+			policy: &Policy{Scrub: []string{"card", "email"}},
+			batches: [][]string{{pMeta, `{"type":6,"data":{"plugin":"rrweb/console@1","payload":{"level":"error","trace":["pay (https://shop.example/app.js?u=jane.console@example.com:1:2)"],` +
+				`"payload":["\"Payment failed for 4111 1111 1111 1111\"","{\"card\":4012888888881881,\"mail\":\"jane.console@example.com\",\"code\":402}"]}},"timestamp":1400}`}},
+			secrets: []string{"4111 1111 1111 1111", "4012888888881881", "jane.console", "example.com"},
+			benign:  []string{"Payment failed for", `\"code\":402`},
+		},
+		{
+			name: "$error custom event",
+			batches: [][]string{{pMeta, `{"type":5,"data":{"tag":"$error","payload":{"message":"charge 5555-5555-5555-4444 declined","stack":"Error: 378282246310005\n at pay","source":"https://shop.example/app.js"}},"timestamp":1500}`}},
+			secrets: []string{"5555-5555-5555-4444", "378282246310005"},
+			benign:  []string{"declined", "at pay", "$error"},
+		},
+		{
+			name:   "query parameters in every URL",
+			policy: &Policy{ScrubQueryParams: []string{"token", "email"}},
+			batches: [][]string{{`{"type":4,"data":{"href":"https://shop.example/reset?token=MetaTokenSecret&step=2","width":1,"height":1},"timestamp":1000}`,
+				psnap(pel(10, "a", `"href":"/account?email=HrefEmailSecret&tab=orders"`, ptxt(11, "Account")), pel(12, "form", `"action":"/login#token=FormTokenSecret"`)),
+				`{"type":5,"data":{"tag":"$pageview","payload":{"href":"https://shop.example/next?Token=PageviewSecret"}},"timestamp":1600}`,
+				pmut(`"texts":[],"removes":[],"attributes":[{"id":10,"attributes":{"href":"/x?token=AttrMutSecret"}}],"adds":[{"parentId":5,"nextId":null,"node":{"type":2,"tagName":"img","attributes":{"src":"/p.png?token=AddSrcSecret"},"childNodes":[],"id":40}}]`)}},
+			secrets: []string{"MetaTokenSecret", "HrefEmailSecret", "FormTokenSecret", "PageviewSecret", "AttrMutSecret", "AddSrcSecret"},
+			benign:  []string{"step=2", "tab=orders", "token=***", "/p.png"},
+		},
+		{
+			name:   "named regular expression",
+			policy: &Policy{Scrub: []string{"ssn"}, ScrubPatterns: map[string]string{"ssn": `\b\d{3}-\d{2}-\d{4}\b`}},
+			batches: [][]string{{pMeta, psnap(pel(10, "p", "", ptxt(11, "SSN 123-45-6789 on file"))),
+				pinput(99, "x")}},
+			secrets: []string{"123-45-6789"},
+			benign:  []string{"SSN ", " on file"},
+		},
+		{
+			name:   "ids the mirror never saw",
+			policy: &Policy{},
+			batches: [][]string{{pMeta, psnap(pel(10, "p", "", ptxt(11, "Known text"))),
+				pinput(500, "UnknownInputSecret"),
+				pmut(`"texts":[{"id":501,"value":"UnknownTextSecret"}],"removes":[],"adds":[{"parentId":502,"nextId":null,"node":{"type":3,"textContent":"UnknownParentSecret","id":503}}],"attributes":[{"id":504,"attributes":{"title":"UnknownAttrSecret","value":"UnknownValueSecret"}}]`)}},
+			secrets: []string{"UnknownInputSecret", "UnknownTextSecret", "UnknownParentSecret", "UnknownAttrSecret", "UnknownValueSecret"},
+			benign:  []string{"Known text"},
+		},
+		{
+			name:   "srcdoc of a frame that is not blocked",
+			policy: &Policy{MaskAllInputs: true, MaskTextSelector: ".rr-mask"},
+			batches: [][]string{{pMeta, psnap(pel(10, "iframe", `"srcdoc":"<p class=rr-mask>SrcdocTextSecret</p><input value=SrcdocValueSecret><p>Frame hello</p>"`))}},
+			secrets: []string{"SrcdocTextSecret", "SrcdocValueSecret"},
+			benign:  []string{"Frame hello"},
+		},
+		{
+			name: "packed events are unpacked and masked",
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"text"`)),
+				packedForTest(t, pinput(10, "PackedInputSecret"))}},
+			secrets: []string{"PackedInputSecret"},
+		},
+		{
+			name:    "a secret moved into a masked region",
+			policy:  &Policy{MaskTextSelector: ".private"},
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"private"`), pel(20, "p", "", ptxt(21, "Movable text"))), pmut(`"texts":[],"attributes":[],"removes":[{"parentId":20,"id":21}],"adds":[{"parentId":10,"nextId":null,"node":{"type":3,"textContent":"MovedSecret","id":21}}]`)}},
+			secrets: []string{"MovedSecret"},
+			benign:  []string{"Movable text"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.policy
+			if p == nil {
+				p = DefaultPolicy()
+			}
+			env := newPrivEnv(t, p)
+			for seq, events := range tt.batches {
+				env.ingest(env.r, "w1", seq, events...)
+			}
+			stored, read := env.stored(), env.read()
+			for _, s := range tt.secrets {
+				assert.NotContains(t, stored, s, "stored")
+				assert.NotContains(t, read, s, "read API")
+			}
+			for _, s := range tt.benign {
+				assert.Contains(t, stored, s, "benign content is kept")
+			}
+		})
+	}
+}
+
+func packedForTest(t *testing.T, event string) string {
+	t.Helper()
+	var e Event
+	require.NoError(t, json.Unmarshal([]byte(event), &e))
+	s, err := PackEvent(e)
+	require.NoError(t, err)
+	return pq(s)
+}
+
+func TestMaskKeepsShape(t *testing.T) {
+	env := newPrivEnv(t, DefaultPolicy())
+	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "p", `"class":"rr-mask"`, ptxt(11, "Jane  Doe\u00a0😀")), pel(12, "input", `"type":"text","value":"a b"`)),
+		pinput(12, "héllo wörld"), `{"type":3,"data":{"source":1,"positions":[{"x":1.5,"y":2,"id":12,"timeOffset":-10}]},"timestamp":1201.25,"_sid":7}`)
+	var events []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(env.read()), &events))
+	require.Len(t, events, 4, "event count is kept")
+	snap := events[1]["data"].(map[string]any)["node"].(map[string]any)
+	body := snap["childNodes"].([]any)[1].(map[string]any)["childNodes"].([]any)[1].(map[string]any)
+	p := body["childNodes"].([]any)[0].(map[string]any)
+	assert.Equal(t, "****  ***\u00a0**", p["childNodes"].([]any)[0].(map[string]any)["textContent"], "text keeps whitespace and UTF-16 length")
+	assert.Equal(t, "t", p["attributes"].(map[string]any)[markerAttr])
+	assert.EqualValues(t, 11, p["childNodes"].([]any)[0].(map[string]any)["id"], "ids are kept")
+	in := body["childNodes"].([]any)[1].(map[string]any)
+	assert.Equal(t, "***", in["attributes"].(map[string]any)["value"], "input values are masked whole")
+	assert.Equal(t, "***********", events[2]["data"].(map[string]any)["text"])
+	assert.Equal(t, false, events[2]["data"].(map[string]any)["isChecked"])
+	assert.EqualValues(t, 7, events[3]["_sid"], "unknown keys are kept")
+	assert.Equal(t, 1201.25, events[3]["timestamp"])
+}
+
+func TestMaskUnmaskSelector(t *testing.T) {
+	p := &Policy{MaskAllInputs: true, MaskTextSelector: "*", UnmaskSelector: ".public"}
+	env := newPrivEnv(t, p)
+	env.ingest(env.r, "w1", 0, pMeta, psnap(
+		pel(10, "div", `"class":"public"`, ptxt(11, "Public copy"), pel(12, "input", `"type":"search"`), pel(13, "input", `"type":"password"`)),
+		pel(20, "p", "", ptxt(21, "PrivateCopy"))),
+		pinput(12, "shoes"), pinput(13, "UnmaskPwSecret"))
+	stored := env.stored()
+	assert.Contains(t, stored, "Public copy")
+	assert.Contains(t, stored, `"text":"shoes"`)
+	assert.NotContains(t, stored, "PrivateCopy")
+	assert.NotContains(t, stored, "UnmaskPwSecret", "passwords are masked whatever unmaskSelector says")
+}
+
+func TestMaskCSSIsMinifiedNotScrubbed(t *testing.T) {
+	css := "/* note */\n.password-field  {  color : red ;  }\n/* rr_split */\n.card-4111111111111111 { margin : 0px ; }"
+	env := newPrivEnv(t, &Policy{Scrub: []string{"card"}})
+	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "style", `"_cssText":`+pq(css), ptxt(11, ""))))
+	stored := env.stored()
+	assert.Contains(t, stored, ".password-field{color:red}/* rr_split */.card-4111111111111111{margin:0}")
+}
+
+func TestPolicyCompileErrorsNameTheField(t *testing.T) {
+	tests := []struct {
+		p    Policy
+		want string
+	}{
+		{Policy{MaskTextSelector: "div[["}, `maskTextSelector: invalid CSS selector "div[["`},
+		{Policy{BlockSelector: "iframe,"}, `blockSelector: invalid CSS selector "iframe,"`},
+		{Policy{UnmaskSelector: ":has(input)"}, `unmaskSelector: ":has(input)": :has is not supported`},
+		{Policy{MaskTextSelector: "p:contains(x)"}, `maskTextSelector: "p:contains(x)": :contains is not supported`},
+		{Policy{MaskInputTypes: []string{"text", "pasword"}}, `maskInputTypes[1]: unknown input type "pasword"`},
+		{Policy{Scrub: []string{"card", "iban"}}, `scrub[1]: unknown detector "iban"`},
+		{Policy{ScrubPatterns: map[string]string{"ssn": `\d(`}}, `scrubPatterns.ssn: invalid regular expression`},
+		{Policy{ScrubPatterns: map[string]string{"any": `x*`}}, `scrubPatterns.any: the expression matches the empty string`},
+		{Policy{ScrubPatterns: map[string]string{"card": `x`}}, `scrubPatterns.card: the name is reserved`},
+		{Policy{ScrubQueryParams: []string{" "}}, `scrubQueryParams[0]: empty name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := tt.p.compile()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestPolicySiteJSONErrorIsPrefixed(t *testing.T) {
+	_, err := LoadSites(strings.NewReader(`{"sites":[{"id":"a","privacy":{"maskTextSelector":"div[["}}]}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `privacy.maskTextSelector: invalid CSS selector "div[["`)
+}
+
+func TestPolicyJSON(t *testing.T) {
+	sites, err := LoadSites(strings.NewReader(`{"sites":[{"id":"a","privacy":{"maskAllInputs":false,"maskInputTypes":["email"],
+		"unmaskSelector":".pub","maskTextSelector":".m","blockSelector":".b","scrub":["card","ssn"],
+		"scrubPatterns":{"ssn":"\\b\\d{3}-\\d{2}-\\d{4}\\b"},"scrubQueryParams":["token"]}}]}`))
+	require.NoError(t, err)
+	got := *sites["a"].Privacy
+	assert.Equal(t, Policy{MaskInputTypes: []string{"email"}, UnmaskSelector: ".pub", MaskTextSelector: ".m", BlockSelector: ".b",
+		Scrub: []string{"card", "ssn"}, ScrubPatterns: map[string]string{"ssn": `\b\d{3}-\d{2}-\d{4}\b`}, ScrubQueryParams: []string{"token"}}, got)
+}
+
+func TestPolicyDefaultIsStrict(t *testing.T) {
+	p := DefaultPolicy()
+	assert.True(t, p.MaskAllInputs)
+	assert.Equal(t, "iframe, frame, object, embed, .rr-block", p.BlockSelector)
+	assert.Contains(t, p.Scrub, "card")
+	_, err := p.compile()
+	require.NoError(t, err)
+}
+
+func TestPolicyRecordOptions(t *testing.T) {
+	m, err := (&Policy{MaskInputTypes: []string{"email"}, MaskTextSelector: ".m", BlockSelector: "iframe"}).compile()
+	require.NoError(t, err)
+	opts := m.recordOptions()
+	assert.Equal(t, false, opts["maskAllInputs"])
+	assert.Equal(t, map[string]bool{"password": true, "email": true}, opts["maskInputOptions"], "password is always masked by the browser too")
+	assert.Equal(t, ".m", opts["maskTextSelector"])
+	assert.Equal(t, "iframe", opts["blockSelector"])
+	_, err = json.Marshal(opts)
+	require.NoError(t, err)
+}
+
+func TestMaskHTML(t *testing.T) {
+	p := &Policy{MaskAllInputs: true, MaskTextSelector: ".account .balance", BlockSelector: "iframe", Scrub: []string{"email"}, ScrubQueryParams: []string{"token"}}
+	out, err := p.MaskHTML(`<div class="account"><p>Balance: <span class="balance">1 234,56 €</span></p>
+		<input name="q" value="HtmlInputSecret"><textarea>HtmlAreaSecret</textarea>
+		<iframe src="https://x.example/?HtmlFrameSecret"></iframe><a href="/r?token=HtmlTokenSecret&x=1">write to jane@example.com</a></div>`)
+	require.NoError(t, err)
+	for _, s := range []string{"1 234,56", "HtmlInputSecret", "HtmlAreaSecret", "HtmlFrameSecret", "HtmlTokenSecret", "jane@example.com"} {
+		assert.NotContains(t, out, s)
+	}
+	assert.Contains(t, out, "Balance:")
+	assert.Contains(t, out, `<span class="balance">* ****** *</span>`)
+	assert.Contains(t, out, "token=***")
+	_, err = (&Policy{BlockSelector: "[["}).MaskHTML("<p>x</p>")
+	assert.ErrorContains(t, err, "blockSelector")
+}
