@@ -23,6 +23,21 @@
 // [Recorder.Sweep] ends idle sessions, resolves the ones still pending and
 // deletes those past their retention.
 //
+// # Events
+//
+// [DecodeBatch] reads an ingest body into a [Batch] of rrweb 2.x [Event]s in
+// one pass; [Batch.Validate] checks the ids and, by event type and
+// incremental [Source], the fields the pipeline reads, and every error is a
+// [*ValidationError] whose path names the field
+// ("events[12].data.source: want a number"). Decoding is lossless: an
+// event's Data stays the JSON it arrived as, and unknown event types,
+// sources and keys at any level pass through untouched. Events packed by
+// @rrweb/packer are unpacked on the way in ([UnpackEvent]), with the
+// inflated size bounded. The typed accessors ([Event.Meta],
+// [Event.Mutation], [Event.Input], [Event.Console], ...) decode Data for
+// reading, matching keys exactly as browsers do. A batch holds at most
+// [MaxBatchEvents] events and DOM nodes nest at most [MaxNodeDepth] deep.
+//
 // # Sites
 //
 // Everything a site owner would change is data: [LoadSites] reads the JSON
