@@ -161,7 +161,7 @@ func (p *parser) object(member func(key string) error) error {
 		if p.ws() != '"' {
 			return p.unexpected()
 		}
-		key, err := p.str()
+		key, err := p.key()
 		if err != nil {
 			return err
 		}
@@ -280,6 +280,37 @@ func (p *parser) str() (string, error) {
 		return "", &syntaxError{msg: err.Error(), off: start}
 	}
 	return s, nil
+}
+
+// knownKeys are the keys rrweb writes, so that reading them as keys
+// allocates nothing.
+var knownKeys = func() map[string]string {
+	m := make(map[string]string)
+	for _, k := range strings.Fields(`type data timestamp delay v _sid source id tagName attributes
+		childNodes textContent name publicId systemId isSVG isCustom rootId isShadowHost isShadow
+		isStyle compatMode node initialOffset left top href width height texts removes adds
+		parentId nextId previousId value isAttachIframe positions x y timeOffset pointerType text
+		isChecked userTriggered tag payload plugin level trace class style rel href src alt title
+		placeholder _cssText rr_width rr_height rr_dataURL lang content charset`) {
+		m[k] = k
+	}
+	return m
+}()
+
+// key reads an object key.
+func (p *parser) key() (string, error) {
+	start := p.i
+	body, escaped, err := p.stringRaw()
+	if err != nil {
+		return "", err
+	}
+	if !escaped {
+		if k, ok := knownKeys[string(body)]; ok {
+			return k, nil
+		}
+	}
+	p.i = start
+	return p.str()
 }
 
 // numberRaw reads a number and returns its text.
