@@ -227,7 +227,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				}
 			}
 		case IncrementalSnapshot:
-			src, ok := peekSource(e.Data)
+			src, ok := factSource(e.Data)
 			if !ok {
 				continue
 			}
@@ -269,10 +269,10 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 	st.save(s)
 }
 
-// peekSource returns the source of an incremental snapshot's data. rrweb
+// factSource returns the source of an incremental snapshot's data. rrweb
 // writes "source" first, so the common case reads a few bytes; otherwise the
 // data is decoded.
-func peekSource(data []byte) (int, bool) {
+func factSource(data []byte) (int, bool) {
 	const prefix = `{"source":`
 	if bytes.HasPrefix(data, []byte(prefix)) {
 		rest := data[len(prefix):]

@@ -70,7 +70,7 @@ func TestRuleCompileErrorsNameThePath(t *testing.T) {
 			"rules[0].when.all[1]: empty condition"},
 		{"two fields set", Targeting{Rules: []Rule{{Name: "a", When: Cond{Not: &Cond{Event: "x", Device: "mobile"}}}}},
 			"rules[0].when.not: 2 conditions in one object"},
-		{"nesting too deep", Targeting{Rules: []Rule{{Name: "a", When: nested(40)}}}, "nested deeper than 32"},
+		{"nesting too deep", Targeting{Rules: []Rule{{Name: "a", When: nestedCond(40)}}}, "nested deeper than 32"},
 		{"negative idle timeout", Targeting{IdleTimeout: -time.Second}, "idleTimeout: must not be negative"},
 	}
 	for _, tt := range tests {
@@ -82,7 +82,7 @@ func TestRuleCompileErrorsNameThePath(t *testing.T) {
 	}
 }
 
-func nested(depth int) Cond {
+func nestedCond(depth int) Cond {
 	c := Cond{Error: true}
 	for range depth {
 		inner := c
