@@ -257,7 +257,7 @@ func TestFactsBoundHostileInput(t *testing.T) {
 
 func TestFactsUserAgent(t *testing.T) {
 	tests := []struct {
-		ua                    string
+		ua                  string
 		device, os, browser string
 	}{
 		{uaIPhone, "mobile", "iOS", "Safari"},
