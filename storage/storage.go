@@ -19,6 +19,20 @@
 // Package storetest imports only the standard library, so an adapter inherits
 // no dependencies from it. Packages memstore and filestore are complete
 // examples.
+//
+// A store that filters in memory can use [Query.Match], [Newer] and
+// [Query.PageSize]; one that pushes filters down to a database implements
+// the same rules in its query. [Cursor] is a ready-made cursor format for
+// [Page.Next]: it holds the sort key of a page's last session, so the next
+// page is the sessions that sort after it ([Cursor.Before]), which works
+// for any store that can compare (Start, ID, Site).
+//
+// # Concurrency
+//
+// The values of this package (Key, Chunk, Session, Query, Page, Cursor) are
+// plain data: safe to read from several goroutines, not to change while
+// another reads. Stores copy what they keep and what they return (see
+// [Session.Clone]), so a caller owns the values it passes and receives.
 package storage
 
 import (
@@ -51,14 +65,18 @@ var (
 	ErrClosed = errors.New("storage: closed")
 )
 
-// Key names one session of one site.
+// Key names one session of one site. It is a comparable value, usable as a
+// map key and safe to share between goroutines.
 type Key struct {
 	Site    string
 	Session string
 }
 
 // Chunk is one stored batch of events of one window (page load): the bytes are
-// opaque to the store (package replay writes zstd-compressed JSON).
+// opaque to the store (package replay writes zstd-compressed JSON). Data
+// belongs to whoever holds the Chunk: stores copy it on Append and hand out
+// copies, so it is never shared between goroutines unless the caller shares
+// it.
 type Chunk struct {
 	Window string // page-load id
 	Seq    int    // batch number within the window, from 0
@@ -66,7 +84,8 @@ type Chunk struct {
 	Data   []byte // compressed events; the store keeps them unchanged
 }
 
-// State is where a session is in its lifecycle.
+// State is where a session is in its lifecycle. It is an immutable string,
+// safe to share.
 type State string
 
 // The states of a session.
@@ -81,7 +100,8 @@ const (
 	StateDropped State = "dropped"
 )
 
-// Viewport is the size of the browser window in CSS pixels.
+// Viewport is the size of the browser window in CSS pixels. It is a plain
+// value, safe to copy and share.
 type Viewport struct {
 	W int `json:"w"`
 	H int `json:"h"`
@@ -91,6 +111,10 @@ type Viewport struct {
 // [Query] filters on. Every filterable fact is a flat, typed field so that a
 // database back end can index it. Times in Start and End come from the
 // events; FirstSeen and LastSeen come from the server's clock.
+//
+// A Session holds slices and maps: reading it from several goroutines is
+// safe, changing it while another goroutine reads is not; give each writer
+// its own [Session.Clone].
 type Session struct {
 	ID    string `json:"id"`
 	Site  string `json:"site"`
@@ -151,7 +175,8 @@ func (s Session) Clone() Session {
 
 // Query selects sessions of a site. The zero value of each field means "no
 // filter"; all filters combine with AND. The read API of API.md maps onto it
-// one field per parameter.
+// one field per parameter. A Query is a plain value, safe to copy and share
+// between goroutines.
 type Query struct {
 	Site string // required by the read API; "" matches every site (used by Sweep)
 
@@ -175,7 +200,8 @@ type Query struct {
 	Cursor string // from Page.Next; "" starts at the newest session
 }
 
-// StateFilter is the state parameter of the read API.
+// StateFilter is the state parameter of the read API. It is an immutable
+// string, safe to share.
 type StateFilter string
 
 // The values of StateFilter.
@@ -204,7 +230,9 @@ func (f StateFilter) Match(s State) bool {
 }
 
 // Page is one page of a listing, newest session first (by Start, then by
-// ID descending). Next is empty on the last page.
+// ID descending; see [Newer]). Next is empty on the last page. A Page
+// returned by a Store belongs to the caller; like Session, it is safe to read
+// from several goroutines but not to change while others read it.
 type Page struct {
 	Sessions []Session `json:"sessions"`
 	Next     string    `json:"next"`
@@ -219,7 +247,8 @@ type Page struct {
 // with [ErrInvalidKey].
 //
 // Any method may be called concurrently from several goroutines; managing that
-// is the Store's job. Every method takes a context first: when it is cancelled
+// is the Store's job. Values passed in and returned are copies: a Store
+// never keeps or hands out a slice or map that a caller can change. Every method takes a context first: when it is cancelled
 // the method returns promptly with an error wrapping ctx.Err(), and a write
 // that was cancelled leaves either nothing or the whole write behind, never
 // part of it.

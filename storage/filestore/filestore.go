@@ -76,6 +76,8 @@ import (
 )
 
 // Options configure a Store. The zero value, and nil, mean the defaults.
+// Open copies what it needs; changing an Options afterwards has no effect,
+// so one Options may be shared.
 type Options struct {
 	// Logger receives what Open finds wrong on disk (an unreadable
 	// session.json, a stray file) and failures to clean up after a Delete.
