@@ -513,26 +513,24 @@ func (s *Store) mkdir(dir string) error {
 
 // writeTemp writes b to a new temp file in dir, syncs it and returns its
 // name. On error it leaves no file behind.
-func (s *Store) writeTemp(dir string, b []byte) (name string, err error) {
-	name = path.Join(dir, tempPrefix+rand.Text())
+func (s *Store) writeTemp(dir string, b []byte) (string, error) {
+	name := path.Join(dir, tempPrefix+rand.Text())
 	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
 	if err != nil {
 		return "", err
 	}
-	defer func() {
-		if err != nil {
-			s.root.Remove(name)
-		}
-	}()
-	if _, err := f.Write(b); err != nil {
-		f.Close()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.root.Remove(name)
 		return "", err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", err
-	}
-	return name, f.Close()
+	return name, nil
 }
 
 func (s *Store) syncDir(dir string) error {

@@ -227,3 +227,39 @@ func TestDeleteThenReopen(t *testing.T) {
 	assert.ErrorIs(t, err, storage.ErrNotFound)
 	assert.Empty(t, chunks(t, s, key))
 }
+
+// TestFullDisk fills a small file system. It runs when FILESTORE_SMALL_DIR
+// names an empty directory on one, for example after
+//
+//	mount -t tmpfs -o size=256k tmpfs /tmp/small
+func TestFullDisk(t *testing.T) {
+	dir := os.Getenv("FILESTORE_SMALL_DIR")
+	if dir == "" {
+		t.Skip("set FILESTORE_SMALL_DIR to a directory on a small file system")
+	}
+	s := open(t, dir, nil)
+	data := bytes.Repeat([]byte("x"), 16<<10)
+	var err error
+	seq := 0
+	for ; seq < 10_000; seq++ {
+		if err = s.Append(ctx, key, storage.Chunk{Window: "w1", Seq: seq, Data: data}); err != nil {
+			break
+		}
+	}
+	require.ErrorIs(t, err, storage.ErrFull)
+	t.Logf("full after %d chunks: %v", seq, err)
+
+	got := chunks(t, s, key)
+	assert.Len(t, got, seq, "every acknowledged chunk is stored, the failed one is not")
+	for _, c := range got {
+		assert.Equal(t, data, c.Data)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "sites", "shop", "sess-0001"))
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.False(t, strings.HasPrefix(e.Name(), ".tmp-"), "temp file %s left behind", e.Name())
+	}
+
+	require.NoError(t, s.Delete(ctx, key))
+	assert.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Seq: 0, Data: data}), "room again after Delete")
+}
