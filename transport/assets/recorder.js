@@ -199,6 +199,8 @@
   async function send() {
     if (inFlight || stopped || !queue.length) return;
     const batch = (inFlight = queue[0]);
+    batch.abort = new AbortController(); // hide aborts a batch it beacons
+    batch.keepalive = false;
     let wait = 0;
     try {
       const res = await post(batch);
@@ -230,9 +232,9 @@
       data = await new Response(gz).arrayBuffer();
       url += '?enc=gzip';
     }
+    batch.abort.signal.throwIfAborted(); // beaconed by hide while it was compressed
     const blob = new Blob([data], { type: TEXT });
     batch.keepalive = blob.size <= BEACON_MAX;
-    batch.abort = new AbortController();
     return fetch(url, { method: 'POST', body: blob, keepalive: batch.keepalive, credentials: 'omit', signal: batch.abort.signal });
   }
 
@@ -248,14 +250,17 @@
     return Math.min(60000, 1000 * 2 ** (batch.tries - 1)) * (0.5 + Math.random() / 2);
   }
 
-  // hide runs when the page is hidden or goes away: everything waiting is
-  // handed to navigator.sendBeacon, which the browser delivers after the page
-  // is gone. A beacon cannot be gzipped synchronously and is limited to
-  // 64 KiB, so a batch too big for one beacon is cut into pieces that take
-  // fresh seq numbers (the handler does not mind gaps; it stores a
-  // (session, window, seq) once, so a batch sent twice is harmless). What
-  // cannot be beaconed (one event over 64 KiB, or a refused beacon) stays
-  // queued and is sent by fetch if the page lives on.
+  // hide runs when the page is hidden or goes away: what is waiting is
+  // handed to navigator.sendBeacon, oldest first, which the browser delivers
+  // after the page is gone. A beacon cannot be gzipped synchronously, and
+  // the browser allows about 64 KiB in flight for all the beacons and
+  // keepalive fetches of a page together, so a batch too big for one beacon
+  // is cut into pieces that take fresh seq numbers (the handler does not
+  // mind gaps, and it stores a (session, window, seq) once, so a batch sent
+  // twice is harmless). At the first refused beacon hide stops, so what
+  // arrives has no holes; the rest stays queued and is sent by fetch if the
+  // page lives on, and is lost if it does not. Flushing every
+  // flushIntervalMs keeps that rest small.
   function hide() {
     if (stopped || !cfg) return;
     if (buffer.length) batchBuffer();
@@ -263,43 +268,39 @@
       if (batch === inFlight && batch.keepalive) continue; // the browser completes it
       if (batch === inFlight) batch.abort.abort();
       const rest = beacon(batch);
-      settle(batch);
-      if (rest) {
-        queue.push(rest);
-        queueBytes += rest.bytes;
+      if (!rest) {
+        settle(batch);
+        continue;
       }
+      if (rest !== batch) {
+        queue[queue.indexOf(batch)] = rest;
+        queueBytes += rest.bytes - batch.bytes;
+      }
+      break;
     }
     send();
   }
 
-  // beacon sends a batch as one or more beacons and returns the part it
-  // could not send, as a new batch, or null.
+  // beacon sends a batch as one or more beacons and returns what it could
+  // not send (the batch itself, or a new batch of its last events), or null.
   function beacon(batch) {
-    const blob = new Blob([body(batch)], { type: TEXT });
-    if (blob.size <= BEACON_MAX) return navigator.sendBeacon(ingestURL, blob) ? null : batch;
+    const sendBeacon = (b) => navigator.sendBeacon(ingestURL, new Blob([body(b)], { type: TEXT }));
+    if (new Blob([body(batch)]).size <= BEACON_MAX) return sendBeacon(batch) ? null : batch;
     const enc = new TextEncoder();
+    const sizes = batch.events.map((json) => enc.encode(json).length + 1);
     const overhead = 300 + enc.encode(JSON.stringify(batch.attrs)).length;
-    let piece = [];
-    let size = overhead;
-    const left = [];
-    const sendPiece = () => {
-      const p = { ...batch, seq: nextSeq(batch.window), events: piece };
-      if (!navigator.sendBeacon(ingestURL, new Blob([body(p)], { type: TEXT }))) left.push(...piece);
-      piece = [];
-      size = overhead;
-    };
-    for (const json of batch.events) {
-      const n = enc.encode(json).length + 1;
-      if (overhead + n > BEACON_MAX) left.push(json);
-      else {
-        if (size + n > BEACON_MAX) sendPiece();
-        piece.push(json);
-        size += n;
-      }
+    let i = 0;
+    while (i < sizes.length) {
+      let j = i;
+      for (let size = overhead; j < sizes.length && size + sizes[j] <= BEACON_MAX; j++) size += sizes[j];
+      if (j === i) break; // one event over the limit: it can only go by fetch
+      if (!sendBeacon({ ...batch, seq: nextSeq(batch.window), events: batch.events.slice(i, j) })) break;
+      i = j;
     }
-    if (piece.length) sendPiece();
-    if (!left.length) return null;
-    return { ...batch, seq: nextSeq(batch.window), events: left, bytes: left.reduce((n, j) => n + j.length + 1, 0), tries: 0 };
+    if (i === sizes.length) return null;
+    if (i === 0) return batch;
+    const events = batch.events.slice(i);
+    return { ...batch, seq: nextSeq(batch.window), events, bytes: events.reduce((n, json) => n + json.length + 1, 0), tries: 0 };
   }
 
   // stop ends recording and sending for good: the handler answered

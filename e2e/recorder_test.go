@@ -1,0 +1,245 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// keepAllSites is the demo's privacy policy with no targeting rules, so
+// every session is kept: the tests of recorder.js do not depend on the
+// demo's rules.
+const keepAllSites = `{"sites": [{
+  "id": "demo",
+  "origins": [],
+  "privacy": {
+    "maskAllInputs": true,
+    "maskInputTypes": ["password", "email", "tel"],
+    "unmaskSelector": ".replay-unmask",
+    "maskTextSelector": ".rr-mask, [data-private]",
+    "blockSelector": ".rr-block, iframe, frame, object, embed",
+    "scrub": ["card", "email"]
+  }
+}]}`
+
+// TestReplayRebuildsRecordedPage is the end-to-end test of issue 2: a demo
+// page recording with real rrweb sends through the handler (here by the
+// recorder's timer), and the read API's events, loaded into rrweb's
+// Replayer in the same browser, rebuild the page: its heading at the start,
+// and the heading an SPA navigation put there at the end.
+func TestReplayRebuildsRecordedPage(t *testing.T) {
+	tab := newTab(t)
+	d := startDemo(t, nil)
+
+	do(t, tab, chromedp.Navigate(d.URL+"/"))
+	id := waitRecording(t, tab)
+	do(t, tab, chromedp.Click(chromedp.CSS("#card-mug .card-link")),
+		chromedp.WaitVisible(chromedp.CSS("#add-product")))
+	require.Equal(t, "Gopher Mug", run(t, tab, chromedp.Text(chromedp.CSS("h1"))))
+
+	// No flush is forced: the batch goes out on flushIntervalMs.
+	d.waitSession(t, id, "a batch with the $pageview of the SPA navigation", func(s apiSession) error {
+		if !slices.Contains(s.Pages, d.URL+"/product/mug") {
+			return fmt.Errorf("pages %v, want the product page", s.Pages)
+		}
+		return nil
+	})
+	events := d.eventsJSON(t, id, "")
+
+	// Replay in a blank page of the same browser.
+	rrweb, err := os.ReadFile(filepath.Join(nodeModules(t), "rrweb", "dist", "rrweb.umd.cjs"))
+	require.NoError(t, err)
+	do(t, tab, chromedp.Navigate("about:blank"))
+	run(t, tab, chromedp.Evaluate[chromedp.Void](string(rrweb)))
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`window.__events = `+string(events)+`;
+		window.__replayer = new rrweb.Replayer(window.__events, {root: document.body, showWarning: false, mouseTail: false});
+		undefined;`))
+
+	heading := func(at string) string {
+		run(t, tab, chromedp.Evaluate[chromedp.Void](`{
+			const evs = window.__events;
+			const full = evs.find((e) => e.type === 2);
+			window.__replayer.pause(`+at+`);
+		}`))
+		return run(t, tab, chromedp.Poll[string](`(() => {
+			const doc = window.__replayer.iframe.contentDocument;
+			const h1 = doc && doc.querySelector('h1');
+			return h1 && h1.textContent;
+		})()`, chromedp.WithPollingTimeout(10*time.Second)))
+	}
+	// The Replayer applies the events before baseline+offset at once.
+	assert.Equal(t, "Gopher Goods", heading(`full.timestamp - evs[0].timestamp + 1`), "heading at the full snapshot")
+	assert.Equal(t, "Gopher Mug", heading(`evs[evs.length - 1].timestamp - evs[0].timestamp + 1`), "heading at the end")
+}
+
+// TestRecorderMultiPageVisit is issue 5's visit: typing, clicks and a
+// pushState navigation on the shop, then a real page load to the checkout.
+// recorder.js keeps one session across the page loads, and the read API
+// lists it with two windows, the three pages and the five clicks; the card
+// number and the password never reach the store.
+func TestRecorderMultiPageVisit(t *testing.T) {
+	tab := newTab(t)
+	d := startDemo(t, &demoOptions{SitesJSON: keepAllSites})
+
+	do(t, tab, chromedp.Navigate(d.URL+"/"))
+	id := waitRecording(t, tab)
+	do(t, tab,
+		chromedp.Click(chromedp.CSS("#card-mug button.add")),
+		chromedp.Click(chromedp.CSS("#card-tee button.add")),
+		chromedp.SendKeys(chromedp.CSS("#search"), "mug"),
+		chromedp.WaitNotPresent(chromedp.CSS("#card-tee")),
+		chromedp.Click(chromedp.CSS("#card-mug .card-link")), // pushState to /product/mug
+		chromedp.WaitVisible(chromedp.CSS("#add-product")),
+		chromedp.Click(chromedp.CSS("#add-product")),
+	)
+	require.Equal(t, "3", run(t, tab, chromedp.Text(chromedp.CSS("#cart-count"))))
+	do(t, tab, chromedp.Click(chromedp.CSS("#cart"))) // a page load: pagehide sends window 1
+	do(t, tab, chromedp.WaitVisible(chromedp.CSS("#card")))
+	require.Equal(t, id, waitRecording(t, tab), "the session id survives the page load")
+	do(t, tab,
+		chromedp.SendKeys(chromedp.CSS("#name"), "Ada Lovelace"),
+		chromedp.SendKeys(chromedp.CSS("#card"), "4242 4242 4242 4242"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "hunter2-secret"),
+		chromedp.Navigate("about:blank"), // pagehide sends window 2
+	)
+
+	s := d.waitSession(t, id, "both windows with the checkout's typing", func(s apiSession) error {
+		if s.Windows != 2 || len(s.Pages) < 3 {
+			return fmt.Errorf("windows %d, pages %v", s.Windows, s.Pages)
+		}
+		if !strings.Contains(string(d.eventsJSON(t, id, "")), `"source":5`) {
+			return fmt.Errorf("no input events yet")
+		}
+		return nil
+	})
+	assert.Equal(t, "kept", s.State)
+	assert.Equal(t, []string{d.URL + "/", d.URL + "/product/mug", d.URL + "/checkout"}, s.Pages)
+	assert.Equal(t, d.URL+"/", s.EntryURL)
+	assert.Equal(t, 2, s.Windows)
+	assert.Equal(t, 5, s.Clicks, "two grid buttons, the card link, the product button, the cart link")
+	assert.Equal(t, 3, s.Events["add-to-cart"], "custom events of the shop")
+	assert.Equal(t, "Chrome", s.Browser)
+	assert.Equal(t, "Linux", s.OS)
+	assert.Equal(t, "desktop", s.Device)
+	assert.Positive(t, s.Viewport.W)
+	assert.Positive(t, s.DurationMs)
+
+	events := string(d.eventsJSON(t, id, ""))
+	for _, secret := range []string{"4242 4242 4242 4242", "4242424242424242", "hunter2-secret", "Ada Lovelace"} {
+		assert.False(t, strings.Contains(events, secret), "masked input %q reached the store", secret)
+	}
+	assert.True(t, strings.Contains(events, `"text":"mug"`), "the search box's text is kept: the site's unmaskSelector covers it")
+}
+
+// TestRecorderPagehideDeliversLastEvents shows that what a page records
+// right before it goes away is delivered by sendBeacon on pagehide, both
+// when the tab navigates away and when it is closed, and that a batch over
+// the size of one beacon goes out in several.
+func TestRecorderPagehideDeliversLastEvents(t *testing.T) {
+	tests := []struct {
+		name string
+		big  bool
+	}{
+		{name: "navigate away"},
+		{name: "close the tab"},
+		{name: "over the beacon limit", big: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tab := newTab(t)
+			d := startDemo(t, &demoOptions{SitesJSON: keepAllSites})
+			// A second tab in the same browser context, so that closing it
+			// leaves the browser context (and its network) alive.
+			page, closePage := chromedp.NewContext(tab)
+			defer closePage()
+			do(t, page, chromedp.Navigate(d.URL+"/"))
+			id := waitRecording(t, page)
+			// Flush what the page load recorded, then record the last words:
+			// well within flushIntervalMs, so only pagehide can send them.
+			run(t, page, chromedp.Evaluate[chromedp.Void](`replay.flush()`))
+			d.waitSession(t, id, "the first batch", nil)
+			last := `replay.event('bye', {n: 0})`
+			want := 1
+			if tt.big {
+				// Three events of 20 KB: over the 60 000 bytes of one beacon,
+				// within the 64 KiB the browser lets a page have in flight.
+				last = `for (let i = 0; i < 3; i++) replay.event('bye', {n: i, pad: 'x'.repeat(20000)})`
+				want = 3
+			}
+			run(t, page, chromedp.Evaluate[chromedp.Void](last))
+			if tt.name == "close the tab" {
+				closePage()
+			} else {
+				do(t, page, chromedp.Navigate("about:blank"))
+			}
+			s := d.waitSession(t, id, "the events recorded before pagehide", func(s apiSession) error {
+				if s.Events["bye"] != want {
+					return fmt.Errorf("events %v, want bye: %d", s.Events, want)
+				}
+				return nil
+			})
+			assert.Equal(t, 1, s.Windows)
+			got := customEvents(d.events(t, id), "bye")
+			require.Len(t, got, want)
+			for i, p := range got {
+				var payload struct{ N int }
+				require.NoError(t, json.Unmarshal(p, &payload))
+				assert.Equal(t, i, payload.N, "bye events in order")
+			}
+		})
+	}
+}
+
+// TestRecorderStopsOnRecordFalse deletes a session through the read API
+// while its page records: the next batch is answered record:false, and the
+// recorder stops recording and sends nothing more, not even on pagehide.
+func TestRecorderStopsOnRecordFalse(t *testing.T) {
+	tab := newTab(t)
+	d := startDemo(t, &demoOptions{SitesJSON: keepAllSites})
+
+	do(t, tab, chromedp.Navigate(d.URL+"/"))
+	id := waitRecording(t, tab)
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`replay.flush()`))
+	d.waitSession(t, id, "the first batch", nil)
+
+	code, body := d.do(t, "DELETE", "/v1/sites/demo/sessions/"+id)
+	require.Equal(t, 204, code, "%s", body)
+	before := d.Ingests()
+	do(t, tab, chromedp.Click(chromedp.CSS("#card-mug button.add")))
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`replay.event('after-delete', {}); replay.flush()`))
+	run(t, tab, chromedp.Poll[bool](`!window.replay.recording`, chromedp.WithPollingTimeout(10*time.Second)))
+	stopped := d.Ingests()
+	assert.Greater(t, stopped, before, "a batch was answered record:false")
+
+	// Nothing more leaves the page: not a flush, not the pagehide beacons.
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`replay.event('ignored', {}); replay.flush()`))
+	do(t, tab,
+		chromedp.Click(chromedp.CSS("#card-tee button.add")),
+		chromedp.Navigate("about:blank"))
+	// A request would arrive within milliseconds on loopback; absence can
+	// only be shown by waiting.
+	time.Sleep(time.Second)
+	assert.Equal(t, stopped, d.Ingests(), "requests after record:false")
+	_, err := d.session(t, id)
+	assert.ErrorContains(t, err, "404", "the deleted session stays deleted")
+
+	// A new page load of the same visit asks /v1/config, which answers
+	// record:false for the deleted session: rrweb is not even loaded.
+	do(t, tab, chromedp.Navigate(d.URL+"/"))
+	run(t, tab, chromedp.Poll[bool](`performance.getEntriesByType('resource').some((e) => e.name.includes('/v1/config') && e.responseEnd > 0)`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	time.Sleep(300 * time.Millisecond) // the answer's JSON is read after responseEnd
+	assert.Equal(t, id, run(t, tab, chromedp.Evaluate[string](`window.replay.session`)))
+	assert.False(t, run(t, tab, chromedp.Evaluate[bool](`window.replay.recording`)))
+	assert.False(t, run(t, tab, chromedp.Evaluate[bool](`typeof window.rrweb === 'object'`)), "rrweb loaded")
+	assert.Equal(t, stopped, d.Ingests(), "requests from the new page load")
+}
