@@ -1,0 +1,439 @@
+package replay
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// domGen writes random but rrweb-shaped sessions: a page with forms,
+// password and card inputs, .pii regions and .rr-block regions, then
+// mutations (adds, removes, moves, class toggles, text changes), input
+// events and checkouts. It keeps its own model of the page, so it knows
+// which values a policy that masks .pii text and blocks .rr-block must never
+// let through: those are secrets, and it records them.
+type domGen struct {
+	rng     *rand.Rand
+	next    int
+	nodes   map[int]*gnode
+	body    *gnode
+	ts      int
+	secrets []string
+	benign  []string
+}
+
+type gnode struct {
+	id     int
+	tag    string // "" for text
+	class  string
+	typ    string // input type
+	auto   string // autocomplete
+	text   string
+	everPw bool
+	parent *gnode
+	kids   []*gnode
+}
+
+func newDomGen(seed uint64) *domGen {
+	g := &domGen{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), next: 7, nodes: map[int]*gnode{}, ts: 1000} // id 6 is the style element
+	g.body = &gnode{id: 5, tag: "body"}
+	g.nodes[5] = g.body
+	return g
+}
+
+var genWords = []string{"Add", "to", "cart", "Shipping", "Total", "Your", "order", "Free", "returns", "Size", "Colour", "Checkout"}
+
+func (g *domGen) word() string { return genWords[g.rng.IntN(len(genWords))] }
+
+func (g *domGen) secret() string {
+	const letters = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
+	b := []byte("Sx")
+	for range 12 {
+		b = append(b, letters[g.rng.IntN(len(letters))])
+	}
+	s := string(b)
+	g.secrets = append(g.secrets, s)
+	return s
+}
+
+func (g *domGen) benignText() string {
+	s := g.word() + " " + g.word()
+	g.benign = append(g.benign, s)
+	return s
+}
+
+// hidden reports whether text placed under n must never be stored.
+func (g *domGen) hidden(n *gnode) bool {
+	for ; n != nil; n = n.parent {
+		if strings.Contains(n.class, "pii") || strings.Contains(n.class, "rr-block") {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *domGen) newNode(parent *gnode) *gnode {
+	n := &gnode{id: g.next, parent: parent}
+	g.next++
+	g.nodes[n.id] = n
+	switch r := g.rng.IntN(20); {
+	case r < 7:
+		n.tag = "" // text
+		if g.hidden(parent) {
+			n.text = g.secret()
+		} else {
+			n.text = g.benignText()
+		}
+	case r < 9:
+		n.tag, n.typ = "input", "password"
+		n.everPw = true
+	case r < 10:
+		n.tag, n.typ, n.auto = "input", "text", "cc-number"
+	case r < 12:
+		n.tag, n.typ = "input", "text"
+	case r < 13:
+		n.tag, n.class = "div", "pii"
+	case r < 14:
+		n.tag, n.class = "div", "rr-block"
+	default:
+		n.tag = []string{"div", "section", "form", "ul", "li", "span", "p", "label"}[g.rng.IntN(8)]
+		if g.rng.IntN(4) == 0 {
+			n.class = "box"
+		}
+	}
+	parent.kids = append(parent.kids, n)
+	return n
+}
+
+func (g *domGen) containers() []*gnode {
+	var out []*gnode
+	for _, n := range g.nodes {
+		if n.tag != "" && n.tag != "input" {
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(a, b *gnode) int { return a.id - b.id })
+	return out
+}
+
+func (g *domGen) pick(filter func(*gnode) bool) *gnode {
+	var ids []int
+	for id, n := range g.nodes {
+		if n != g.body && filter(n) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	return g.nodes[ids[g.rng.IntN(len(ids))]]
+}
+
+// grow adds n random nodes to the model.
+func (g *domGen) grow(n int) {
+	for range n {
+		cs := g.containers()
+		g.newNode(cs[g.rng.IntN(len(cs))])
+	}
+}
+
+func (g *domGen) serialize(n *gnode) map[string]any {
+	if n.tag == "" {
+		if !g.hidden(n.parent) && strings.HasPrefix(n.text, "Sx") {
+			n.text = g.benignText() // its region was unmasked: the page shows new text
+		}
+		return map[string]any{"type": 3, "textContent": n.text, "id": n.id}
+	}
+	attrs := map[string]any{}
+	if n.class != "" {
+		attrs["class"] = n.class
+	}
+	if n.tag == "input" {
+		attrs["type"] = n.typ
+		if n.auto != "" {
+			attrs["autocomplete"] = n.auto
+		}
+		if n.everPw || n.auto != "" || g.hidden(n) {
+			attrs["value"] = g.secret()
+		} else {
+			attrs["value"] = g.word()
+		}
+	}
+	kids := []any{}
+	for _, k := range n.kids {
+		kids = append(kids, g.serialize(k))
+	}
+	return map[string]any{"type": 2, "tagName": n.tag, "attributes": attrs, "childNodes": kids, "id": n.id}
+}
+
+func (g *domGen) event(typ int, data any) string {
+	g.ts += 1 + g.rng.IntN(50)
+	b, err := json.Marshal(map[string]any{"type": typ, "data": data, "timestamp": g.ts})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// snapshot returns Meta and FullSnapshot events of the model's page.
+func (g *domGen) snapshot() []string {
+	css := ".box{display:flex;padding:4px 8px}.pii{color:#333}/* rr_split */input[type=password]{letter-spacing:2px}"
+	head := map[string]any{"type": 2, "tagName": "head", "attributes": map[string]any{}, "id": 4, "childNodes": []any{
+		map[string]any{"type": 2, "tagName": "style", "attributes": map[string]any{"_cssText": css}, "id": 6, "childNodes": []any{}}}}
+	doc := map[string]any{"type": 0, "id": 1, "childNodes": []any{
+		map[string]any{"type": 1, "name": "html", "publicId": "", "systemId": "", "id": 2},
+		map[string]any{"type": 2, "tagName": "html", "attributes": map[string]any{"lang": "en"}, "id": 3,
+			"childNodes": []any{head, g.serialize(g.body)}},
+	}}
+	return []string{
+		g.event(4, map[string]any{"href": "https://shop.example/checkout?step=2", "width": 1280, "height": 720}),
+		g.event(2, map[string]any{"node": doc, "initialOffset": map[string]any{"left": 0, "top": 0}}),
+	}
+}
+
+func (g *domGen) remove(n *gnode) {
+	p := n.parent
+	p.kids = slices.DeleteFunc(p.kids, func(k *gnode) bool { return k == n })
+	var drop func(*gnode)
+	drop = func(k *gnode) {
+		delete(g.nodes, k.id)
+		for _, c := range k.kids {
+			drop(c)
+		}
+	}
+	drop(n)
+}
+
+// adds serializes n's subtree as rrweb adds: each node without children.
+func (g *domGen) adds(n *gnode, out *[]any) {
+	s := g.serialize(n)
+	s["childNodes"] = []any{}
+	*out = append(*out, map[string]any{"parentId": n.parent.id, "nextId": nil, "node": s})
+	for _, k := range n.kids {
+		g.adds(k, out)
+	}
+}
+
+// batch returns ops random events.
+func (g *domGen) batch(ops int) []string {
+	var events []string
+	mutation := func(adds, removes, texts, attrs []any) {
+		events = append(events, g.event(3, map[string]any{"source": 0, "adds": adds, "removes": removes, "texts": texts, "attributes": attrs}))
+	}
+	for range ops {
+		switch r := g.rng.IntN(100); {
+		case r < 25: // a new subtree
+			cs := g.containers()
+			parent := cs[g.rng.IntN(len(cs))]
+			n := g.newNode(parent)
+			for range g.rng.IntN(3) {
+				if n.tag != "" && n.tag != "input" {
+					g.newNode(n)
+				}
+			}
+			var adds []any
+			g.adds(n, &adds)
+			mutation(adds, []any{}, []any{}, []any{})
+		case r < 32: // a removal
+			if n := g.pick(func(*gnode) bool { return true }); n != nil {
+				mutation([]any{}, []any{map[string]any{"parentId": n.parent.id, "id": n.id}}, []any{}, []any{})
+				g.remove(n)
+			}
+		case r < 40: // a move of a text node
+			n := g.pick(func(n *gnode) bool { return n.tag == "" })
+			if n == nil {
+				continue
+			}
+			cs := g.containers()
+			to := cs[g.rng.IntN(len(cs))]
+			removes := []any{map[string]any{"parentId": n.parent.id, "id": n.id}}
+			n.parent.kids = slices.DeleteFunc(n.parent.kids, func(k *gnode) bool { return k == n })
+			n.parent = to
+			to.kids = append(to.kids, n)
+			if g.hidden(to) {
+				n.text = g.secret()
+			} else {
+				n.text = g.benignText()
+			}
+			var adds []any
+			g.adds(n, &adds)
+			mutation(adds, removes, []any{}, []any{})
+		case r < 52: // a class toggle of .pii
+			n := g.pick(func(n *gnode) bool { return n.tag != "" && n.tag != "input" && !strings.Contains(n.class, "rr-block") })
+			if n == nil {
+				continue
+			}
+			if strings.Contains(n.class, "pii") {
+				n.class = "box"
+			} else {
+				n.class = "box pii"
+			}
+			mutation([]any{}, []any{}, []any{}, []any{map[string]any{"id": n.id, "attributes": map[string]any{"class": n.class}}})
+		case r < 72: // a text change
+			n := g.pick(func(n *gnode) bool { return n.tag == "" })
+			if n == nil {
+				continue
+			}
+			if g.hidden(n.parent) {
+				n.text = g.secret()
+			} else {
+				n.text = g.benignText()
+			}
+			mutation([]any{}, []any{}, []any{map[string]any{"id": n.id, "value": n.text}}, []any{})
+		case r < 94: // typing
+			n := g.pick(func(n *gnode) bool { return n.tag == "input" })
+			if n == nil {
+				continue
+			}
+			text := g.word()
+			if n.everPw || n.auto != "" || g.hidden(n) {
+				text = g.secret()
+			}
+			events = append(events, g.event(3, map[string]any{"source": 5, "id": n.id, "text": text, "isChecked": false}))
+		default: // show password
+			n := g.pick(func(n *gnode) bool { return n.typ == "password" })
+			if n == nil {
+				continue
+			}
+			n.typ = "text"
+			mutation([]any{}, []any{}, []any{}, []any{map[string]any{"id": n.id, "attributes": map[string]any{"type": "text"}}})
+		}
+	}
+	return events
+}
+
+// session returns the batches of one window: a page, then batches of
+// changes, with a checkout in the middle.
+func (g *domGen) session(nodes, batches, ops int) [][]string {
+	g.grow(nodes)
+	out := [][]string{append(g.snapshot(), g.batch(ops)...)}
+	for i := 1; i < batches; i++ {
+		var b []string
+		if i == batches/2 {
+			b = g.snapshot()
+		}
+		out = append(out, append(b, g.batch(ops)...))
+	}
+	return out
+}
+
+// genPolicies all mask .pii text and block .rr-block, each in its own way.
+var genPolicies = map[string]*Policy{
+	"default": {MaskAllInputs: true, MaskTextSelector: ".rr-mask, [data-private], .pii", BlockSelector: "iframe, frame, object, embed, .rr-block", Scrub: []string{"card"}},
+	"inputs off": {MaskTextSelector: ".pii", BlockSelector: ".rr-block"},
+	"combinators": {MaskTextSelector: "body .pii, div.pii, section .pii, .box.pii", BlockSelector: "body .rr-block, div.rr-block", Scrub: []string{"email"}},
+	"siblings": {MaskTextSelector: ".pii, .box + .pii, li:first-child .pii", BlockSelector: "div.rr-block", MaskInputTypes: []string{"email"}},
+}
+
+// TestMaskPropertyNoSecretStored runs random sessions through every policy,
+// with one Recorder and with Recorders that restart or take turns, and
+// checks that no secret is ever stored and that all of them mask alike.
+func TestMaskPropertyNoSecretStored(t *testing.T) {
+	for name, p := range genPolicies {
+		for seed := uint64(1); seed <= 4; seed++ {
+			t.Run(fmt.Sprintf("%s/seed=%d", name, seed), func(t *testing.T) {
+				g := newDomGen(seed)
+				batches := g.session(150, 8, 25)
+
+				one := newPrivEnv(t, p)
+				for seq, b := range batches {
+					one.ingest(one.r, "w1", seq, b...)
+				}
+				stored := one.stored()
+				for _, s := range g.secrets {
+					if i := strings.Index(stored, s); i >= 0 {
+						t.Errorf("secret %s stored: …%s…", s, stored[max(0, i-300):min(len(stored), i+100)])
+						break
+					}
+				}
+				found := 0
+				for _, s := range g.benign {
+					if strings.Contains(stored, s) {
+						found++
+					}
+				}
+				assert.Greater(t, found, len(g.benign)/4, "benign text survives")
+
+				turns := newPrivEnv(t, p)
+				rs := []*Recorder{turns.recorder(), turns.recorder()}
+				for seq, b := range batches {
+					r := rs[seq%2]
+					if seq == 5 {
+						r = turns.recorder() // a restart
+					}
+					turns.ingest(r, "w1", seq, b...)
+				}
+				assertSameBytes(t, stored, turns.stored(), "Recorders taking turns mask as one does")
+			})
+		}
+	}
+}
+
+// FuzzMask feeds arbitrary events to the pipeline after a page with a
+// password input: whatever comes, nothing panics, the stored events are
+// JSON with the same count, and the password typed last is not stored.
+func FuzzMask(f *testing.F) {
+	g := newDomGen(7)
+	for _, b := range g.session(30, 3, 10) {
+		f.Add("[" + strings.Join(b, ",") + "]")
+	}
+	files, _ := filepath.Glob("testdata/recordings/*.json")
+	for _, name := range files {
+		if data, err := os.ReadFile(name); err == nil && len(data) < 64<<10 {
+			f.Add(string(data))
+		}
+	}
+	f.Add(`[{"type":3,"data":{"source":0,"adds":[{"parentId":5,"nextId":null,"node":{"type":2,"tagName":"div","attributes":{"class":"rr-block"},"childNodes":[],"id":9}},{"parentId":9,"nextId":null,"node":{"type":3,"textContent":"x","id":10}}],"removes":[],"texts":[],"attributes":[]},"timestamp":1}]`)
+	const secret = "FuzzPasswordSecret"
+	f.Fuzz(func(t *testing.T, events string) {
+		var list []json.RawMessage
+		if json.Unmarshal([]byte(events), &list) != nil || len(list) > 2000 {
+			return
+		}
+		env := newPrivEnv(t, DefaultPolicy())
+		body := fmt.Sprintf(`{"site":"shop","session":%q,"window":"w1","seq":0,"events":%s}`, privSession, events)
+		b, err := DecodeBatch([]byte(body))
+		if err != nil {
+			return
+		}
+		if _, err := env.r.Ingest(t.Context(), b, Client{}); err != nil {
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve, "only validation errors for bad input")
+			return
+		}
+		env.ingest(env.r, "w1", 1, pinput(10_000_000, secret), psnap(pel(10, "input", `"type":"password"`)), pinput(10, secret))
+		stored := env.stored()
+		assert.NotContains(t, stored, secret)
+		for _, chunk := range strings.Split(strings.TrimSpace(stored), "\n") {
+			require.True(t, json.Valid([]byte(chunk)), "stored chunk is JSON")
+		}
+		var out []json.RawMessage
+		var buf strings.Builder
+		require.NoError(t, env.r.Events(t.Context(), "shop", privSession, "", &buf))
+		require.NoError(t, json.Unmarshal([]byte(buf.String()), &out))
+		assert.Len(t, out, len(b.Events)+3, "event count is kept")
+	})
+}
+
+// assertSameBytes reports where two long strings first differ.
+func assertSameBytes(t *testing.T, want, got, msg string) {
+	t.Helper()
+	if want == got {
+		return
+	}
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	t.Errorf("%s: they differ at byte %d:\nwant …%s…\ngot  …%s…", msg, i,
+		want[max(0, i-200):min(len(want), i+100)], got[max(0, i-200):min(len(got), i+100)])
+}
