@@ -328,10 +328,10 @@ func (g *domGen) session(nodes, batches, ops int) [][]string {
 
 // genPolicies all mask .pii text and block .rr-block, each in its own way.
 var genPolicies = map[string]*Policy{
-	"default": {MaskAllInputs: true, MaskTextSelector: ".rr-mask, [data-private], .pii", BlockSelector: "iframe, frame, object, embed, .rr-block", Scrub: []string{"card"}},
-	"inputs off": {MaskTextSelector: ".pii", BlockSelector: ".rr-block"},
+	"default":     {MaskAllInputs: true, MaskTextSelector: ".rr-mask, [data-private], .pii", BlockSelector: "iframe, frame, object, embed, .rr-block", Scrub: []string{"card"}},
+	"inputs off":  {MaskTextSelector: ".pii", BlockSelector: ".rr-block"},
 	"combinators": {MaskTextSelector: "body .pii, div.pii, section .pii, .box.pii", BlockSelector: "body .rr-block, div.rr-block", Scrub: []string{"email"}},
-	"siblings": {MaskTextSelector: ".pii, .box + .pii, li:first-child .pii", BlockSelector: "div.rr-block", MaskInputTypes: []string{"email"}},
+	"siblings":    {MaskTextSelector: ".pii, .box + .pii, li:first-child .pii", BlockSelector: "div.rr-block", MaskInputTypes: []string{"email"}},
 }
 
 // TestMaskPropertyNoSecretStored runs random sessions through every policy,

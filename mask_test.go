@@ -24,7 +24,9 @@ func pel(id int, tag, attrs string, kids ...string) string {
 	return fmt.Sprintf(`{"type":2,"tagName":%q,"attributes":{%s},"childNodes":[%s],"id":%d}`, tag, attrs, strings.Join(kids, ","), id)
 }
 
-func ptxt(id int, s string) string { return fmt.Sprintf(`{"type":3,"textContent":%s,"id":%d}`, pq(s), id) }
+func ptxt(id int, s string) string {
+	return fmt.Sprintf(`{"type":3,"textContent":%s,"id":%d}`, pq(s), id)
+}
 
 const pMeta = `{"type":4,"data":{"href":"https://shop.example/checkout","width":1280,"height":720},"timestamp":1000}`
 
@@ -266,7 +268,7 @@ func TestLeak(t *testing.T) {
 			benign:  []string{"Payment failed for", `\"code\":402`},
 		},
 		{
-			name: "$error custom event",
+			name:    "$error custom event",
 			batches: [][]string{{pMeta, `{"type":5,"data":{"tag":"$error","payload":{"message":"charge 5555-5555-5555-4444 declined","stack":"Error: 378282246310005\n at pay","source":"https://shop.example/app.js"}},"timestamp":1500}`}},
 			secrets: []string{"5555-5555-5555-4444", "378282246310005"},
 			benign:  []string{"declined", "at pay", "$error"},
@@ -299,8 +301,8 @@ func TestLeak(t *testing.T) {
 			benign:  []string{"Known text"},
 		},
 		{
-			name:   "srcdoc of a frame that is not blocked",
-			policy: &Policy{MaskAllInputs: true, MaskTextSelector: ".rr-mask"},
+			name:    "srcdoc of a frame that is not blocked",
+			policy:  &Policy{MaskAllInputs: true, MaskTextSelector: ".rr-mask"},
 			batches: [][]string{{pMeta, psnap(pel(10, "iframe", `"srcdoc":"<p class=rr-mask>SrcdocTextSecret</p><input value=SrcdocValueSecret><p>Frame hello</p>"`))}},
 			secrets: []string{"SrcdocTextSecret", "SrcdocValueSecret"},
 			benign:  []string{"Frame hello"},
