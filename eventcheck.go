@@ -181,7 +181,9 @@ func arrayOf(elem checker) checker {
 		}
 		return p.array(func(i int) error {
 			err := elem(p)
-			prefixPath(err, "["+strconv.Itoa(i)+"]")
+			if err != nil {
+				prefixPath(err, "["+strconv.Itoa(i)+"]")
+			}
 			return err
 		})
 	}
@@ -213,6 +215,26 @@ var (
 
 func topNode(p *parser) error { return checkNode(p, 0) }
 
+// checkChildNodes checks the children of a node at depth.
+func checkChildNodes(p *parser, depth int) error {
+	if p.kind() != "array" {
+		return array.check(p, "childNodes")
+	}
+	for i := 0; ; i++ {
+		more, err := p.element(i)
+		if err != nil || !more {
+			return err
+		}
+		if err := checkNode(p, depth+1); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) && ve.Msg != deepMsg {
+				prefixPath(err, "childNodes["+strconv.Itoa(i)+"]")
+			}
+			return err
+		}
+	}
+}
+
 var deepMsg = fmt.Sprintf("nodes nested deeper than %d", MaxNodeDepth)
 
 // checkNode checks a serialized node and its children, nested at most
@@ -229,45 +251,43 @@ func checkNode(p *parser, depth int) error {
 	}
 	var sawID, sawType, sawTag bool
 	typ := -1
-	err := p.object(func(key string) error {
-		switch key {
-		case "id":
-			sawID = true
-			return (integer).check(p, key)
-		case "type":
-			sawType = true
-			t, err := p.integer()
-			if err == errWrongType {
-				return &ValidationError{Path: key, Msg: "want an integer"}
-			}
-			typ = t
-			return err
-		case "tagName":
-			sawTag = true
-			return str.check(p, key)
-		case "attributes":
-			return object.check(p, key)
-		case "textContent":
-			return (str | null).check(p, key)
-		case "name", "publicId", "systemId":
-			return str.check(p, key)
-		case "rootId":
-			return integer.check(p, key)
-		case "childNodes":
-			if p.kind() != "array" {
-				return array.check(p, key)
-			}
-			return p.array(func(i int) error {
-				err := checkNode(p, depth+1)
-				var ve *ValidationError
-				if errors.As(err, &ve) && ve.Msg != deepMsg {
-					prefixPath(err, "childNodes["+strconv.Itoa(i)+"]")
-				}
+	err := func() error {
+		for n := 0; ; n++ {
+			key, more, err := p.member(n)
+			if err != nil || !more {
 				return err
-			})
+			}
+			switch key {
+			case "id":
+				sawID = true
+				err = integer.check(p, key)
+			case "type":
+				sawType = true
+				typ, err = p.integer()
+				if err == errWrongType {
+					err = &ValidationError{Path: key, Msg: "want an integer"}
+				}
+			case "tagName":
+				sawTag = true
+				err = str.check(p, key)
+			case "attributes":
+				err = object.check(p, key)
+			case "textContent":
+				err = (str | null).check(p, key)
+			case "name", "publicId", "systemId":
+				err = str.check(p, key)
+			case "rootId":
+				err = integer.check(p, key)
+			case "childNodes":
+				err = checkChildNodes(p, depth)
+			default:
+				err = p.skip()
+			}
+			if err != nil {
+				return err
+			}
 		}
-		return p.skip()
-	})
+	}()
 	switch {
 	case err != nil:
 		return err

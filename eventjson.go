@@ -102,7 +102,7 @@ func (p *parser) kind() string {
 func (p *parser) skip() error {
 	switch c := p.ws(); {
 	case c == '{':
-		return p.object(func(string) error { return p.skip() })
+		return p.skipObject()
 	case c == '[':
 		return p.array(func(int) error { return p.skip() })
 	case c == '"':
@@ -131,45 +131,94 @@ func (p *parser) raw() ([]byte, error) {
 	return p.b[start:p.i], nil
 }
 
+// literal reads true, false or null.
 func (p *parser) literal(lit string) error {
-	if !bytes.HasPrefix(p.b[p.i:], []byte(lit)) {
-		for j := 0; j < len(lit) && p.i < len(p.b) && p.b[p.i] == lit[j]; j++ {
-			p.i++
+	for j := range len(lit) {
+		if p.i >= len(p.b) || p.b[p.i] != lit[j] {
+			return p.unexpected()
 		}
-		return p.unexpected()
+		p.i++
 	}
-	p.i += len(lit)
 	return nil
 }
 
 // object reads an object, calling member with each key; member must read
 // the value.
 func (p *parser) object(member func(key string) error) error {
-	if p.ws() != '{' {
-		return p.unexpected()
+	for n := 0; ; n++ {
+		key, more, err := p.member(n)
+		if err != nil || !more {
+			return err
+		}
+		if err := member(key); err != nil {
+			return err
+		}
 	}
+}
+
+// member steps through an object without a callback: called with n = 0 at
+// the '{', and with n = 1, 2, ... after the caller read each value, it
+// returns the next key, or more = false after the '}'.
+func (p *parser) member(n int) (key string, more bool, err error) {
+	if n == 0 {
+		if p.ws() != '{' {
+			return "", false, p.unexpected()
+		}
+		if p.depth++; p.depth > maxJSONDepth {
+			return "", false, p.errorf("exceeded max depth")
+		}
+		p.i++
+		if p.ws() == '}' {
+			p.i++
+			p.depth--
+			return "", false, nil
+		}
+	} else {
+		switch p.ws() {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			p.depth--
+			return "", false, nil
+		default:
+			return "", false, p.unexpected()
+		}
+	}
+	if p.ws() != '"' {
+		return "", false, p.unexpected()
+	}
+	if key, err = p.key(); err != nil {
+		return "", false, err
+	}
+	if p.ws() != ':' {
+		return "", false, p.unexpected()
+	}
+	p.i++
+	return key, true, nil
+}
+
+// skipObject checks and skips an object. It is object without reading
+// the keys into strings.
+func (p *parser) skipObject() error {
 	if p.depth++; p.depth > maxJSONDepth {
 		return p.errorf("exceeded max depth")
 	}
-	p.i++
+	p.i++ // '{'
 	if p.ws() == '}' {
 		p.i++
 		p.depth--
 		return nil
 	}
 	for {
-		if p.ws() != '"' {
-			return p.unexpected()
-		}
-		key, err := p.key()
-		if err != nil {
+		if _, _, err := p.stringRaw(); err != nil {
 			return err
 		}
 		if p.ws() != ':' {
 			return p.unexpected()
 		}
 		p.i++
-		if err := member(key); err != nil {
+		if err := p.skip(); err != nil {
 			return err
 		}
 		switch p.ws() {
@@ -188,33 +237,45 @@ func (p *parser) object(member func(key string) error) error {
 // array reads an array, calling elem with each index; elem must read the
 // value.
 func (p *parser) array(elem func(i int) error) error {
-	if p.ws() != '[' {
-		return p.unexpected()
-	}
-	if p.depth++; p.depth > maxJSONDepth {
-		return p.errorf("exceeded max depth")
-	}
-	p.i++
-	if p.ws() == ']' {
-		p.i++
-		p.depth--
-		return nil
-	}
 	for n := 0; ; n++ {
+		more, err := p.element(n)
+		if err != nil || !more {
+			return err
+		}
 		if err := elem(n); err != nil {
 			return err
 		}
-		switch p.ws() {
-		case ',':
-			p.i++
-		case ']':
+	}
+}
+
+// element steps through an array as member does through an object: it
+// reports whether element n follows.
+func (p *parser) element(n int) (more bool, err error) {
+	if n == 0 {
+		if p.ws() != '[' {
+			return false, p.unexpected()
+		}
+		if p.depth++; p.depth > maxJSONDepth {
+			return false, p.errorf("exceeded max depth")
+		}
+		p.i++
+		if p.ws() == ']' {
 			p.i++
 			p.depth--
-			return nil
-		default:
-			return p.unexpected()
+			return false, nil
 		}
+		return true, nil
 	}
+	switch p.ws() {
+	case ',':
+		p.i++
+		return true, nil
+	case ']':
+		p.i++
+		p.depth--
+		return false, nil
+	}
+	return false, p.unexpected()
 }
 
 // stringRaw reads a string and returns its contents between the quotes,
