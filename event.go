@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sessionreplay/replay/storage"
 )
@@ -146,7 +147,9 @@ type Batch struct {
 }
 
 // ValidationError reports a batch that is not rrweb-shaped, naming the path of
-// the offending field, as in `events[12].data.source: want a number`.
+// the offending field, as in `events[12].data.source: want a number`. Path
+// and Msg hold no recorded values beyond the names of keys. Like any value,
+// it may be read concurrently.
 type ValidationError struct {
 	Path string
 	Msg  string
@@ -247,7 +250,7 @@ func (d *decoder) attrs(p *parser, b *Batch) error {
 	return p.object(func(key string) error {
 		s, err := p.text()
 		if err == errWrongType {
-			return &ValidationError{Path: "attrs." + key, Msg: "want a string"}
+			return &ValidationError{Path: "attrs." + abbrev(key), Msg: "want a string"}
 		}
 		b.Attrs[key] = s
 		return err
@@ -383,6 +386,19 @@ func (b *Batch) Validate() error {
 		}
 	}
 	return nil
+}
+
+// abbrev shortens what a client sent to quote it in an error.
+func abbrev(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // prefixPath puts prefix in front of a ValidationError's path.

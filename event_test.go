@@ -120,6 +120,7 @@ func TestDecodeBatchErrors(t *testing.T) {
 		{"fractional seq", `{"seq":1.5,"events":[]}`, "seq: want an integer >= 0"},
 		{"seq as a string", `{"seq":"1","events":[]}`, "seq: want an integer >= 0"},
 		{"attr not a string", `{"attrs":{"userId":"u","plan":1},"events":[]}`, "attrs.plan: want a string"},
+		{"long attr name abbreviated", `{"attrs":{"` + strings.Repeat("k", 100) + `":1},"events":[]}`, "attrs." + strings.Repeat("k", 64) + "...: want a string"},
 		{"attrs not an object", `{"attrs":["x"],"events":[]}`, "attrs: want an object of strings"},
 		{"events missing", `{"site":"demo"}`, "events: missing"},
 		{"events not an array", `{"events":{}}`, "events: want an array"},

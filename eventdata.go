@@ -11,6 +11,8 @@ import (
 // accessors on Event decode Data for reading; they need not be lossless
 // (unknown fields are dropped), Event.Data stays the source of truth.
 //
+// The data types are plain values, safe to read concurrently.
+//
 // Keys are matched exactly, as browsers read them. Numbers that rrweb
 // writes as integers (ids, enums) are ints; coordinates, sizes and times are
 // float64, since browsers may send fractions.

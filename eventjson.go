@@ -425,7 +425,7 @@ func (p *parser) numberRaw() ([]byte, error) {
 	if big || len(text) > 300 {
 		if f, err := strconv.ParseFloat(string(text), 64); err != nil || math.IsInf(f, 0) {
 			p.i = start
-			return nil, p.errorf("number %s out of range", text)
+			return nil, p.errorf("number %s out of range", abbrev(string(text)))
 		}
 	}
 	return text, nil
