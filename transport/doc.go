@@ -1,0 +1,56 @@
+// Package transport puts a [replay.Recorder] on HTTP: [NewHandler] serves the
+// wire contract of API.md (ingest, config, recorder.js, the read API and the
+// dashboard), and [Client] speaks it from Go, for tools and tests.
+//
+// The endpoints, relative to where the handler is mounted:
+//
+//	POST   /v1/ingest                              batches from browsers (public)
+//	GET    /v1/config?site=S&session=ID            recording options (public)
+//	GET    /v1/recorder.js                         the browser recorder (public)
+//	GET    /v1/dashboard-config                    asset URLs of the dashboard (public)
+//	GET    /v1/sites/{site}/sessions?filters       list sessions (authorized)
+//	GET    /v1/sites/{site}/sessions/{id}          one session (authorized)
+//	GET    /v1/sites/{site}/sessions/{id}/events   its events, for rrweb-player (authorized)
+//	DELETE /v1/sites/{site}/sessions/{id}          delete it (authorized)
+//	GET    /                                       the dashboard
+//
+// Every error answer has the body {"error": "<what is wrong, naming the
+// field>"} and the status API.md gives it.
+//
+// # Mounting
+//
+// The handler's paths start at its root, so the host chooses the prefix:
+//
+//	mux.Handle("/replay/", http.StripPrefix("/replay", transport.NewHandler(rec, opts)))
+//
+// Strip the prefix without its trailing slash, as above: the handler then
+// sees "/v1/ingest" and "/" for the dashboard. The handler never answers
+// with a redirect, so no answer sends a client outside the mount point;
+// paths that are not clean ("//x", "/a/../b", a trailing slash) are 404.
+// Host pages load the recorder with one tag:
+//
+//	<script src="/replay/v1/recorder.js" data-site="demo" defer></script>
+//
+// # Security
+//
+// Ingest and config are public: browsers of any visitor call them. Their
+// answers carry CORS headers only for the origins the site lists; a request
+// with an Origin header that is not listed is refused with 403, and requests
+// without one (servers, tools) are not checked. Bodies are bounded on the
+// wire ([Options].MaxBodyBytes) and after decompression
+// ([Options].MaxDecodedBytes), so a gzip bomb costs at most the limit; a
+// per-client rate limit is available ([Options].IngestRate).
+//
+// The read API has no anonymous default: without an [Authorizer] it answers
+// 403. [BearerToken] compares tokens in constant time. Tokens travel in the
+// Authorization header only, never in URLs.
+//
+// Recorded pages are hostile content. The dashboard is served with a strict
+// Content-Security-Policy (scripts from the handler itself and exactly the
+// configured rrweb-player URL, no plugins, no base URL, no framing),
+// nosniff, no referrer and X-Frame-Options DENY; rrweb-player rebuilds the
+// recorded page in a sandboxed iframe without scripts. The rrweb and
+// rrweb-player URLs default to versions pinned on jsDelivr; hosts that
+// cannot depend on a CDN serve the files themselves and set the URLs in
+// [Options].
+package transport

@@ -1,0 +1,287 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/sessionreplay/replay"
+	"github.com/sessionreplay/replay/storage"
+)
+
+// ingest answers POST /v1/ingest.
+//
+// The order of the checks keeps refusals cheap: when the query names the
+// site (?site=S, which recorder.js sends), the origin is checked before the
+// body is read, so that even a refusal for size or encoding carries CORS
+// headers the browser can read. Otherwise the site comes from the body and
+// the origin is checked after decoding, before the Recorder sees the batch.
+func (h *handler) ingest(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	querySite := r.URL.Query().Get("site")
+	if querySite != "" && !h.allowOrigin(w, r, querySite, origin) {
+		return
+	}
+	if h.limiter != nil {
+		if ok, wait := h.limiter.allow(rateKey(h.clientIP(r))); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
+			writeError(w, http.StatusTooManyRequests, "rate: too many requests, retry later")
+			return
+		}
+	}
+	body, status, msg := h.readBody(w, r)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	b, err := replay.DecodeBatch(body)
+	if err != nil {
+		h.fail(w, r, "", err)
+		return
+	}
+	if querySite != "" && b.Site != querySite {
+		writeError(w, http.StatusBadRequest, "site: the body names "+quote(b.Site)+", the query "+quote(querySite))
+		return
+	}
+	if querySite == "" && !h.allowOrigin(w, r, b.Site, origin) {
+		return
+	}
+	res, err := h.rec.Ingest(r.Context(), b, replay.Client{
+		UserAgent: r.UserAgent(),
+		IP:        h.clientIP(r),
+		Origin:    origin,
+	})
+	if err != nil {
+		h.fail(w, r, b.Site, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// readBody reads the ingest body within the limits and decompresses it. It
+// returns a status and message to answer instead when the body is refused.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, status int, msg string) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !jsonMediaType(mt) {
+			return nil, http.StatusUnsupportedMediaType, "Content-Type: want text/plain or application/json, got " + quote(ct)
+		}
+	}
+	gz := false
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		gz = true
+	default:
+		return nil, http.StatusUnsupportedMediaType, "Content-Encoding: want gzip or none, got " + quote(enc)
+	}
+	switch enc := r.URL.Query().Get("enc"); enc {
+	case "":
+	case "gzip":
+		gz = true
+	default:
+		return nil, http.StatusUnsupportedMediaType, "enc: want gzip, got " + quote(enc)
+	}
+
+	max := h.opts.MaxBodyBytes
+	if r.ContentLength > max {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: %d bytes on the wire, over the limit of %d", r.ContentLength, max)
+	}
+	wire, err := readUpTo(http.MaxBytesReader(w, r.Body, max), max, r.ContentLength)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig), errors.Is(err, errTooLarge):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: over the limit of %d bytes on the wire", max)
+	case err != nil:
+		return nil, http.StatusBadRequest, "body: " + err.Error()
+	}
+	if !gz && !isGzip(wire) {
+		if int64(len(wire)) > h.opts.MaxDecodedBytes {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: over the limit of %d bytes decompressed", h.opts.MaxDecodedBytes)
+		}
+		return wire, 0, ""
+	}
+	body, err = gunzip(wire, h.opts.MaxDecodedBytes)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: over the limit of %d bytes decompressed", h.opts.MaxDecodedBytes)
+	case err != nil:
+		return nil, http.StatusBadRequest, "body: invalid gzip: " + err.Error()
+	}
+	return body, 0, ""
+}
+
+// jsonMediaType reports whether an ingest body may have this media type:
+// text/plain (what browsers send without a preflight), JSON, or a JSON
+// dialect (application/*+json).
+func jsonMediaType(mt string) bool {
+	switch mt {
+	case "text/plain", "application/json":
+		return true
+	}
+	return strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
+// isGzip reports whether b starts with the gzip magic bytes. A JSON body
+// never does: it starts with '{' or white space.
+func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+// readUpTo reads r to the end, or fails with errTooLarge once it holds more
+// than limit bytes. The buffer starts at sizeHint (the Content-Length, or a
+// guess) and doubles, but never grows past limit+1: what a hostile body costs
+// is bounded by the limit, not by what it claims.
+func readUpTo(r io.Reader, limit int64, sizeHint int64) ([]byte, error) {
+	buf := make([]byte, 0, min(limit+1, max(sizeHint+1, 512)))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return nil, errTooLarge
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case int64(len(buf)) > limit:
+			return nil, errTooLarge
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return nil, err
+		}
+	}
+}
+
+var errTooLarge = errors.New("too large")
+
+// gzipReaders reuses gzip readers (and their 32 KiB windows) across requests.
+var gzipReaders sync.Pool
+
+// gunzip inflates data, all gzip members of it, reading at most limit bytes of
+// output (plus one to tell that there is more): a gzip bomb costs at most
+// about twice limit bytes of memory and the time to inflate limit bytes.
+func gunzip(data []byte, limit int64) ([]byte, error) {
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(bytes.NewReader(data))
+	} else {
+		err = zr.Reset(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer gzipReaders.Put(zr)
+	return readUpTo(zr, limit, int64(len(data))*4)
+}
+
+// allowOrigin applies the CORS rule of API.md for site: a request without an
+// Origin header passes; one whose origin is among the site's origins passes
+// and gets the CORS answer headers; any other is answered 403 (as is an
+// unknown site) and allowOrigin returns false.
+func (h *handler) allowOrigin(w http.ResponseWriter, r *http.Request, site, origin string) bool {
+	if origin == "" {
+		return true
+	}
+	w.Header().Add("Vary", "Origin")
+	s, err := h.rec.Site(r.Context(), site)
+	if err != nil {
+		if !storage.ValidID(site, 1) {
+			writeError(w, http.StatusBadRequest, "site: want 1-64 characters of [A-Za-z0-9_-]")
+			return false
+		}
+		h.fail(w, r, site, err)
+		return false
+	}
+	if !s.AllowsOrigin(origin) {
+		writeError(w, http.StatusForbidden, "origin: "+quote(origin)+" is not allowed for site "+quote(site))
+		return false
+	}
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", origin)
+	hd.Set("Access-Control-Expose-Headers", "Retry-After")
+	return true
+}
+
+// preflightIngest answers the CORS preflight of POST /v1/ingest. The site
+// must be named in the query (?site=S): the body that names it otherwise is
+// not sent with a preflight.
+func (h *handler) preflightIngest(w http.ResponseWriter, r *http.Request) {
+	h.preflight(w, r, "POST, OPTIONS")
+}
+
+// preflightConfig answers the CORS preflight of GET /v1/config.
+func (h *handler) preflightConfig(w http.ResponseWriter, r *http.Request) {
+	h.preflight(w, r, "GET, OPTIONS")
+}
+
+func (h *handler) preflight(w http.ResponseWriter, r *http.Request, allow string) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		w.Header().Set("Allow", allow)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	site := r.URL.Query().Get("site")
+	if site == "" {
+		w.Header().Add("Vary", "Origin")
+		writeError(w, http.StatusForbidden, "site: missing; a preflight must name the site in the query (?site=)")
+		return
+	}
+	if !h.allowOrigin(w, r, site, origin) {
+		return
+	}
+	hd := w.Header()
+	hd.Add("Vary", "Access-Control-Request-Method")
+	hd.Add("Vary", "Access-Control-Request-Headers")
+	hd.Set("Access-Control-Allow-Methods", allow)
+	hd.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding")
+	hd.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// configAnswer is replay.ClientConfig with the asset URLs the handler adds.
+type configAnswer struct {
+	replay.ClientConfig
+	ConsolePluginURL string `json:"consolePluginURL,omitempty"`
+}
+
+// config answers GET /v1/config.
+func (h *handler) config(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	site, session := q.Get("site"), q.Get("session")
+	if site == "" {
+		writeError(w, http.StatusBadRequest, "site: missing")
+		return
+	}
+	if !storage.ValidID(site, 1) {
+		writeError(w, http.StatusBadRequest, "site: want 1-64 characters of [A-Za-z0-9_-]")
+		return
+	}
+	origin := r.Header.Get("Origin")
+	if !h.allowOrigin(w, r, site, origin) {
+		return
+	}
+	cfg, err := h.rec.Config(r.Context(), site, session, replay.Client{
+		UserAgent: r.UserAgent(),
+		IP:        h.clientIP(r),
+		Origin:    origin,
+	})
+	if err != nil {
+		h.fail(w, r, site, err)
+		return
+	}
+	cfg.RRWebURL = h.opts.RRWebURL
+	writeJSON(w, http.StatusOK, configAnswer{ClientConfig: cfg, ConsolePluginURL: h.opts.ConsolePluginURL})
+}
