@@ -1,0 +1,162 @@
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sessionreplay/replay/storage"
+)
+
+func TestMirrorWindowsAreIsolated(t *testing.T) {
+	env := newPrivEnv(t, &Policy{})
+	env.ingest(env.r, "wa", 0, pMeta, psnap(pel(10, "input", `"type":"password"`)), pinput(10, "WindowASecret"))
+	env.ingest(env.r, "wb", 0, pMeta, psnap(pel(10, "input", `"type":"search"`)), pinput(10, "window b query"))
+	stored := env.stored()
+	assert.NotContains(t, stored, "WindowASecret")
+	assert.Contains(t, stored, "window b query", "the same id in another window is another node")
+}
+
+func TestMirrorFullSnapshotReplacesIt(t *testing.T) {
+	env := newPrivEnv(t, &Policy{MaskTextSelector: ".private"})
+	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "p", `"class":"private"`, ptxt(11, "x")), pel(12, "input", `"type":"password"`)))
+	// A checkout: the paragraph is no longer private, the password field was toggled to text.
+	env.ingest(env.r, "w1", 1, pMeta, psnap(pel(10, "p", "", ptxt(11, "y")), pel(12, "input", `"type":"text"`)),
+		pmut(`"texts":[{"id":11,"value":"Now public text"}],"removes":[],"adds":[],"attributes":[]`),
+		pinput(12, "EverPasswordSecret"))
+	stored := env.stored()
+	assert.Contains(t, stored, "Now public text")
+	assert.NotContains(t, stored, "EverPasswordSecret", "an input that was a password stays masked across snapshots")
+}
+
+func TestMirrorRebuiltAfterRestart(t *testing.T) {
+	batches := [][]string{
+		{pMeta, psnap(pel(10, "div", `"class":"account"`, pel(11, "span", `"class":"balance"`, ptxt(12, "1"))), pel(20, "input", `"type":"password"`),
+			pel(30, "div", "", pel(31, "span", `"class":"balance"`, ptxt(32, "2"))))},
+		{pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":20,"attributes":{"type":"text"}},{"id":30,"attributes":{"class":"account"}}]`)},
+		{pinput(20, "RestartPwSecret"), pmut(`"texts":[{"id":32,"value":"RestartBalanceSecret"},{"id":12,"value":"OtherBalanceSecret"}],"removes":[],"adds":[],"attributes":[]`)},
+	}
+	p := &Policy{MaskTextSelector: ".account .balance"}
+	one := newPrivEnv(t, p)
+	for seq, b := range batches {
+		one.ingest(one.r, "w1", seq, b...)
+	}
+	restarted := newPrivEnv(t, p)
+	for seq, b := range batches {
+		restarted.ingest(restarted.recorder(), "w1", seq, b...) // a new process for every batch
+	}
+	for _, s := range []string{"RestartPwSecret", "RestartBalanceSecret", "OtherBalanceSecret"} {
+		assert.NotContains(t, restarted.stored(), s)
+	}
+	assertSameBytes(t, one.stored(), restarted.stored(), "a rebuilt mirror masks as the live one")
+}
+
+func TestMirrorGapFailsClosed(t *testing.T) {
+	env := newPrivEnv(t, &Policy{})
+	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "form", "")))
+	// Batch 1 (adding input 11 and a text) never arrives; batch 2 uses both.
+	env.ingest(env.r, "w1", 2, pinput(11, "GapInputSecret"),
+		pmut(`"texts":[{"id":13,"value":"GapTextSecret"}],"removes":[],"adds":[{"parentId":12,"nextId":null,"node":{"type":3,"textContent":"GapAddSecret","id":14}}],"attributes":[]`))
+	stored := env.stored()
+	for _, s := range []string{"GapInputSecret", "GapTextSecret", "GapAddSecret"} {
+		assert.NotContains(t, stored, s)
+	}
+}
+
+func TestMirrorRetryUsesTheStateBeforeIt(t *testing.T) {
+	env := newPrivEnv(t, &Policy{MaskTextSelector: ".private"})
+	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "p", `"class":"private"`, ptxt(11, "x"))))
+	env.ingest(env.r, "w1", 1, pmut(`"texts":[{"id":11,"value":"RetrySecret"}],"removes":[],"adds":[],"attributes":[]`))
+	before := env.stored()
+	env.ingest(env.r, "w1", 1, pmut(`"texts":[{"id":11,"value":"RetrySecret"}],"removes":[],"adds":[],"attributes":[]`))
+	env.ingest(env.r, "w1", 2, pmut(`"texts":[{"id":11,"value":"AfterRetrySecret"}],"removes":[],"adds":[],"attributes":[]`))
+	stored := env.stored()
+	assert.Contains(t, stored, before[:len(before)-1], "a retry stores nothing twice")
+	assert.NotContains(t, stored, "RetrySecret")
+}
+
+func TestMirrorCacheIsBounded(t *testing.T) {
+	c := newMirrorCache(2)
+	for _, w := range []string{"a", "b", "c"} {
+		c.put(&windowState{key: mirrorKey{"s", "sess-0001", w}, mr: newMirror()})
+	}
+	assert.Nil(t, c.take(mirrorKey{"s", "sess-0001", "a"}), "the least recently used is evicted")
+	assert.NotNil(t, c.take(mirrorKey{"s", "sess-0001", "c"}))
+	c.put(&windowState{key: mirrorKey{"s", "sess-0002", "a"}, mr: newMirror()})
+	c.forget(storage.Key{Site: "s", Session: "sess-0001"})
+	assert.Nil(t, c.take(mirrorKey{"s", "sess-0001", "b"}))
+	assert.NotNil(t, c.take(mirrorKey{"s", "sess-0002", "a"}), "forget leaves other sessions alone")
+}
+
+func TestMirrorStoreErrorIsReturned(t *testing.T) {
+	env := newPrivEnv(t, DefaultPolicy())
+	env.ingest(env.r, "w1", 0, pMeta, psnap())
+	r, err := New(failingChunks{env.store}, env.sites, nil)
+	require.NoError(t, err)
+	b, err := DecodeBatch([]byte(`{"site":"shop","session":"` + privSession + `","window":"w1","seq":1,"events":[]}`))
+	require.NoError(t, err)
+	_, err = r.Ingest(context.Background(), b, Client{})
+	assert.ErrorIs(t, err, storage.ErrUnavailable)
+	assert.ErrorContains(t, err, "rebuild privacy mirror")
+}
+
+type failingChunks struct{ storage.Store }
+
+func (f failingChunks) Chunks(context.Context, storage.Key, string) iter.Seq2[storage.Chunk, error] {
+	return func(yield func(storage.Chunk, error) bool) { yield(storage.Chunk{}, storage.ErrUnavailable) }
+}
+
+// mirrorOf masks events with a fresh mirror and returns it.
+func mirrorOf(t testing.TB, p *Policy, events []Event) *mirror {
+	m, err := p.compile()
+	require.NoError(t, err)
+	ps := &pass{m: m, mr: newMirror()}
+	for i := range events {
+		require.NoError(t, ps.event(&events[i]))
+	}
+	return ps.mr
+}
+
+func genEvents(t testing.TB, nodes int) []Event {
+	g := newDomGen(42)
+	g.grow(nodes)
+	var events []Event
+	for _, s := range append(g.snapshot(), g.batch(200)...) {
+		var e Event
+		require.NoError(t, json.Unmarshal([]byte(s), &e))
+		events = append(events, e)
+	}
+	return events
+}
+
+func recordingEvents(t testing.TB, name string) []Event {
+	data, err := os.ReadFile("testdata/recordings/" + name)
+	if err != nil {
+		t.Skipf("no recording %s: %v", name, err)
+	}
+	var events []Event
+	require.NoError(t, json.Unmarshal(data, &events))
+	return events
+}
+
+// TestMirrorBytesPerNode checks the mirror's own estimate of its size on a
+// synthetic page and on a recorded catalog page; BenchmarkMirror measures
+// the heap.
+func TestMirrorBytesPerNode(t *testing.T) {
+	// Nothing blocked, so that every generated node is in the mirror.
+	p := &Policy{MaskAllInputs: true, MaskTextSelector: ".pii, .account .balance"}
+	for name, events := range map[string][]Event{
+		"synthetic 2000 nodes": genEvents(t, 2000),
+		"catalog recording":    recordingEvents(t, "catalog.json"),
+	} {
+		mr := mirrorOf(t, p, events)
+		perNode := float64(mr.bytes()) / float64(mr.live)
+		t.Logf("%s: %d nodes, %.1f B/node", name, mr.live, perNode)
+		assert.Less(t, perNode, 100.0, name)
+	}
+}
