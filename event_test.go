@@ -645,3 +645,27 @@ func BenchmarkDecodeBatchStdJSON(b *testing.B) {
 		}
 	}
 }
+
+func ExampleDecodeBatch() {
+	body := []byte(`{"site":"demo","session":"sess-0001","window":"w1","seq":0,"events":[
+		{"type":4,"data":{"href":"https://shop.example/cart","width":1280,"height":720},"timestamp":1718000000000},
+		{"type":3,"data":{"source":5,"id":42,"text":"Jane","isChecked":false},"timestamp":1718000000510,"_sid":7}]}`)
+	b, err := DecodeBatch(body)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := b.Validate(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	meta, _ := b.Events[0].Meta()
+	in, _ := b.Events[1].Input()
+	fmt.Println(meta.Href, in.ID, in.Text, string(b.Events[1].Extra["_sid"]))
+
+	_, err = DecodeBatch([]byte(`{"session":"sess-0001","events":[{"type":3,"data":{},"timestamp":"soon"}]}`))
+	fmt.Println(err)
+	// Output:
+	// https://shop.example/cart 42 Jane 7
+	// events[0].timestamp: want a number
+}
