@@ -22,6 +22,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -252,6 +253,40 @@ type demoOptions struct {
 	Sweep time.Duration
 	// Recorder are the Recorder's options (nil: defaults).
 	Recorder *replay.Options
+	// Ingest, when set, sees every POST /replay/v1/ingest first, with its
+	// body decoded (gzip undone); it returns true when it answered the
+	// request itself, false to pass it on to the handler.
+	Ingest func(w http.ResponseWriter, r *http.Request, b ingestBody) bool
+}
+
+// ingestBody is the envelope of an ingest request, as an Ingest hook sees it.
+type ingestBody struct {
+	Session string            `json:"session"`
+	Window  string            `json:"window"`
+	Seq     int               `json:"seq"`
+	Events  []json.RawMessage `json:"events"`
+}
+
+// decodeIngest reads an ingest request's body, undoing ?enc=gzip, and puts
+// it back for the handler.
+func decodeIngest(r *http.Request) (ingestBody, error) {
+	var b ingestBody
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return b, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	data := raw
+	if r.URL.Query().Get("enc") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return b, err
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			return b, err
+		}
+	}
+	return b, json.Unmarshal(data, &b)
 }
 
 // startDemo starts the demo site (shop, /vendor/, handler at /replay/) on
@@ -293,6 +328,15 @@ func startDemo(t *testing.T, o *demoOptions) *demoServer {
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/replay/v1/ingest" {
 			d.ingests.Add(1)
+			if o.Ingest != nil {
+				b, err := decodeIngest(r)
+				if err != nil {
+					t.Errorf("ingest hook: %v", err)
+				}
+				if o.Ingest(w, r, b) {
+					return
+				}
+			}
 		}
 		srv.ServeHTTP(w, r)
 	}))

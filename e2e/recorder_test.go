@@ -3,10 +3,12 @@ package e2e_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,4 +244,90 @@ func TestRecorderStopsOnRecordFalse(t *testing.T) {
 	assert.False(t, run(t, tab, chromedp.Evaluate[bool](`window.replay.recording`)))
 	assert.False(t, run(t, tab, chromedp.Evaluate[bool](`typeof window.rrweb === 'object'`)), "rrweb loaded")
 	assert.Equal(t, stopped, d.Ingests(), "requests from the new page load")
+}
+
+// TestRecorderRetries makes the handler fail the first ingest requests: with
+// 503, with 429 and a Retry-After, and by dropping the connection.
+// recorder.js retries with backoff, honours Retry-After, and delivers every
+// batch once the handler recovers, in order.
+func TestRecorderRetries(t *testing.T) {
+	tests := []struct {
+		name     string
+		failures int
+		fail     func(w http.ResponseWriter)
+		lastWait time.Duration // the least wait before the last retry
+	}{
+		// Backoff waits 0.5-1 s, then 1-2 s.
+		{name: "503", failures: 2, lastWait: time.Second, fail: func(w http.ResponseWriter) {
+			http.Error(w, `{"error":"store: unavailable, retry later"}`, http.StatusServiceUnavailable)
+		}},
+		{name: "429 with Retry-After", failures: 1, lastWait: 2 * time.Second, fail: func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "2")
+			http.Error(w, `{"error":"rate limited"}`, http.StatusTooManyRequests)
+		}},
+		// Chromium itself retries at once a request whose reused connection
+		// closed, so the waits are not ours to measure here.
+		{name: "network error", failures: 3, fail: func(w http.ResponseWriter) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				mu       sync.Mutex
+				failed   int
+				failedAt time.Time
+				gaps     []time.Duration // from a failure to the next request
+				accepted []int           // seqs passed to the handler, in order
+			)
+			tab := newTab(t)
+			d := startDemo(t, &demoOptions{SitesJSON: keepAllSites, Ingest: func(w http.ResponseWriter, r *http.Request, b ingestBody) bool {
+				mu.Lock()
+				defer mu.Unlock()
+				if !failedAt.IsZero() {
+					gaps = append(gaps, time.Since(failedAt))
+				}
+				if failed < tt.failures {
+					failed++
+					failedAt = time.Now()
+					tt.fail(w)
+					return true
+				}
+				failedAt = time.Time{}
+				accepted = append(accepted, b.Seq)
+				return false
+			}})
+
+			do(t, tab, chromedp.Navigate(d.URL+"/"))
+			id := waitRecording(t, tab)
+			// Three batches, queued behind the failing first one.
+			run(t, tab, chromedp.Evaluate[chromedp.Void](`for (let n = 0; n < 3; n++) { replay.event('n', {n}); replay.flush(); }`))
+			d.waitSession(t, id, "the three batches", func(s apiSession) error {
+				if s.Events["n"] != 3 {
+					return fmt.Errorf("events %v, want n: 3", s.Events)
+				}
+				return nil
+			})
+
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, tt.failures, failed)
+			assert.Equal(t, []int{0, 1, 2}, accepted, "each batch once, in order")
+			require.Len(t, gaps, tt.failures)
+			if tt.lastWait > 0 {
+				for _, g := range gaps {
+					assert.GreaterOrEqual(t, g, 500*time.Millisecond, "wait before retrying")
+				}
+				assert.GreaterOrEqual(t, gaps[len(gaps)-1], tt.lastWait, "wait before the last retry")
+			}
+			for i, p := range customEvents(d.events(t, id), "n") {
+				var payload struct{ N int }
+				require.NoError(t, json.Unmarshal(p, &payload))
+				assert.Equal(t, i, payload.N)
+			}
+		})
+	}
 }
