@@ -224,6 +224,7 @@ func TestValidate(t *testing.T) {
 
 		{"input text not a string", inc(`{"source":5,"id":3,"text":5,"isChecked":false}`), "events[0].data.text: want a string"},
 		{"input id missing", inc(`{"source":5,"text":"a"}`), "events[0].data.id: missing, want an integer"},
+		{"first missing field named", inc(`{"source":5}`), "events[0].data.id: missing, want an integer"},
 		{"input isChecked not a boolean", inc(`{"source":5,"id":1,"text":"a","isChecked":"no"}`), "events[0].data.isChecked: want a boolean"},
 		{"click type not a number", inc(`{"source":2,"type":"click","id":1}`), "events[0].data.type: want an integer"},
 		{"click id missing", inc(`{"source":2,"type":2}`), "events[0].data.id: missing, want an integer"},

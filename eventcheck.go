@@ -162,12 +162,27 @@ func checkObject(p *parser, rules fieldRules, special map[string]checker) error 
 	if err != nil {
 		return err
 	}
-	for key, r := range rules {
-		if r&required != 0 && !slices.Contains(seen, key) {
-			return &ValidationError{Path: key, Msg: "missing, want " + r.want()}
+	if len(seen) == requiredCount(rules) {
+		return nil
+	}
+	missing := ""
+	for key, r := range rules { // the first missing key by name, for stable errors
+		if r&required != 0 && !slices.Contains(seen, key) && (missing == "" || key < missing) {
+			missing = key
 		}
 	}
-	return nil
+	return &ValidationError{Path: missing, Msg: "missing, want " + rules[missing].want()}
+}
+
+// requiredCount counts the required fields of rules.
+func requiredCount(rules fieldRules) int {
+	n := 0
+	for _, r := range rules {
+		if r&required != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // arrayOf returns a checker for an array whose elements pass elem.
