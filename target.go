@@ -609,6 +609,16 @@ type facts struct {
 	startOnly bool
 }
 
+// visited reports whether a page of f matches n's glob.
+func (n *node) visited(f *facts) bool {
+	for _, p := range f.s.Pages {
+		if storage.MatchURL(n.str, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // eval evaluates n three-valued.
 func (n *node) eval(f *facts) outcome {
 	switch n.kind {
@@ -662,12 +672,7 @@ func (n *node) eval(f *facts) outcome {
 	case "error":
 		ok = f.s.Errors > 0
 	case "visited":
-		for _, p := range f.s.Pages {
-			if storage.MatchURL(n.str, p) {
-				ok = true
-				break
-			}
-		}
+		ok = n.visited(f)
 	case "event":
 		ok = f.s.Events[n.str] > 0
 	case "minDuration":

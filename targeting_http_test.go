@@ -245,3 +245,31 @@ func TestTargetingThroughHTTP(t *testing.T) {
 
 	assert.Equal(t, replay.SiteStats{Kept: 3, Dropped: 2}, s.rec.Stats()["shop"])
 }
+
+func TestConfigThroughHTTPExcludesByStartFacts(t *testing.T) {
+	sites, err := replay.LoadSites(strings.NewReader(`{"sites":[{"id":"shop","targeting":{"rules":[
+		{"name":"mobile","when":{"device":"mobile"}}]}},{"id":"off","enabled":false}]}`))
+	require.NoError(t, err)
+	rec, err := replay.New(memstore.New(), sites, nil)
+	require.NoError(t, err)
+	srv := httptest.NewServer(transport.NewHandler(rec, nil))
+	defer srv.Close()
+	record := func(site, ua string) bool {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/v1/config?site="+site+"&session=cfg-session-1", nil)
+		require.NoError(t, err)
+		req.Header.Set("User-Agent", ua)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		var cfg struct {
+			Record *bool `json:"record"`
+		}
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&cfg))
+		require.NotNil(t, cfg.Record)
+		return *cfg.Record
+	}
+	assert.True(t, record("shop", httpUAIPhone))
+	assert.False(t, record("shop", httpUADesktop))
+	assert.False(t, record("off", httpUAIPhone), "a disabled site records nothing")
+}
