@@ -331,3 +331,88 @@ func TestRecorderRetries(t *testing.T) {
 		})
 	}
 }
+
+// TestRecorderErrorsAndIdentity shows the page-level API of recorder.js: an
+// uncaught error and an unhandled rejection become $error custom events
+// with message, stack and source; console.error is recorded by rrweb's
+// console plugin; replay.identify attaches the user to the session, which
+// the read API then finds by user.
+func TestRecorderErrorsAndIdentity(t *testing.T) {
+	tab := newTab(t)
+	d := startDemo(t, &demoOptions{SitesJSON: keepAllSites})
+
+	do(t, tab, chromedp.Navigate(d.URL+"/"))
+	id := waitRecording(t, tab)
+	do(t, tab, chromedp.Click(chromedp.CSS("#boom")), chromedp.Click(chromedp.CSS("#reject")))
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`console.error('checkout failed: %s', 'E42');
+		replay.identify('user-42', {plan: 'pro', seats: 3});
+		replay.flush();`))
+
+	var evs []apiEvent
+	s := d.waitSession(t, id, "the errors and the user", func(s apiSession) error {
+		evs = d.events(t, id)
+		if n := len(customEvents(evs, "$error")); s.Attrs["userId"] != "user-42" || n != 2 {
+			return fmt.Errorf("attrs %v, %d $error events", s.Attrs, n)
+		}
+		return nil
+	})
+	assert.Equal(t, map[string]string{"userId": "user-42", "plan": "pro", "seats": "3"}, s.Attrs)
+	assert.Equal(t, 3, s.Errors, "the uncaught error, the rejection, the console.error: each once")
+
+	errs := customEvents(evs, "$error")
+	require.Len(t, errs, 2)
+	var boom, reject struct{ Message, Stack, Source string }
+	require.NoError(t, json.Unmarshal(errs[0], &boom))
+	require.NoError(t, json.Unmarshal(errs[1], &reject))
+	assert.Equal(t, "Uncaught Error: Demo error: the discount service is down", boom.Message)
+	assert.Contains(t, boom.Stack, "shop.js")
+	assert.Contains(t, boom.Source, d.URL+"/static/shop.js:")
+	assert.Equal(t, "Demo rejection: the stock service timed out", reject.Message)
+	assert.Equal(t, "unhandledrejection", reject.Source)
+
+	var consoleErrors int
+	for _, e := range evs {
+		var p struct {
+			Plugin  string `json:"plugin"`
+			Payload struct {
+				Level   string   `json:"level"`
+				Payload []string `json:"payload"`
+			} `json:"payload"`
+		}
+		if e.Type == 6 && json.Unmarshal(e.Data, &p) == nil && p.Plugin == "rrweb/console@1" &&
+			p.Payload.Level == "error" && strings.Contains(strings.Join(p.Payload.Payload, " "), "checkout failed") {
+			consoleErrors++
+		}
+	}
+	assert.Equal(t, 1, consoleErrors, "console.error recorded by the console plugin")
+
+	code, body := d.do(t, http.MethodGet, "/v1/sites/demo/sessions?user=user-42&error=true")
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	var page struct{ Sessions []apiSession }
+	require.NoError(t, json.Unmarshal(body, &page))
+	require.Len(t, page.Sessions, 1)
+	assert.Equal(t, id, page.Sessions[0].ID)
+}
+
+// TestRecorderSessionIdleTimeout shows that the visit's id is kept across
+// page loads for 30 minutes of inactivity, and replaced after.
+func TestRecorderSessionIdleTimeout(t *testing.T) {
+	tab := newTab(t)
+	d := startDemo(t, &demoOptions{SitesJSON: keepAllSites})
+
+	do(t, tab, chromedp.Navigate(d.URL+"/"))
+	first := waitRecording(t, tab)
+	assert.Regexp(t, `^[A-Za-z0-9_-]{22}$`, first)
+
+	// 29 minutes since the last event: same visit.
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`localStorage.setItem('replay:demo', JSON.stringify({id: replay.session, at: Date.now() - 29 * 60e3}))`))
+	do(t, tab, chromedp.Reload())
+	assert.Equal(t, first, waitRecording(t, tab))
+
+	// 31 minutes: a new visit.
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`localStorage.setItem('replay:demo', JSON.stringify({id: replay.session, at: Date.now() - 31 * 60e3}))`))
+	do(t, tab, chromedp.Reload())
+	second := waitRecording(t, tab)
+	assert.NotEqual(t, first, second)
+	assert.Regexp(t, `^[A-Za-z0-9_-]{22}$`, second)
+}

@@ -330,9 +330,19 @@
         const shown = unmaskSelector && el && el.closest && !passwords.has(el) && el.closest(unmaskSelector);
         return shown ? text : '*'.repeat(text.length);
       },
-      plugins: plugin ? [plugin.getRecordConsolePlugin({ level: ['error', 'warn', 'assert'] })] : [],
+      plugins: plugin ? [consolePlugin(plugin)] : [],
     });
     for (const [tag, payload] of early.splice(0)) custom(tag, payload);
+  }
+
+  // consolePlugin records console errors, warnings and failed asserts with
+  // rrweb's console plugin. The plugin would also report uncaught errors,
+  // which are $error events already: it gets a window that ignores its
+  // listeners, so that each error is counted once.
+  function consolePlugin(plugin) {
+    const p = plugin.getRecordConsolePlugin({ level: ['error', 'warn', 'assert'], logger: console });
+    const quiet = { addEventListener() {}, removeEventListener() {} };
+    return { ...p, observer: (cb, _win, options) => p.observer(cb, quiet, options) };
   }
 
   function resume() {
