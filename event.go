@@ -147,9 +147,8 @@ type Batch struct {
 }
 
 // ValidationError reports a batch that is not rrweb-shaped, naming the path of
-// the offending field, as in `events[12].data.source: want a number`. Path
-// and Msg hold no recorded values beyond the names of keys. Like any value,
-// it may be read concurrently.
+// the offending field, as in `events[12].data.source: want a number`. Like
+// any value, it may be read concurrently.
 type ValidationError struct {
 	Path string
 	Msg  string

@@ -68,6 +68,12 @@ func TestDecodeBatchRecordingsRoundTrip(t *testing.T) {
 	}
 }
 
+func TestRecordingsStaySmall(t *testing.T) {
+	for _, name := range recordings(t) {
+		assert.Less(t, len(recording(t, name)), 200<<10, name)
+	}
+}
+
 func TestDecodeBatchFields(t *testing.T) {
 	b, err := DecodeBatch([]byte(`{"site":"demo","session":"sess-0001","window":"w-1","seq":7,
 		"attrs":{"userId":"u1","plan":"pro"},"events":[],"future":{"x":[1,2]}}`))
