@@ -676,3 +676,52 @@ func ExampleDecodeBatch() {
 	// https://shop.example/cart 42 Jane 7
 	// events[0].timestamp: want a number
 }
+
+func TestTypedAccessSourcesNotInRecordings(t *testing.T) {
+	event := func(data string) *Event {
+		var e Event
+		require.NoError(t, json.Unmarshal([]byte(`{"type":3,"timestamp":1,"data":`+data+`}`), &e))
+		b := Batch{Site: "demo", Session: "sess-0001", Window: "w1", Events: []Event{e}}
+		require.NoError(t, b.Validate())
+		return &e
+	}
+	media, err := event(`{"source":7,"type":3,"id":12,"currentTime":1.5,"volume":0.5,"muted":true}`).MediaInteraction()
+	require.NoError(t, err)
+	assert.Equal(t, MediaVolumeChange, media.Type)
+	assert.Equal(t, 0.5, *media.Volume)
+	assert.True(t, *media.Muted)
+	assert.Nil(t, media.Loop)
+
+	canvas, err := event(`{"source":9,"id":3,"type":0,"commands":[{"property":"clearRect","args":[0,0,10,10]},
+		{"property":"drawImage","args":[{"rr_type":"ImageBitmap","args":[]},0,0]}]}`).CanvasMutation()
+	require.NoError(t, err)
+	assert.Equal(t, Canvas2D, canvas.Type)
+	require.Len(t, canvas.Commands, 2)
+	assert.JSONEq(t, `{"rr_type":"ImageBitmap","args":[]}`, string(canvas.Commands[1].Args[0]))
+
+	legacy, err := event(`{"source":9,"id":3,"type":1,"property":"fillStyle","args":["red"],"setter":true}`).CanvasMutation()
+	require.NoError(t, err)
+	assert.Equal(t, "fillStyle", legacy.Property)
+	assert.True(t, legacy.Setter)
+
+	font, err := event(`{"source":10,"family":"Inter","fontSource":"https://x.test/f.woff2","buffer":false}`).Font()
+	require.NoError(t, err)
+	assert.Equal(t, "Inter", font.Family)
+
+	rule, err := event(`{"source":8,"styleId":2,"adds":[{"rule":"a{}","index":[0,1]}],"removes":[{"index":3}]}`).StyleSheetRule()
+	require.NoError(t, err)
+	assert.Equal(t, 2, *rule.StyleID)
+	assert.Equal(t, []any{0.0, 1.0}, rule.Adds[0].Index)
+	assert.Equal(t, 3.0, rule.Removes[0].Index)
+
+	touch, err := event(`{"source":6,"positions":[{"x":1,"y":2,"id":-1,"timeOffset":0}]}`).MouseMove()
+	require.NoError(t, err)
+	assert.Equal(t, -1, touch.Positions[0].ID)
+
+	log, err := event(`{"source":11,"level":"error","trace":[],"payload":["\"x\""]}`).Console()
+	require.NoError(t, err)
+	assert.Equal(t, "error", log.Level)
+
+	_, err = event(`{"source":5,"id":1,"text":"a"}`).Console()
+	assert.EqualError(t, err, "replay: want a Log event, have Input")
+}
