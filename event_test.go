@@ -354,7 +354,7 @@ func TestEventSource(t *testing.T) {
 		{`{"type":3,"data":{"source":5,"id":1,"text":""},"timestamp":1}`, SourceInput, ""},
 		{`{"type":3,"data":{"id":1,"source":16},"timestamp":1}`, SourceCustomElement, ""},
 		{`{"type":3,"data":{"source":77},"timestamp":1}`, Source(77), ""},
-		{`{"type":4,"data":{"href":"h"},"timestamp":1}`, 0, "replay: a Meta event has no source"},
+		{`{"type":4,"data":{"href":"h"},"timestamp":1}`, 0, "replay: type Meta has no source"},
 		{`{"type":3,"data":{"id":1},"timestamp":1}`, 0, "replay: data: source: missing, want an integer"},
 	}
 	for _, tt := range tests {
@@ -384,9 +384,9 @@ func TestEventTypedAccessWrongKind(t *testing.T) {
 	var e Event
 	require.NoError(t, json.Unmarshal([]byte(`{"type":3,"timestamp":1,"data":{"source":3,"id":1,"x":0,"y":0}}`), &e))
 	_, err := e.Input()
-	assert.EqualError(t, err, "replay: want a Input event, have Scroll")
+	assert.EqualError(t, err, "replay: want source Input, have Scroll")
 	_, err = e.Meta()
-	assert.EqualError(t, err, "replay: want a Meta event, have IncrementalSnapshot")
+	assert.EqualError(t, err, "replay: want type Meta, have IncrementalSnapshot")
 	e.Data = json.RawMessage(`{"source":3,"id":"one"}`)
 	_, err = e.Scroll()
 	assert.EqualError(t, err, "replay: IncrementalSnapshot data: id: want an integer, got string")
@@ -723,5 +723,5 @@ func TestTypedAccessSourcesNotInRecordings(t *testing.T) {
 	assert.Equal(t, "error", log.Level)
 
 	_, err = event(`{"source":5,"id":1,"text":"a"}`).Console()
-	assert.EqualError(t, err, "replay: want a Log event, have Input")
+	assert.EqualError(t, err, "replay: want source Log, have Input")
 }

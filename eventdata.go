@@ -402,7 +402,7 @@ type ConsolePayload struct {
 // Source returns the source of an IncrementalSnapshot event.
 func (e *Event) Source() (Source, error) {
 	if e.Type != IncrementalSnapshot {
-		return 0, fmt.Errorf("replay: a %v event has no source", e.Type)
+		return 0, fmt.Errorf("replay: type %v has no source", e.Type)
 	}
 	s, err := findSource(e.Data)
 	if err != nil {
@@ -416,7 +416,7 @@ func (e *Event) Source() (Source, error) {
 func decodeData[T any](e *Event, typ EventType, sources ...Source) (T, error) {
 	var d T
 	if e.Type != typ {
-		return d, fmt.Errorf("replay: want a %v event, have %v", typ, e.Type)
+		return d, fmt.Errorf("replay: want type %v, have %v", typ, e.Type)
 	}
 	if len(sources) > 0 {
 		s, err := e.Source()
@@ -428,7 +428,7 @@ func decodeData[T any](e *Event, typ EventType, sources ...Source) (T, error) {
 			ok = ok || s == want
 		}
 		if !ok {
-			return d, fmt.Errorf("replay: want a %v event, have %v", sources[0], s)
+			return d, fmt.Errorf("replay: want source %v, have %v", sources[0], s)
 		}
 	}
 	if err := decodeStrict(e.Data, &d); err != nil {
@@ -462,7 +462,7 @@ func (e *Event) Console() (ConsolePayload, error) {
 		return ConsolePayload{}, err
 	}
 	if p.Plugin != ConsolePlugin {
-		return ConsolePayload{}, fmt.Errorf("replay: want a %s plugin event, have %q", ConsolePlugin, p.Plugin)
+		return ConsolePayload{}, fmt.Errorf("replay: want plugin %s, have %q", ConsolePlugin, p.Plugin)
 	}
 	var c ConsolePayload
 	if err := decodeStrict(p.Payload, &c); err != nil {
