@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+
 	"github.com/sessionreplay/replay/storage"
 )
 
@@ -78,8 +80,22 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "window: want 1-64 characters of [A-Za-z0-9_-]")
 		return
 	}
+	w.Header().Add("Vary", "Accept-Encoding")
 	sw := &startWriter{w: w}
-	err := h.rec.Events(r.Context(), site, id, window, sw)
+	var out io.Writer = sw
+	var zw *gzip.Writer
+	if acceptsGzip(r) {
+		// Recorded DOM compresses about tenfold; BestSpeed keeps the
+		// server's cost low. The gzip header is written on the first
+		// write, so an early error still gets its own status.
+		sw.encoding = "gzip"
+		zw, _ = gzip.NewWriterLevel(sw, gzip.BestSpeed)
+		out = zw
+	}
+	err := h.rec.Events(r.Context(), site, id, window, out)
+	if err == nil && zw != nil {
+		err = zw.Close()
+	}
 	switch {
 	case err == nil && !sw.started:
 		sw.start() // cannot happen with a Recorder that always writes "[...]"
@@ -94,12 +110,28 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// acceptsGzip reports whether the request's Accept-Encoding admits gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+				continue
+			}
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
 // startWriter sends the success headers of the events answer on its first
 // write, so that an error before any event was written can still be answered
 // with its own status.
 type startWriter struct {
-	w       http.ResponseWriter
-	started bool
+	w        http.ResponseWriter
+	encoding string // Content-Encoding of the body, if any
+	started  bool
 }
 
 func (s *startWriter) start() {
@@ -108,6 +140,9 @@ func (s *startWriter) start() {
 	hd.Set("Content-Type", "application/json")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-store")
+	if s.encoding != "" {
+		hd.Set("Content-Encoding", s.encoding)
+	}
 	s.w.WriteHeader(http.StatusOK)
 }
 

@@ -1,9 +1,12 @@
 package transport_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -267,4 +270,38 @@ func bytesTrim(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+func TestEventsCompressedWhenAccepted(t *testing.T) {
+	e := newEnv(t, nil)
+	resp, body := e.ingest(batch("demo", "session-gzip-1", "w1", 0, 0, "a"), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body %s", body)
+	get := func(acceptEncoding string) (*http.Response, []byte) {
+		return e.do(http.MethodGet, "/v1/sites/demo/sessions/session-gzip-1/events", nil,
+			map[string]string{"Authorization": "Bearer " + testToken, "Accept-Encoding": acceptEncoding})
+	}
+	resp, plain := get("identity")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Content-Encoding"))
+	assert.True(t, json.Valid(plain))
+
+	for _, ae := range []string{"gzip", "br;q=1.0, gzip;q=0.8", "GZIP"} {
+		resp, zipped := get(ae)
+		require.Equal(t, http.StatusOK, resp.StatusCode, ae)
+		assert.Equal(t, "gzip", resp.Header.Get("Content-Encoding"), ae)
+		assert.True(t, hasHeaderValue(resp.Header, "Vary", "Accept-Encoding"))
+		zr, err := gzip.NewReader(bytes.NewReader(zipped))
+		require.NoError(t, err, ae)
+		got, err := io.ReadAll(zr)
+		require.NoError(t, err, ae)
+		assert.Equal(t, string(plain), string(got), ae)
+	}
+	resp, _ = get("gzip;q=0")
+	assert.Empty(t, resp.Header.Get("Content-Encoding"))
+
+	resp, body = e.do(http.MethodGet, "/v1/sites/demo/sessions/session-unknown-1/events", nil,
+		map[string]string{"Authorization": "Bearer " + testToken, "Accept-Encoding": "gzip"})
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("Content-Encoding"))
+	assert.Contains(t, errorOf(t, body), "not found", "an error before the first event is plain JSON")
 }
