@@ -105,6 +105,11 @@ func loadFactState(s *storage.Session) *factState {
 		}
 	}
 	st.V = factStateVersion
+	for w, b := range st.Rage {
+		if b == nil {
+			delete(st.Rage, w)
+		}
+	}
 	if len(st.PageTimes) != len(s.Pages) {
 		// Pages of unknown time sort before every new one, in their order.
 		st.PageTimes = make([][2]float64, len(s.Pages))
@@ -265,6 +270,9 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 	if !s.Start.IsZero() {
 		s.DurationMs = s.End.Sub(s.Start).Milliseconds()
 	}
+	if len(s.Pages) > 0 {
+		s.EntryURL = s.Pages[0]
+	}
 	s.ActiveMs = st.activeMs()
 	st.save(s)
 }
@@ -371,7 +379,6 @@ func addPage(s *storage.Session, st *factState, ts float64, href string) {
 			j--
 		}
 	}
-	s.EntryURL = s.Pages[0]
 }
 
 // addError counts an error and keeps its message when it is among the first
@@ -444,9 +451,9 @@ func (st *factState) activeMs() int64 {
 	gap := float64(activeGap.Milliseconds())
 	sum := st.ActiveClosed
 	for _, r := range st.Active {
-		sum += r[1] - r[0] - gap
+		sum += max(r[1]-r[0]-gap, 0)
 	}
-	return int64(sum)
+	return int64(max(sum, 0))
 }
 
 // click folds a click of window at ts into the window's burst and reports

@@ -17,7 +17,7 @@ import (
 // site's idle timeout or it outlived its maximum duration; Sweep then
 // decides what was not yet decided, with the session closed.
 
-// SweepStats counts what a Sweep did.
+// SweepStats counts what a Sweep did. It is a plain value.
 type SweepStats struct {
 	Ended   int // sessions that ended (idle or too long)
 	Kept    int // pending sessions kept when they ended
@@ -26,7 +26,7 @@ type SweepStats struct {
 }
 
 // SiteStats counts the targeting decisions of one site made by one Recorder
-// since it started.
+// since it started. It is a plain value: [Recorder.Stats] returns copies.
 type SiteStats struct {
 	Kept    int64 // sessions that became kept (a rule held, or no rules)
 	Dropped int64 // sessions dropped because every rule failed

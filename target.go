@@ -44,7 +44,8 @@ const (
 )
 
 // Rule keeps the sessions for which When holds. Name is what the session's
-// matchedRules and the read API's rule filter show.
+// matchedRules and the read API's rule filter show. A Rule is a plain value;
+// like the Targeting that holds it, it must not change once in use.
 type Rule struct {
 	Name string
 	When Cond
@@ -57,6 +58,8 @@ type Rule struct {
 // start of a session (Device, OS, Browser, Sample) or can still become true
 // while the session is live (Error, Visited, Event, MinDuration, RageClick,
 // Attr); a live session for which such a leaf is false is "not yet" decided.
+// A Cond is a plain value, read concurrently once its site is in use and
+// never changed by the Recorder.
 type Cond struct {
 	All []Cond // every condition holds; at least one
 	Any []Cond // at least one condition holds; at least one
