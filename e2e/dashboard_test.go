@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -116,8 +117,14 @@ func (env *dashEnv) page(path, html string) {
 // dashPage is a recorded page of the test shop.
 func dashPage(title, body string) string {
 	return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>` + title + `</title>
-<style>body{font:16px sans-serif;margin:24px;background:#fffdf5;color:#222} .grid{display:flex;gap:12px}
-.card{border:1px solid #cba;border-radius:8px;padding:12px;background:#fff4e0} button{padding:6px 12px}</style>
+<style>body{font:16px/1.5 sans-serif;margin:0;background:#fffdf5;color:#2b2118}
+header{display:flex;justify-content:space-between;padding:14px 32px;background:#2f5d50;color:#fff;font-size:18px}
+main{padding:16px 32px} h1{color:#2f5d50} .grid{display:flex;gap:16px;margin:16px 0}
+.card{border:1px solid #e0cfa8;border-radius:10px;padding:12px 16px;background:#fff4e0;min-width:180px}
+.card h2{margin:0 0 4px;color:#8a4b14} .form{display:grid;gap:10px;max-width:360px}
+input{font:inherit;padding:6px 8px;border:1px solid #c9b58f;border-radius:6px}
+button{font:inherit;padding:6px 14px;border:0;border-radius:6px;background:#c0672a;color:#fff}
+a{color:#2f5d50;font-weight:bold}</style>
 <script src="/replay/v1/recorder.js" data-site="demo" defer></script></head><body>` + body + `</body></html>`
 }
 
@@ -129,19 +136,19 @@ func (env *dashEnv) sessions(t *testing.T) []storage.Session {
 	return page.Sessions
 }
 
-// waitSession waits until a session of site "demo" satisfies ok.
-func (env *dashEnv) waitSession(t *testing.T, what string, ok func(storage.Session) bool) storage.Session {
+// waitSession waits until session id of site "demo" is stored and
+// satisfies ok.
+func (env *dashEnv) waitSession(t *testing.T, id, what string, ok func(storage.Session) bool) storage.Session {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		for _, s := range env.sessions(t) {
-			if ok(s) {
-				return s
-			}
+		s, err := env.rec.Session(context.Background(), "demo", id)
+		if err == nil && ok(s) {
+			return s
 		}
 		if time.Now().After(deadline) {
-			b, _ := json.MarshalIndent(env.sessions(t), "", "  ")
-			t.Fatalf("no session %s within 30s; sessions:\n%s", what, b)
+			b, _ := json.MarshalIndent(s, "", "  ")
+			t.Fatalf("session %s is not %s within 30s (%v):\n%s", id, what, err, b)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -152,37 +159,38 @@ func (env *dashEnv) waitSession(t *testing.T, what string, ok func(storage.Sessi
 type dashBrowser struct {
 	ctx     context.Context
 	dialogs atomic.Int64
+
+	mu   sync.Mutex
+	logs []string // console messages and uncaught exceptions, for failures
 }
 
-func dashNewBrowser(t *testing.T) *dashBrowser {
+// dashTab opens a tab of the shared browser in a browser context of its own
+// (so recorder.js starts a new visit in it), with a 1280×800 viewport.
+func dashTab(t *testing.T) *dashBrowser {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Fatalf("chromium is needed for the browser tests: %v", err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath("/usr/bin/chromium"),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-	})
+	ctx := newTab(t)
 	b := &dashBrowser{ctx: ctx}
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)))
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		var line string
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			line = "exception: " + ev.ExceptionDetails.Text
+			if ex := ev.ExceptionDetails.Exception; ex != nil {
+				line += " " + ex.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			line = "console." + string(ev.Type) + ":"
+			for _, a := range ev.Args {
+				line += " " + string(a.Value) + a.Description
+			}
+		default:
+			return
+		}
+		b.mu.Lock()
+		b.logs = append(b.logs, line)
+		b.mu.Unlock()
+	}))
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	go func() {
 		for _, err := range dialogs {
@@ -218,6 +226,7 @@ func (b *dashBrowser) eval(t *testing.T, js string, out any) {
 // waitJS polls a JavaScript expression until it is true.
 func (b *dashBrowser) waitJS(t *testing.T, what, js string) {
 	t.Helper()
+	defer func(start time.Time) { t.Logf("waited %v for %s", time.Since(start).Round(time.Millisecond), what) }(time.Now())
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!!(`+js+`)`))
@@ -226,26 +235,27 @@ func (b *dashBrowser) waitJS(t *testing.T, what, js string) {
 		}
 		if time.Now().After(deadline) {
 			text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ''`))
-			t.Fatalf("waiting for %s (%s): %v\npage text:\n%s", what, js, err, text)
+			b.mu.Lock()
+			logs := strings.Join(b.logs, "\n")
+			b.mu.Unlock()
+			t.Fatalf("waiting for %s (%s): %v\npage text:\n%s\nconsole:\n%s", what, js, err, text, logs)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// visit opens a recorded page and waits until rrweb records it.
-func (b *dashBrowser) visit(t *testing.T, env *dashEnv, path string) {
+// visit opens a recorded page, waits until recorder.js records it with
+// rrweb, and returns the session id.
+func (b *dashBrowser) visit(t *testing.T, env *dashEnv, path string) string {
 	t.Helper()
 	b.run(t, chromedp.Navigate(env.URL+"/shop/"+path))
-	b.waitJS(t, "recorder.js to start rrweb on "+path, `window.replay && window.rrweb && window.rrweb.record`)
-	time.Sleep(300 * time.Millisecond) // the full snapshot is taken once rrweb runs
+	return waitRecording(t, b.ctx)
 }
 
-// newVisit ends the current visit: it leaves the page (pagehide sends what
-// is buffered) and forgets the session id recorder.js keeps.
-func (b *dashBrowser) newVisit(t *testing.T, env *dashEnv) {
+// leave leaves the recorded page: pagehide sends what is buffered.
+func (b *dashBrowser) leave(t *testing.T, env *dashEnv) {
 	t.Helper()
 	b.run(t, chromedp.Navigate(env.URL+"/shop/blank"))
-	b.eval(t, `localStorage.clear(), true`, nil)
 }
 
 // dashboard JS expressions.
@@ -258,8 +268,9 @@ const (
 func (b *dashBrowser) signIn(t *testing.T, env *dashEnv, token string) {
 	t.Helper()
 	b.run(t,
-		chromedp.Navigate(env.URL+"/replay/?site=demo"),
-		chromedp.WaitVisible(chromedp.CSS(`#signin-token`)),
+		chromedp.Navigate(env.URL+"/replay/?site=demo"))
+	b.waitJS(t, "the sign-in form", `document.querySelector('#signin-token')`)
+	b.run(t,
 		chromedp.SetValue(chromedp.CSS(`#signin-token`), token),
 		chromedp.Click(chromedp.CSS(`#signin button[type=submit]`)),
 	)
@@ -299,61 +310,81 @@ func (b *dashBrowser) screenshot(t *testing.T, name string) {
 func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	env := dashStart(t)
 	env.page("blank", `<!doctype html><title>blank</title><p>nothing recorded here</p>`)
-	env.page("", dashPage("Dash Shop", `
-<h1>Dash Shop</h1>
-<p>Cart: <span id="cart">0</span> items</p>
-<input id="search" class="replay-unmask" placeholder="Search">
+	env.page("", dashPage("Tea Shop", `
+<header><b>Tea Shop</b><span>Cart: <span id="cart">0</span> items</span></header>
+<main>
+<input id="search" class="replay-unmask" placeholder="Search teas">
 <div class="grid">
-  <div class="card"><h2>Teapot</h2><button id="add-teapot" onclick="cart.textContent = +cart.textContent + 1">Add to cart</button></div>
-  <div class="card"><h2>Kettle</h2><button id="add-kettle" onclick="cart.textContent = +cart.textContent + 1">Add to cart</button></div>
+  <div class="card"><h2>Teapot</h2><p>Cast iron, 0.8 l</p><button id="add-teapot" onclick="cart.textContent = +cart.textContent + 1">Add to cart</button></div>
+  <div class="card"><h2>Kettle</h2><p>Copper, 1.2 l</p><button id="add-kettle" onclick="cart.textContent = +cart.textContent + 1">Add to cart</button></div>
+  <div class="card"><h2>Sencha</h2><p>Green tea, 100 g</p><button onclick="cart.textContent = +cart.textContent + 1">Add to cart</button></div>
 </div>
-<p><a id="to-checkout" href="/shop/checkout">Checkout</a></p>`))
+<p><a id="to-checkout" href="/shop/checkout">Go to checkout →</a></p>
+</main>`))
 	env.page("checkout", dashPage("Checkout", `
+<header><b>Tea Shop</b><span>Checkout</span></header>
+<main>
 <h1>Checkout</h1>
 <p id="step">Step 1: address</p>
-<button id="next" onclick="history.pushState({}, '', '/shop/checkout/payment'); step.textContent = 'Step 2: payment'">Next</button>`))
-	env.page("broken", dashPage("Broken page", `
-<h1>Broken page</h1>
-<button id="pay" onclick="throw new Error('Payment failed: card declined')">Pay</button>`))
-
-	b := dashNewBrowser(t)
+<button id="next" onclick="history.pushState({}, '', '/shop/checkout/payment'); step.textContent = 'Step 2: payment'">Next</button>
+</main>`))
+	env.page("broken", dashPage("Payment", `
+<header><b>Tea Shop</b><span>Payment</span></header>
+<main>
+<h1>Payment</h1>
+<div class="card form">
+  <label>Name on card <input id="name" value=""></label>
+  <label>Card number <input id="card" autocomplete="off"></label>
+  <button id="coupon" onclick="replay.event('coupon', {code: 'TEA10'}); this.textContent = 'Coupon TEA10 applied'">Apply coupon</button>
+  <button id="pay" onclick="throw new Error('Payment failed: card declined')">Pay 42.00 €</button>
+</div>
+</main>`))
 
 	// Visit 1: the shop, two clicks, typing, then the checkout page and a
 	// pushState navigation: two page loads, kept by the checkout rule.
-	b.visit(t, env, "")
-	b.run(t,
+	v1 := dashTab(t)
+	shopID := v1.visit(t, env, "")
+	v1.run(t,
 		chromedp.Click(chromedp.CSS(`#add-teapot`)),
 		chromedp.Click(chromedp.CSS(`#add-kettle`)),
 		chromedp.SendKeys(chromedp.CSS(`#search`), "green tea"),
 	)
 	time.Sleep(200 * time.Millisecond)
-	b.run(t, chromedp.Click(chromedp.CSS(`#to-checkout`)))
-	b.waitJS(t, "the checkout page", `location.pathname === '/shop/checkout' && window.rrweb && window.rrweb.record`)
+	v1.run(t, chromedp.Click(chromedp.CSS(`#to-checkout`)))
+	v1.waitJS(t, "the checkout page", `location.pathname === '/shop/checkout'`)
+	assert.Equal(t, shopID, waitRecording(t, v1.ctx), "one visit over two page loads")
+	v1.run(t, chromedp.Click(chromedp.CSS(`#next`)))
 	time.Sleep(300 * time.Millisecond)
-	b.run(t, chromedp.Click(chromedp.CSS(`#next`)))
-	time.Sleep(300 * time.Millisecond)
-	b.newVisit(t, env)
-	shop := env.waitSession(t, "of the shop visit", func(s storage.Session) bool {
+	v1.leave(t, env)
+	shop := env.waitSession(t, shopID, "kept with two page loads and three pages", func(s storage.Session) bool {
 		return s.Windows == 2 && len(s.Pages) >= 3 && s.State == storage.StateKept
 	})
 
-	// Visit 2: a page that throws, kept by the errors rule.
-	b.visit(t, env, "broken")
-	b.run(t, chromedp.Click(chromedp.CSS(`#pay`)))
-	time.Sleep(300 * time.Millisecond)
-	b.newVisit(t, env)
-	broken := env.waitSession(t, "with an error", func(s storage.Session) bool {
-		return s.ID != shop.ID && s.Errors > 0 && s.State == storage.StateKept
+	// Visit 2: a payment page that throws, kept by the errors rule.
+	v2 := dashTab(t)
+	brokenID := v2.visit(t, env, "broken")
+	time.Sleep(time.Second)
+	v2.run(t, chromedp.SendKeys(chromedp.CSS(`#name`), "Ada Lovelace"))
+	time.Sleep(time.Second)
+	v2.run(t, chromedp.Click(chromedp.CSS(`#coupon`)))
+	time.Sleep(time.Second)
+	v2.run(t, chromedp.Click(chromedp.CSS(`#pay`)))
+	time.Sleep(time.Second)
+	v2.leave(t, env)
+	broken := env.waitSession(t, brokenID, "kept with an error", func(s storage.Session) bool {
+		return s.Errors > 0 && s.State == storage.StateKept
 	})
 
 	// Visit 3: a page without error or checkout stays pending.
-	b.visit(t, env, "")
-	b.run(t, chromedp.Click(chromedp.CSS(`#add-teapot`)))
-	b.newVisit(t, env)
-	pending := env.waitSession(t, "pending", func(s storage.Session) bool {
-		return s.ID != shop.ID && s.ID != broken.ID && s.State == storage.StatePending && s.EventCount > 2
+	v3 := dashTab(t)
+	pendingID := v3.visit(t, env, "")
+	v3.run(t, chromedp.Click(chromedp.CSS(`#add-teapot`)))
+	v3.leave(t, env)
+	env.waitSession(t, pendingID, "pending", func(s storage.Session) bool {
+		return s.State == storage.StatePending && s.Clicks > 0
 	})
 
+	b := dashTab(t)
 	// A wrong token is refused with a clear message, and nothing is stored.
 	b.signIn(t, env, "not-the-token")
 	b.waitJS(t, "the refusal", `document.querySelector('#signin-message').textContent.includes('refused')`)
@@ -388,7 +419,6 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	var order []string
 	b.eval(t, `[...document.querySelectorAll('tr.session')].map(r => r.dataset.id)`, &order)
 	assert.Equal(t, []string{broken.ID, shop.ID}, order, "newest first")
-	b.screenshot(t, "sessions.png")
 
 	// Filters are applied and reflected in the URL: errors only.
 	b.run(t,
@@ -404,7 +434,7 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo&state=pending"))
 	b.waitJS(t, "the pending list", `document.querySelectorAll('tr.session').length === 1`)
 	b.eval(t, `[...document.querySelectorAll('tr.session')].map(r => r.dataset.id)`, &ids)
-	assert.Equal(t, []string{pending.ID}, ids)
+	assert.Equal(t, []string{pendingID}, ids)
 	var stateValue string
 	b.eval(t, `document.querySelector('#filters select[name=state]').value`, &stateValue)
 	assert.Equal(t, "pending", stateValue, "the filter bar shows the URL's filters")
@@ -412,6 +442,9 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	b.waitJS(t, "the URL-filtered list", `document.querySelectorAll('tr.session').length === 1`)
 	b.eval(t, `[...document.querySelectorAll('tr.session')].map(r => r.dataset.id)`, &ids)
 	assert.Equal(t, []string{shop.ID}, ids)
+	b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo&state=all"))
+	b.waitJS(t, "the list of kept and pending sessions", `document.querySelectorAll('tr.session').length === 3`)
+	b.screenshot(t, "sessions.png")
 
 	// The player replays the shop visit; page load 1 alone ends with the
 	// cart count after the two clicks.
@@ -443,11 +476,15 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	// The errored visit: the error is on the player's timeline and in the
 	// side list, and clicking it seeks there.
 	b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo#/session/"+broken.ID))
-	b.waitJS(t, "the replay of the broken page", `(`+dashReplayed+`).includes('Broken page')`)
+	b.waitJS(t, "the replay of the payment page", `(`+dashReplayed+`).includes('Pay 42.00')`)
 	b.waitJS(t, "the error marker", `[...document.querySelectorAll('.rr-progress div[title]')].some(e => e.title === '$error')`)
 	b.waitJS(t, "the error in the side list", `[...document.querySelectorAll('#timeline .item.error')].some(li => li.innerText.includes('Payment failed: card declined'))`)
 	b.eval(t, `document.querySelector('#facts').innerText`, &facts)
 	assert.Contains(t, facts, "Payment failed: card declined")
+	b.eval(t, `[...document.querySelectorAll('#timeline .item')].map(li => li.innerText.replace(/\s+/g, ' '))`, &items)
+	assert.True(t, anyContains(items, "coupon"), "the custom event is listed: %q", items)
+	b.eval(t, `[...document.querySelectorAll('.rr-progress div[title]')].map(e => e.title)`, &markers)
+	assert.Contains(t, markers, "coupon", "the custom event is marked on the timeline")
 	b.eval(t, `document.querySelector('#timeline .item.error').click(), true`, nil)
 	b.waitJS(t, "the error item to become current", `document.querySelector('#timeline .item.error.current')`)
 	time.Sleep(300 * time.Millisecond)
@@ -506,12 +543,12 @@ document.getElementById('go').addEventListener('click', () => {
 });
 </script>`))
 
-	b := dashNewBrowser(t)
-	b.visit(t, env, "hostile")
-	b.run(t, chromedp.Click(chromedp.CSS(`#go`)))
+	v := dashTab(t)
+	recorded := v.visit(t, env, "hostile")
+	v.run(t, chromedp.Click(chromedp.CSS(`#go`)))
 	time.Sleep(300 * time.Millisecond)
-	b.newVisit(t, env)
-	recorded := env.waitSession(t, "of the hostile page", func(s storage.Session) bool {
+	v.leave(t, env)
+	env.waitSession(t, recorded, "kept with an error", func(s storage.Session) bool {
 		return s.Errors > 0 && s.State == storage.StateKept
 	})
 
@@ -520,13 +557,14 @@ document.getElementById('go').addEventListener('click', () => {
 	posted := dashPostHostile(t, env)
 
 	env.pwned.Store(0)
+	b := dashTab(t)
 	b.signIn(t, env, dashToken)
 	b.waitJS(t, "the list", `document.querySelectorAll('tr.session').length === 2`)
 	var text string
 	b.eval(t, `document.querySelector('#results').innerText`, &text)
 	assert.Contains(t, text, "<img src=x onerror=", "hostile strings are shown as text")
 
-	for _, id := range []string{recorded.ID, posted} {
+	for _, id := range []string{recorded, posted} {
 		b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo#/session/"+id))
 		b.waitJS(t, "the replay of "+id, `(`+dashReplayed+`).includes('Hostile page')`)
 		b.waitJS(t, "the side list of "+id, `document.querySelectorAll('#timeline .item.error').length > 0`)
@@ -647,7 +685,7 @@ func dashPostHostile(t *testing.T, env *dashEnv) string {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&res))
 	require.Equal(t, http.StatusOK, resp.StatusCode, "ingest: %s", res.Error)
 	require.True(t, res.Record)
-	env.waitSession(t, "posted", func(s storage.Session) bool { return s.ID == id && s.State == storage.StateKept })
+	env.waitSession(t, id, "kept", func(s storage.Session) bool { return s.State == storage.StateKept })
 	return id
 }
 

@@ -82,7 +82,7 @@ const $ = (sel) => document.querySelector(sel);
 // ---- Formatting --------------------------------------------------------
 
 const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
-  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
 });
 const fullDateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
@@ -653,7 +653,7 @@ function timelineItems(events) {
       const tag = String(d.tag ?? '');
       const p = d.payload;
       if (tag === '$pageview') {
-        items.push({ t: e.timestamp, kind: 'page', label: 'Navigation', text: preview(p && (p.url ?? p.href ?? p.path) ?? p, 300) });
+        items.push({ t: e.timestamp, kind: 'page', label: 'Navigation', text: preview((p && (p.url ?? p.href ?? p.path)) ?? p, 300) });
       } else if (tag === '$error') {
         const msg = preview(p && typeof p === 'object' ? p.message ?? p : p, 300);
         items.push({ t: e.timestamp, kind: 'error', label: 'Error', text: msg, detail: p && typeof p === 'object' ? preview(p.stack, 2000) : '' });
