@@ -20,7 +20,8 @@ type Authorizer interface {
 	Authorize(r *http.Request) error
 }
 
-// AuthorizerFunc adapts a function to [Authorizer].
+// AuthorizerFunc adapts a function to [Authorizer]; the function is called
+// concurrently.
 type AuthorizerFunc func(r *http.Request) error
 
 // Authorize calls f(r).

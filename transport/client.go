@@ -22,7 +22,8 @@ import (
 )
 
 // ClientOptions configure a [Client]. A nil *ClientOptions, or the zero value
-// of a field, means the default.
+// of a field, means the default. NewClient copies them; changing them
+// afterwards has no effect on the Client.
 type ClientOptions struct {
 	// HTTPClient sends the requests; nil means a client with a 30 second
 	// timeout per attempt.
@@ -55,12 +56,14 @@ type Client struct {
 // HTTPError is an answer of the server with an error status. Message is the
 // server's explanation ({"error": ...}). errors.Is matches it to
 // [storage.ErrNotFound] (404), [storage.ErrFull] (507) and
-// [storage.ErrUnavailable] (503).
+// [storage.ErrUnavailable] (503). It is a plain value, safe to share once
+// returned.
 type HTTPError struct {
 	Status  int
 	Message string
 }
 
+// Error returns the status and the server's message.
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("replay: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }

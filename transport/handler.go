@@ -38,7 +38,8 @@ const (
 
 // Options configure the handler returned by [NewHandler]. A nil *Options, or
 // the zero value of a field, means the default. NewHandler copies the
-// Options, so changing them afterwards has no effect.
+// Options, so changing them afterwards has no effect; the Authorizer, Logger
+// and ClientIP they hold are called concurrently.
 type Options struct {
 	// Authorizer decides who may use the read API (listing, reading and
 	// deleting sessions). Nil refuses every read request with 403: there is

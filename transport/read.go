@@ -182,12 +182,14 @@ func pathSession(w http.ResponseWriter, r *http.Request) (site, id string, ok bo
 }
 
 // QueryError reports a read API parameter that is wrong, naming it, as in
-// `minDuration: want a Go duration like 30s`.
+// `minDuration: want a Go duration like 30s`. It is a plain value, safe to
+// share once returned.
 type QueryError struct {
 	Param string
 	Msg   string
 }
 
+// Error returns the parameter and what is wrong with it.
 func (e *QueryError) Error() string { return e.Param + ": " + e.Msg }
 
 // ParseQuery parses the filters of GET /v1/sites/{site}/sessions (API.md)
