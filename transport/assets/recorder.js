@@ -307,6 +307,7 @@
   // record:false (the session was dropped or deleted) or refused the site.
   function stop() {
     stopped = true;
+    early.length = 0;
     if (stopRecording) stopRecording();
     stopRecording = null;
     clearInterval(flushTimer);
@@ -327,12 +328,21 @@
       ...privacy,
       maskInputFn: (text, el) => {
         if (el && el.type === 'password') passwords.add(el);
-        const shown = unmaskSelector && el && el.closest && !passwords.has(el) && el.closest(unmaskSelector);
-        return shown ? text : '*'.repeat(text.length);
+        return unmaskSelector && !passwords.has(el) && within(el, unmaskSelector) ? text : '*'.repeat(text.length);
       },
       plugins: plugin ? [consolePlugin(plugin)] : [],
     });
     for (const [tag, payload] of early.splice(0)) custom(tag, payload);
+  }
+
+  // within reports whether el is inside (or is) an element matching
+  // selector; a selector the browser cannot parse matches nothing.
+  function within(el, selector) {
+    try {
+      return !!(el && el.closest && el.closest(selector));
+    } catch {
+      return false;
+    }
   }
 
   // consolePlugin records console errors, warnings and failed asserts with
@@ -368,13 +378,15 @@
       document.head.appendChild(s);
     });
 
+  // start asks the handler whether to record and, if so, starts; it
+  // resolves to whether it did.
   async function start() {
-    if (!site || !base) return;
+    if (!site || !base) return false;
     const q = `site=${encodeURIComponent(site)}&session=${session.id}`;
     const res = await fetch(`${base}/v1/config?${q}`, { credentials: 'omit' });
-    if (!res.ok) return;
+    if (!res.ok) return false;
     const c = await res.json();
-    if (!c.record || (!window.rrweb && !c.rrwebURL)) return;
+    if (!c.record || (!window.rrweb && !c.rrwebURL)) return false;
     c.flushIntervalMs = c.flushIntervalMs > 0 ? c.flushIntervalMs : 5000;
     c.maxBatchBytes = c.maxBatchBytes > 0 ? c.maxBatchBytes : 512 * 1024;
     if (!window.rrweb) await load(c.rrwebURL);
@@ -398,10 +410,10 @@
     });
     record();
     flushTimer = setInterval(flush, c.flushIntervalMs);
+    return true;
   }
 
-  // A page whose handler cannot be reached is simply not recorded.
-  start().catch(() => {
-    early.length = 0;
-  });
+  // A page that is not to be recorded, or whose handler cannot be reached,
+  // is simply not recorded.
+  start().then((recording) => recording || stop(), stop);
 })();
