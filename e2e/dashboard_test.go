@@ -16,6 +16,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,7 +227,6 @@ func (b *dashBrowser) eval(t *testing.T, js string, out any) {
 // waitJS polls a JavaScript expression until it is true.
 func (b *dashBrowser) waitJS(t *testing.T, what, js string) {
 	t.Helper()
-	defer func(start time.Time) { t.Logf("waited %v for %s", time.Since(start).Round(time.Millisecond), what) }(time.Now())
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!!(`+js+`)`))
@@ -442,6 +442,15 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	b.waitJS(t, "the URL-filtered list", `document.querySelectorAll('tr.session').length === 1`)
 	b.eval(t, `[...document.querySelectorAll('tr.session')].map(r => r.dataset.id)`, &ids)
 	assert.Equal(t, []string{shop.ID}, ids)
+
+	// Pages of the list follow the cursor.
+	b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo&state=all&limit=2"))
+	b.waitJS(t, "the first page of two", `document.querySelectorAll('tr.session').length === 2 && !document.querySelector('#load-more').hidden`)
+	b.run(t, chromedp.Click(chromedp.CSS(`#load-more`)))
+	b.waitJS(t, "the second page", `document.querySelectorAll('tr.session').length === 3 && document.querySelector('#load-more').hidden`)
+	b.eval(t, `[...document.querySelectorAll('tr.session')].map(r => r.dataset.id)`, &ids)
+	assert.Equal(t, []string{pendingID, broken.ID, shop.ID}, ids, "kept and pending, newest first, over two pages")
+
 	b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo&state=all"))
 	b.waitJS(t, "the list of kept and pending sessions", `document.querySelectorAll('tr.session').length === 3`)
 	b.screenshot(t, "sessions.png")
@@ -564,6 +573,17 @@ document.getElementById('go').addEventListener('click', () => {
 	b.eval(t, `document.querySelector('#results').innerText`, &text)
 	assert.Contains(t, text, "<img src=x onerror=", "hostile strings are shown as text")
 
+	// A crafted link puts hostile values into the filters and the site.
+	q := url.Values{"site": {dashXSSImg}, "url": {dashXSSImg}, "event": {dashXSSScript}, "from": {dashXSSURL}}
+	b.run(t, chromedp.Navigate(env.URL+"/replay/?"+q.Encode()))
+	b.waitJS(t, "the answer about the unknown site", `document.querySelector('#results .error-box')`)
+	var imgs int
+	b.eval(t, `document.querySelectorAll('img, svg, script:not([src])').length`, &imgs)
+	assert.Zero(t, imgs, "markup from the URL in the dashboard's page")
+	var filterValue string
+	b.eval(t, `document.querySelector('#filters input[name=url]').value`, &filterValue)
+	assert.Equal(t, dashXSSImg, filterValue, "a filter value from the URL is shown as typed")
+
 	for _, id := range []string{recorded, posted} {
 		b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo#/session/"+id))
 		b.waitJS(t, "the replay of "+id, `(`+dashReplayed+`).includes('Hostile page')`)
@@ -662,7 +682,7 @@ func dashPostHostile(t *testing.T, env *dashEnv) string {
 			"level": "error", "trace": []string{dashXSSSVG}, "payload": []string{string(consoleArg)}}}},
 		{"type": 3, "timestamp": now + 500, "data": map[string]any{"source": 0, "texts": []any{}, "removes": []any{},
 			"attributes": []map[string]any{{"id": 18, "attributes": map[string]any{"onclick": "window.top.__pwned=1"}}},
-			"adds": []map[string]any{{"parentId": 7, "nextId": nil, "node": elem("img", map[string]any{"src": "x", "onerror": "window.top.__pwned=1"}, 20)}}}},
+			"adds":       []map[string]any{{"parentId": 7, "nextId": nil, "node": elem("img", map[string]any{"src": "x", "onerror": "window.top.__pwned=1"}, 20)}}}},
 		{"type": 3, "timestamp": now + 600, "data": map[string]any{"source": 2, "type": 2, "id": 13, "x": 10, "y": 10}},
 	}
 	body, err := json.Marshal(map[string]any{

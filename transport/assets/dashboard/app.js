@@ -3,7 +3,7 @@
 //
 // Routes (the dashboard works under any mount prefix: every URL is relative):
 //
-//	?site=S&<filters>                  the session list; filters as in API.md
+//	?site=S&<filters>                  the session list; filters as in API.md (and limit, the page size)
 //	?site=S&<filters>#/session/ID      the player ("&window=W" after the id: one page load)
 //
 // Security. Everything recorded is hostile: page contents, URLs, titles,
@@ -170,7 +170,7 @@ async function api(path, signal) {
     // not JSON: keep the status line
   }
   const text = `${res.status} ${res.statusText}${msg ? ': ' + msg : ''}`;
-  if (res.status === 401 || res.status === 403) throw new AuthError(text);
+  if (res.status === 401) throw new AuthError(text); // 403 is not about the token: an unknown site, a read API turned off
   throw new Error(text);
 }
 
@@ -388,6 +388,7 @@ function renderFilters(params) {
     }
     if (f.error.checked) next.set('error', 'true');
     if (f.state.value && f.state.value !== 'kept') next.set('state', f.state.value);
+    if (params.get('limit')) next.set('limit', params.get('limit'));
     app.list = null;
     navigate(next);
   } },
@@ -418,7 +419,8 @@ function listQuery(params, cursor) {
     const val = params.get(k);
     if (val) q.set(k, val);
   }
-  q.set('limit', String(PAGE_SIZE));
+  const limit = Number(params.get('limit'));
+  q.set('limit', String(limit > 0 && limit <= 500 ? Math.floor(limit) : PAGE_SIZE));
   if (cursor) q.set('cursor', cursor);
   return sitePath(`sessions?${q}`);
 }
