@@ -1,9 +1,11 @@
 package replay
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -257,4 +259,34 @@ func TestRuleSampleSessionIDIsHashedNotCompared(t *testing.T) {
 	}
 	assert.InDelta(t, 500, lo, 80)
 	assert.InDelta(t, 500, hi, 80)
+}
+
+func TestRuleDemoSitesShipBothKindsOfDecision(t *testing.T) {
+	f, err := os.Open("examples/demo/sites.json")
+	require.NoError(t, err)
+	defer f.Close()
+	sites, err := LoadSites(f)
+	require.NoError(t, err)
+	site, err := sites.Site(context.Background(), "demo")
+	require.NoError(t, err)
+	cs, err := site.compile()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"errors", "abandoned checkout"}, cs.rules.names)
+	assert.True(t, site.Privacy.MaskAllInputs, "the demo keeps its privacy settings")
+
+	errored := storage.Session{ID: "demo-0001", Errors: 1, Pages: []string{"http://127.0.0.1:8080/"}}
+	abandoned := storage.Session{ID: "demo-0002", Pages: []string{"http://127.0.0.1:8080/", "http://127.0.0.1:8080/checkout"}}
+	converted := storage.Session{ID: "demo-0003", Pages: []string{"http://127.0.0.1:8080/checkout", "http://127.0.0.1:8080/thank-you"}}
+	for _, tt := range []struct {
+		s           storage.Session
+		live, ended decision
+	}{
+		{errored, keep, keep},        // decided as the error arrives
+		{abandoned, undecided, keep}, // decided when the visit ends
+		{converted, undecided, drop}, // deleted when it ends without an error
+	} {
+		s := tt.s
+		assert.Equal(t, tt.live, decide(cs.rules.evaluate(&facts{s: &s})), s.ID)
+		assert.Equal(t, tt.ended, decide(cs.rules.evaluate(&facts{s: &s, ended: true})), s.ID)
+	}
 }
