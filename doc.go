@@ -43,6 +43,68 @@
 // Everything a site owner would change is data: [LoadSites] reads the JSON
 // document of API.md, and [Site] holds the same as Go values.
 //
+// # Privacy
+//
+// The server never trusts the browser to have masked: every event is masked
+// by the site's [Policy] before anything of it is stored, pending sessions
+// included, whatever rrweb's options were on the page. [DefaultPolicy] is
+// strict: every input masked, the text of .rr-mask and [data-private]
+// elements masked, iframe, frame, object, embed and .rr-block blocked, card
+// numbers scrubbed.
+//
+// Guaranteed, for every event the Recorder stores:
+//
+//   - Input values (Input events, "value" in snapshots and attribute
+//     changes, textarea text, contenteditable text, the options of a masked
+//     select) are masked when MaskAllInputs or MaskInputTypes select the
+//     element, when it is inside a MaskTextSelector match, and always for
+//     password inputs (also after a show-password toggle changed the type),
+//     for inputs whose autocomplete is cc-*, current-password or
+//     new-password, and inside blocked elements. Masked values keep their
+//     length as '*' (text keeps its whitespace), as rrweb does.
+//   - Text nodes, text changes and the attributes that carry text (title,
+//     placeholder, alt, aria-label, label, value, data-*, ...) inside a
+//     MaskTextSelector match are masked, unless UnmaskSelector matches.
+//   - A BlockSelector match is stored as an empty placeholder: tag, class and
+//     rrweb's rr_width/rr_height only. Whatever is later added inside it is
+//     dropped, including attached iframe documents; text and attribute
+//     changes inside it are dropped and its Input events masked.
+//   - Selectors are CSS, evaluated with cascadia over a per-window mirror of
+//     the DOM, and re-evaluated when attributes change or nodes move. A node
+//     id the mirror does not know (a gap in the batches, a node it could not
+//     hold) is masked, and an add under an unknown parent is dropped.
+//   - Scrub detectors (card numbers that pass the Luhn check, email
+//     addresses, named regular expressions) run over text not otherwise
+//     masked, unmasked input values, URLs, custom event payloads ($error
+//     message and stack included) and console plugin records (each argument
+//     stays valid JSON). ScrubQueryParams values become "***" in every URL
+//     seen: Meta and $pageview hrefs, href, src, action, srcset attributes.
+//   - The mirror survives restarts and several processes: masked events
+//     carry the server's rr_mask marker on the elements the selectors
+//     matched, so a mirror rebuilt from the stored chunks masks the next
+//     batch exactly as the one that masked the previous batch would have.
+//   - Node ids, the number of events and unknown fields are kept.
+//
+// Not guaranteed:
+//
+//   - Text that no selector selects is stored as the page showed it (only the
+//     scrub detectors run on it), and so are the page's URLs apart from the
+//     named query parameters. The <title> is text like any other.
+//   - Text already stored before an element started to match a selector
+//     stays as it was stored; only later changes are masked.
+//   - Images (src URLs, rr_dataURL), canvas frames, fonts, CSS (_cssText,
+//     style attributes and rules, including content: strings) and the
+//     network plugin's bodies are not inspected; CSS is only minified.
+//   - Selectors see attributes as they are stored (a value masked on a
+//     masked element no longer matches), and :has, :contains, :matches and
+//     :empty are refused, because the server keeps no text.
+//   - A page can still send a value inside a field the policy does not name
+//     (a free-text div, a data attribute of an unmasked element); choose
+//     selectors for what the site shows.
+//
+// [Policy.MaskHTML] masks HTML handed to the library by the same rules,
+// with golang.org/x/net/html, and minifies it.
+//
 // # Targeting
 //
 // A site's [Targeting] decides on the server which sessions are kept, and
