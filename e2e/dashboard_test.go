@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -385,6 +386,10 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	})
 
 	b := dashTab(t)
+	// The dashboard's reader is in India (UTC+05:30): times show in local time.
+	_, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Kolkata"})
+	require.NoError(t, err)
+
 	// A wrong token is refused with a clear message, and nothing is stored.
 	b.signIn(t, env, "not-the-token")
 	b.waitJS(t, "the refusal", `document.querySelector('#signin-message').textContent.includes('refused')`)
@@ -442,6 +447,32 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	b.waitJS(t, "the URL-filtered list", `document.querySelectorAll('tr.session').length === 1`)
 	b.eval(t, `[...document.querySelectorAll('tr.session')].map(r => r.dataset.id)`, &ids)
 	assert.Equal(t, []string{shop.ID}, ids)
+
+	// Date range, device, OS and browser, from a shared URL.
+	for _, c := range []struct {
+		query string
+		want  int
+	}{
+		{"from=2099-01-01T00:00:00Z", 0},
+		{"to=2099-01-01T00:00:00Z", 2},
+		{"device=mobile", 0},
+		{"device=desktop&os=linux&browser=chrome", 2},
+		{"browser=Safari", 0},
+		{"event=coupon", 1},
+		{"rule=checkout", 1},
+		{"minDuration=1h", 0},
+	} {
+		b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo&"+c.query))
+		b.waitJS(t, c.query, fmt.Sprintf(`document.querySelector('#results .count, #results .empty') && document.querySelectorAll('tr.session').length === %d`, c.want))
+	}
+	var from string
+	b.eval(t, `(history.replaceState(null, '', '?site=demo&from=2026-03-04T05:06:00Z'), dispatchEvent(new PopStateEvent('popstate')), document.querySelector('#filters input[name=from]').value)`, &from)
+	assert.Equal(t, "2026-03-04T10:36", from, "the date range shows in the reader's time zone")
+	b.run(t,
+		chromedp.SetValue(chromedp.CSS(`#filters input[name=to]`), "2026-03-05T10:36"),
+		chromedp.Click(chromedp.CSS(`#filters button[type=submit]`)),
+	)
+	b.waitJS(t, "the date range in the URL, in UTC", `location.search === '?site=demo&from=2026-03-04T05%3A06%3A00Z&to=2026-03-05T05%3A06%3A00Z'`)
 
 	// Pages of the list follow the cursor.
 	b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo&state=all&limit=2"))
