@@ -43,7 +43,7 @@ func main() {
 	sweep := flag.Duration("sweep", 5*time.Second, "how often idle sessions are ended and pending ones decided")
 	flag.Parse()
 	if err := run(*addr, *data, *sitesFile, *token, *sweep); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }

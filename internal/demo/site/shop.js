@@ -4,12 +4,12 @@
 (() => {
   'use strict';
   const products = [
-    { id: 'mug', name: 'Gopher Mug', price: 12, emoji: '☕', color: '#ffe3c2', text: 'Holds 350 ml of coffee, or one goroutine.' },
-    { id: 'tee', name: 'Nil Pointer Tee', price: 24, emoji: '👕', color: '#d4ecff', text: 'Soft cotton; never dereferenced.' },
-    { id: 'socks', name: 'Concurrent Socks', price: 9, emoji: '🧦', color: '#e6f7d9', text: 'Two of them, running in parallel.' },
-    { id: 'cap', name: 'Garbage Cap', price: 18, emoji: '🧢', color: '#fbe0ef', text: 'Collects compliments, not pauses.' },
-    { id: 'sticker', name: 'Sticker Pack', price: 5, emoji: '🏷️', color: '#fff6bf', text: 'Twelve gophers for your laptop.' },
-    { id: 'plush', name: 'Plush Gopher', price: 29, emoji: '🧸', color: '#e5e1ff', text: 'The one true mascot, huggable.' },
+    { id: 'mug', name: 'Gopher Mug', price: 12, mark: 'GM', color: '#ffe3c2', text: 'Holds 350 ml of coffee, or one goroutine.' },
+    { id: 'tee', name: 'Nil Pointer Tee', price: 24, mark: 'NT', color: '#d4ecff', text: 'Soft cotton; never dereferenced.' },
+    { id: 'socks', name: 'Concurrent Socks', price: 9, mark: 'CS', color: '#e6f7d9', text: 'Two of them, running in parallel.' },
+    { id: 'cap', name: 'Garbage Cap', price: 18, mark: 'GC', color: '#fbe0ef', text: 'Collects compliments, not pauses.' },
+    { id: 'sticker', name: 'Sticker Pack', price: 5, mark: 'SP', color: '#fff6bf', text: 'Twelve gophers for your laptop.' },
+    { id: 'plush', name: 'Plush Gopher', price: 29, mark: 'PG', color: '#e5e1ff', text: 'The one true mascot, huggable.' },
   ];
   const $ = (sel) => document.querySelector(sel);
   const el = (tag, props, ...children) => {
@@ -32,7 +32,7 @@
 
   function card(p) {
     const link = el('a', { className: 'card-link', href: '/product/' + p.id },
-      el('div', { className: 'art', textContent: p.emoji, style: `background:${p.color}` }),
+      el('div', { className: 'art', textContent: p.mark, style: `background:${p.color}` }),
       el('h2', { textContent: p.name }));
     const add = el('button', { className: 'add', textContent: 'Add to cart', onclick: () => addToCart(p) });
     add.dataset.product = p.id;
@@ -48,7 +48,7 @@
 
   function renderProduct(p) {
     $('#product').replaceChildren(
-      el('div', { className: 'art big', textContent: p.emoji, style: `background:${p.color}` }),
+      el('div', { className: 'art big', textContent: p.mark, style: `background:${p.color}` }),
       el('div', {},
         el('p', { className: 'lead', textContent: p.text }),
         el('p', { className: 'price', textContent: '$' + p.price }),
