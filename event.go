@@ -120,7 +120,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 // It checks only the envelope (type, timestamp, data); see
 // [Batch.Validate] for the rest. Errors are [*ValidationError]s.
 func (e *Event) UnmarshalJSON(b []byte) error {
-	d := decoder{packBudget: maxPackedEvent}
+	d := newDecoder(maxPackedEvent, maxPackedEvent)
 	p := &parser{b: bytes.Clone(b)}
 	if err := d.event(p, e, ""); err != nil {
 		return err
@@ -166,9 +166,14 @@ func (e *ValidationError) Error() string { return e.Path + ": " + e.Msg }
 // The events' Data and Extra share one copy of data; data itself is not
 // retained.
 func DecodeBatch(data []byte) (*Batch, error) {
+	d := newDecoder(maxPackedEvent, maxPackedTotal)
+	return d.batch(data)
+}
+
+// batch decodes a batch; see DecodeBatch.
+func (d *decoder) batch(data []byte) (*Batch, error) {
 	p := &parser{b: bytes.Clone(data)}
 	b := &Batch{Bytes: len(data)}
-	d := decoder{packBudget: maxPackedTotal}
 	if p.kind() != "object" {
 		if err := p.skip(); err != nil {
 			return nil, bodyError(err)
@@ -231,7 +236,13 @@ func bodyError(err error) error {
 
 // decoder holds what DecodeBatch keeps across events.
 type decoder struct {
-	packBudget int // decompressed bytes left for packed events
+	packMax    int // most bytes one packed event may inflate to
+	packTotal  int // most bytes all packed events may inflate to
+	packBudget int // what is left of packTotal
+}
+
+func newDecoder(packMax, packTotal int) *decoder {
+	return &decoder{packMax: packMax, packTotal: packTotal, packBudget: packTotal}
 }
 
 func (d *decoder) attrs(p *parser, b *Batch) error {

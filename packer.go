@@ -30,7 +30,7 @@ const packMark = "v1"
 // the packer's "v" key in Extra. Errors are [*ValidationError]s.
 func UnpackEvent(packed string) (Event, error) {
 	var e Event
-	d := decoder{packBudget: maxPackedEvent}
+	d := newDecoder(maxPackedEvent, maxPackedEvent)
 	err := d.unpack(packed, &e, "")
 	return e, err
 }
@@ -62,6 +62,14 @@ func PackEvent(e Event) (string, error) {
 	return string(r), nil
 }
 
+// size formats a limit in bytes.
+func size(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // unpack decodes the packed event s into e, counting what it inflates
 // against d's budget. path names the event in errors.
 func (d *decoder) unpack(s string, e *Event, path string) error {
@@ -84,7 +92,7 @@ func (d *decoder) unpack(s string, e *Event, path string) error {
 			}
 			raw = append(raw, byte(r))
 		}
-		limit := min(maxPackedEvent, d.packBudget)
+		limit := min(d.packMax, d.packBudget)
 		zr, err := zlib.NewReader(bytes.NewReader(raw))
 		if err != nil {
 			return fail("%v", err)
@@ -94,10 +102,10 @@ func (d *decoder) unpack(s string, e *Event, path string) error {
 			return fail("%v", err)
 		}
 		if len(js) > limit {
-			if limit < maxPackedEvent {
-				return fail("packed events exceed %d MiB in total once inflated", maxPackedTotal>>20)
+			if limit < d.packMax {
+				return fail("packed events exceed %s in total once inflated", size(d.packTotal))
 			}
-			return fail("over %d MiB once inflated", maxPackedEvent>>20)
+			return fail("over %s once inflated", size(d.packMax))
 		}
 		d.packBudget -= len(js)
 	}

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/zlib"
 	"encoding/json"
 	"strings"
@@ -136,39 +137,65 @@ func TestDecodeBatchPackedErrorsNameTheEvent(t *testing.T) {
 	assert.EqualError(t, err, "events[1]: packed event: zlib: invalid header")
 }
 
+const bombPrefix = `{"type":5,"timestamp":1,"v":"v1","data":{"tag":"`
+
 // bomb returns a packed event that inflates to n bytes.
 func bomb(t testing.TB, n int) string {
 	t.Helper()
-	prefix := `{"type":5,"timestamp":1,"v":"v1","data":{"tag":"`
 	suffix := `"}}`
-	var z bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	require.NoError(t, err)
-	zw.Write([]byte(prefix))
-	chunk := bytes.Repeat([]byte("a"), 1<<20)
-	for left := n - len(prefix) - len(suffix); left > 0; left -= len(chunk) {
-		zw.Write(chunk[:min(left, len(chunk))])
+	data := bombPrefix + strings.Repeat("a", n-len(bombPrefix)-len(suffix)) + suffix
+	return zlibString(t, []byte(data))
+}
+
+// hugeBomb returns the start of a packed event that inflates to more than
+// n bytes: it repeats one compressed megabyte, so building it is cheap.
+func hugeBomb(t testing.TB, n int) string {
+	t.Helper()
+	block := func(data []byte) []byte {
+		var b bytes.Buffer
+		fw, err := flate.NewWriter(&b, flate.BestCompression)
+		require.NoError(t, err)
+		fw.Write(data)
+		require.NoError(t, fw.Flush()) // ends the block on a byte boundary
+		return b.Bytes()
 	}
-	zw.Write([]byte(suffix))
-	require.NoError(t, zw.Close())
-	return latin1(z.Bytes())
+	mb := block(bytes.Repeat([]byte("a"), 1<<20))
+	z := append([]byte{0x78, 0x9c}, block([]byte(bombPrefix))...)
+	for range n>>20 + 1 {
+		z = append(z, mb...)
+	}
+	return latin1(z)
 }
 
 func TestUnpackBoundsInflation(t *testing.T) {
-	// Just within the limit: accepted.
-	e, err := UnpackEvent(bomb(t, maxPackedEvent))
-	require.NoError(t, err)
-	assert.Len(t, e.Data, maxPackedEvent-len(`{"type":5,"timestamp":1,"v":"v1","data":`)-1)
-
-	// One byte more: refused without inflating the rest.
-	_, err = UnpackEvent(bomb(t, maxPackedEvent+1))
+	huge := hugeBomb(t, maxPackedEvent)
+	assert.Less(t, len(huge), 200<<10, "a bomb is small on the wire")
+	_, err := UnpackEvent(huge)
 	assert.EqualError(t, err, "event: packed event: over 32 MiB once inflated")
-
-	small, err := json.Marshal(bomb(t, 30<<20))
+	js, err := json.Marshal(huge)
 	require.NoError(t, err)
-	assert.Less(t, len(small), 100<<10, "a bomb is small on the wire")
-	// Four events of 30 MiB exceed the 100 MiB a batch may inflate to.
-	events := "[" + strings.Repeat(string(small)+",", 3) + string(small) + "]"
-	_, err = DecodeBatch(batchBody(events))
-	assert.EqualError(t, err, "events[3]: packed event: packed events exceed 100 MiB in total once inflated")
+	_, err = DecodeBatch(batchBody(`[` + string(js) + `]`))
+	assert.EqualError(t, err, "events[0]: packed event: over 32 MiB once inflated")
+}
+
+func TestUnpackBoundsInflationPerEventAndPerBatch(t *testing.T) {
+	d := newDecoder(1<<20, 3<<20)
+	var e Event
+	require.NoError(t, d.unpack(bomb(t, 1<<20), &e, "events[0]"), "exactly the limit")
+	assert.Len(t, e.Data, 1<<20-len(`{"type":5,"timestamp":1,"v":"v1","data":`)-1)
+	err := d.unpack(bomb(t, 1<<20+1), &e, "events[1]")
+	assert.EqualError(t, err, "events[1]: packed event: over 1 MiB once inflated")
+
+	// A batch may inflate 3 MiB: three events of 900 KiB fit, four do not.
+	one, err := json.Marshal(bomb(t, 900<<10))
+	require.NoError(t, err)
+	d = newDecoder(1<<20, 3<<20)
+	events := "[" + strings.Repeat(string(one)+",", 3) + string(one) + "]"
+	_, err = d.batch(batchBody(events))
+	assert.EqualError(t, err, "events[3]: packed event: packed events exceed 3 MiB in total once inflated")
+	d = newDecoder(1<<20, 3<<20)
+	events = "[" + strings.Repeat(string(one)+",", 2) + string(one) + "]"
+	b, err := d.batch(batchBody(events))
+	require.NoError(t, err)
+	assert.Len(t, b.Events, 3)
 }
