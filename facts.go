@@ -1,12 +1,10 @@
 package replay
 
 import (
-	"bytes"
 	"encoding/json"
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -232,10 +230,11 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				}
 			}
 		case IncrementalSnapshot:
-			src, ok := factSource(e.Data)
-			if !ok {
+			source, err := e.Source()
+			if err != nil {
 				continue
 			}
+			src := int(source)
 			if src >= factMouseMove && src <= factInput {
 				st.addActive(ts)
 			}
@@ -275,31 +274,6 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 	}
 	s.ActiveMs = st.activeMs()
 	st.save(s)
-}
-
-// factSource returns the source of an incremental snapshot's data. rrweb
-// writes "source" first, so the common case reads a few bytes; otherwise the
-// data is decoded.
-func factSource(data []byte) (int, bool) {
-	const prefix = `{"source":`
-	if bytes.HasPrefix(data, []byte(prefix)) {
-		rest := data[len(prefix):]
-		end := 0
-		for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
-			end++
-		}
-		if end > 0 && end < len(rest) && (rest[end] == ',' || rest[end] == '}') {
-			n, err := strconv.Atoi(string(rest[:end]))
-			return n, err == nil
-		}
-	}
-	var m struct {
-		Source *float64 `json:"source"`
-	}
-	if json.Unmarshal(data, &m) != nil || m.Source == nil {
-		return 0, false
-	}
-	return int(*m.Source), true
 }
 
 // consoleError returns the message of a console record at level error:
