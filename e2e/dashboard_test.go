@@ -502,6 +502,11 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	b.eval(t, `[...document.querySelectorAll('.rr-progress div[title]')].map(e => e.title)`, &markers)
 	assert.Contains(t, markers, "$pageview", "the navigation is marked on the timeline")
 
+	var controls string
+	b.eval(t, `document.querySelector('.rr-controller').innerText.replace(/\s+/g, ' ')`, &controls)
+	for _, c := range []string{"1x", "2x", "4x", "8x", "skip inactive"} {
+		assert.Contains(t, controls, c, "the player's speed and skip-inactivity controls")
+	}
 	var options []string
 	b.eval(t, `[...document.querySelectorAll('#window-select option')].map(o => o.value)`, &options)
 	require.Equal(t, append([]string{""}, shop.WindowIDs...), options, "the window switch offers all page loads and each one")
