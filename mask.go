@@ -89,9 +89,16 @@ const (
 	bTypeMask                    // MaskAllInputs or MaskInputTypes selects it
 	bTextarea                    // a textarea
 	bElem                        // an element
+	bUnsure                      // the server could not evaluate the selectors: mask all below
 
-	markerBits = bBlock | bText | bUnmask | bPw
+	markerBits = bBlock | bText | bUnmask | bPw | bUnsure
 )
+
+// markerLetters spell the marker bits in the rr_mask attribute.
+var markerLetters = []struct {
+	bit    uint16
+	letter byte
+}{{bBlock, 'b'}, {bText, 't'}, {bUnmask, 'u'}, {bPw, 'p'}, {bUnsure, 'x'}}
 
 // markerAttr is the attribute through which the stored events carry the
 // marker bits of an element. rrweb's rebuild never sets rr_* attributes on
@@ -100,9 +107,9 @@ const markerAttr = "rr_mask"
 
 func markerString(bits uint16) string {
 	var b []byte
-	for i, c := range "btup" {
-		if bits&(1<<i) != 0 {
-			b = append(b, byte(c))
+	for _, l := range markerLetters {
+		if bits&l.bit != 0 {
+			b = append(b, l.letter)
 		}
 	}
 	return string(b)
@@ -111,9 +118,9 @@ func markerString(bits uint16) string {
 func markerBitsOf(v any) uint16 {
 	s, _ := v.(string)
 	var bits uint16
-	for i, c := range "btup" {
-		if strings.ContainsRune(s, c) {
-			bits |= 1 << i
+	for _, l := range markerLetters {
+		if strings.IndexByte(s, l.letter) >= 0 {
+			bits |= l.bit
 		}
 	}
 	return bits
@@ -370,6 +377,7 @@ type ctx struct {
 	block         bool // inside a blocked element
 	text          bool // inside an element matching maskTextSelector
 	unmask        bool // inside an element matching unmaskSelector
+	unsure        bool // inside an element the server could not evaluate
 	raw           bool // inside style or script
 	field         bool // inside a textarea, select or contenteditable
 	fieldMasked   bool // … whose value is masked
@@ -383,6 +391,7 @@ func (c ctx) enter(bits uint16) ctx {
 	c.block = c.block || bits&bBlock != 0
 	c.text = c.text || bits&bText != 0
 	c.unmask = c.unmask || bits&bUnmask != 0
+	c.unsure = c.unsure || bits&bUnsure != 0
 	c.raw = c.raw || bits&bRaw != 0
 	if bits&bField != 0 {
 		c.field = true
@@ -396,7 +405,7 @@ func (c ctx) enter(bits uint16) ctx {
 // context c (which includes the element), is masked.
 func inputMasked(bits uint16, c ctx) bool {
 	switch {
-	case !c.known, c.block, bits&bPw != 0:
+	case !c.known, c.unsure, c.block, bits&bPw != 0:
 		return true
 	case c.unmask:
 		return false
@@ -410,7 +419,7 @@ func inputMasked(bits uint16, c ctx) bool {
 // style (every character) for a textarea's value, text style otherwise.
 func textMasked(c ctx) (masked, inputStyle bool) {
 	switch {
-	case !c.known:
+	case !c.known, c.unsure && !c.raw:
 		return true, false
 	case c.raw:
 		return false, false
@@ -485,7 +494,7 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 	case key == "value" && c.field && c.fieldMasked: // an option of a masked select
 		return maskInputValue(val), true
 	case textAttrs[key] || strings.HasPrefix(key, "data-"):
-		if !c.known || c.text && !c.unmask || bits&bPw != 0 {
+		if !c.known || c.unsure || c.text && !c.unmask || bits&bPw != 0 {
 			return maskTextValue(val), true
 		}
 		return m.scrub.text(val), true

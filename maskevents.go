@@ -22,7 +22,7 @@ func (r *Recorder) mask(ctx context.Context, m *masker, key storage.Key, b *Batc
 	if err != nil {
 		return err
 	}
-	p := &pass{m: m, mr: ws.mr}
+	p := &pass{m: m, mr: ws.mr, budget: reevalBudget}
 	for i := range b.Events {
 		if err := p.event(&b.Events[i]); err != nil {
 			return &ValidationError{Path: fmt.Sprintf("events[%d].data", i), Msg: err.Error()}
@@ -35,8 +35,10 @@ func (r *Recorder) mask(ctx context.Context, m *masker, key storage.Key, b *Batc
 
 // pass masks the events of one batch with one window's mirror.
 type pass struct {
-	m  *masker
-	mr *mirror
+	m      *masker
+	mr     *mirror
+	budget int    // elements reeval may still visit in this batch
+	force  uint16 // bits the next element visited gets whatever it matches
 }
 
 // event masks one event in place. Events of kinds that carry no value
@@ -170,7 +172,8 @@ func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.N
 		if h != nil {
 			sel = m.selfBits(h)
 		}
-		bits := sel | m.derivedBits(tag, rawLookup(attrs))
+		bits := sel | m.derivedBits(tag, rawLookup(attrs)) | p.force
+		p.force = 0
 		if idOK && mr.pw[id] {
 			bits |= bPw
 		}
@@ -421,7 +424,10 @@ func (p *pass) add(it map[string]any) bool {
 	case 2:
 		h = p.buildHTML(node, 0)
 		if m.ancestorSens || m.siblingSen {
-			hp, kids := mr.materialise(parent, m.siblingSen)
+			hp, kids, partial := mr.materialise(parent, m.siblingSen)
+			if partial {
+				p.force = bUnsure
+			}
 			if b := kids[next]; b != nil {
 				hp.InsertBefore(h, b)
 			} else {
@@ -430,6 +436,7 @@ func (p *pass) add(it map[string]any) bool {
 		}
 	}
 	p.visit(node, parent, next, c, h, 0)
+	p.force = 0
 	return mr.get(id) != nil
 }
 
@@ -465,16 +472,21 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs map[string]any) []a
 			delete(kv, lk)
 		}
 	}
-	sel := n.bits & (bBlock | bText | bUnmask)
+	sel := n.bits & (bBlock | bText | bUnmask | bUnsure)
 	if relevant {
 		var h *html.Node
+		partial := false
 		if m.ancestorSens || m.siblingSen {
-			h, _ = mr.materialise(id, m.siblingSen)
+			h, _, partial = mr.materialise(id, m.siblingSen)
 		} else {
 			h = &html.Node{Type: html.ElementNode, Data: tag}
 		}
 		h.Attr = setAttrs(attrSet(m, kv))
 		sel = m.selfBits(h)
+		if partial {
+			sel |= bUnsure
+		}
+		sel |= n.bits & bUnsure // once unsure, masked until the next snapshot
 	}
 	bits := sel | m.derivedBits(tag, rawLookup(kv)) | n.bits&bPw
 	cc := c0.enter(bits)

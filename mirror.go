@@ -60,6 +60,12 @@ const (
 	maxMirrorNodes = 1 << 20
 	maxDenseID     = 1 << 24
 	maxMirrorDepth = 4096
+	// maxSiblings bounds the siblings built to match a selector that
+	// depends on them (+, ~, :nth-child, ...); past it the node is masked.
+	maxSiblings = 1024
+	// reevalBudget bounds the elements re-matched per batch after attribute
+	// changes; past it the changed element and all below it are masked.
+	reevalBudget = 1 << 20
 )
 
 func newMirror() *mirror {
@@ -351,7 +357,7 @@ func (mr *mirror) htmlElement(n *mnode) *html.Node {
 // element children of every ancestor are built too. It returns id's node and,
 // with siblings, id's element children by id. A document ends the chain: CSS
 // selectors do not cross into a frame.
-func (mr *mirror) materialise(id int32, siblings bool) (*html.Node, map[int32]*html.Node) {
+func (mr *mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[int32]*html.Node, partial bool) {
 	var arr [64]int32
 	ids, _ := mr.chain(id, arr[:0])
 	for i, cid := range ids { // stop at the innermost document
@@ -372,7 +378,9 @@ func (mr *mirror) materialise(id int32, siblings bool) (*html.Node, map[int32]*h
 			continue
 		}
 		var h *html.Node
-		if siblings {
+		if siblings && mr.elementChildren(ids[i+1]) > maxSiblings {
+			partial = true
+		} else if siblings {
 			for k := mr.get(ids[i+1]).first; k != 0; {
 				kn := mr.get(k)
 				if kn == nil {
@@ -397,8 +405,9 @@ func (mr *mirror) materialise(id int32, siblings bool) (*html.Node, map[int32]*h
 	if cur == nil {
 		cur = &html.Node{Type: html.DocumentNode}
 	}
-	var kids map[int32]*html.Node
-	if n := mr.get(id); siblings && n != nil {
+	if n := mr.get(id); siblings && n != nil && mr.elementChildren(id) > maxSiblings {
+		partial = true
+	} else if siblings && n != nil {
 		kids = map[int32]*html.Node{}
 		for k := n.first; k != 0; {
 			kn := mr.get(k)
@@ -413,7 +422,26 @@ func (mr *mirror) materialise(id int32, siblings bool) (*html.Node, map[int32]*h
 			k = kn.next
 		}
 	}
-	return cur, kids
+	return cur, kids, partial
+}
+
+// elementChildren counts the element children of id, up to maxSiblings+1.
+func (mr *mirror) elementChildren(id int32) int {
+	n, count := mr.get(id), 0
+	if n == nil {
+		return 0
+	}
+	for k := n.first; k != 0 && count <= maxSiblings; {
+		kn := mr.get(k)
+		if kn == nil {
+			break
+		}
+		if kn.kind == kindElement {
+			count++
+		}
+		k = kn.next
+	}
+	return count
 }
 
 // reeval recomputes the selector bits of the elements below root (and of
@@ -421,11 +449,16 @@ func (mr *mirror) materialise(id int32, siblings bool) (*html.Node, map[int32]*h
 // It returns the ids whose marker bits changed, with their new markers.
 func (p *pass) reeval(root int32, self bool) []idBits {
 	mr := p.mr
-	h, _ := mr.materialise(root, false)
+	h, _, _ := mr.materialise(root, false)
 	var changed []idBits
+	exhausted := false
 	var walk func(id int32, h *html.Node, depth int)
 	walk = func(id int32, h *html.Node, depth int) {
-		if depth > maxMirrorDepth {
+		if depth > maxMirrorDepth || exhausted {
+			return
+		}
+		if p.budget--; p.budget < 0 {
+			exhausted = true
 			return
 		}
 		n := mr.get(id)
@@ -449,6 +482,10 @@ func (p *pass) reeval(root int32, self bool) []idBits {
 		p.refresh(root, n, h, &changed)
 	}
 	walk(root, h, 0)
+	if n := mr.get(root); exhausted && n != nil && n.bits&bUnsure == 0 {
+		n.bits |= bUnsure // what was not re-matched is masked
+		changed = append(changed, idBits{root, n.bits & markerBits})
+	}
 	return changed
 }
 

@@ -160,3 +160,31 @@ func TestMirrorBytesPerNode(t *testing.T) {
 		assert.Less(t, perNode, 100.0, name)
 	}
 }
+
+func TestMirrorFailsClosedPastItsBounds(t *testing.T) {
+	t.Run("too many siblings for a sibling selector", func(t *testing.T) {
+		env := newPrivEnv(t, &Policy{MaskTextSelector: "li:nth-child(2)", UnmaskSelector: "ul"})
+		var items []string
+		for i := range maxSiblings + 1 {
+			items = append(items, pel(100+i, "li", ""))
+		}
+		env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "ul", "", items...)))
+		env.ingest(env.r, "w1", 1, pmut(`"texts":[],"removes":[],"attributes":[],"adds":[{"parentId":10,"nextId":null,"node":{"type":2,"tagName":"li","attributes":{},"childNodes":[],"id":50000}},{"parentId":50000,"nextId":null,"node":{"type":3,"textContent":"SiblingCapSecret","id":50001}}]`))
+		assert.NotContains(t, env.stored(), "SiblingCapSecret")
+	})
+	t.Run("re-matching budget", func(t *testing.T) {
+		p := &Policy{MaskTextSelector: ".account .balance"}
+		m, err := p.compile()
+		require.NoError(t, err)
+		ps := &pass{m: m, mr: newMirror(), budget: 1}
+		var e Event
+		require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "div", "", pel(11, "p", "", pel(12, "span", `"class":"balance"`, ptxt(13, "x")))))), &e))
+		require.NoError(t, ps.event(&e))
+		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"class":"account"}}]`)), &e))
+		require.NoError(t, ps.event(&e))
+		assert.Contains(t, string(e.Data), `"rr_mask":"x"`, "the element whose change could not be followed is marked")
+		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[{"id":13,"value":"BudgetSecret"}],"removes":[],"adds":[],"attributes":[]`)), &e))
+		require.NoError(t, ps.event(&e))
+		assert.NotContains(t, string(e.Data), "BudgetSecret")
+	})
+}
