@@ -532,6 +532,9 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	assert.Contains(t, markers, "coupon", "the custom event is marked on the timeline")
 	b.eval(t, `document.querySelector('#timeline .item.error').click(), true`, nil)
 	b.waitJS(t, "the error item to become current", `document.querySelector('#timeline .item.error.current')`)
+	// The screenshot shows the replay at the coupon, the error marker ahead.
+	b.eval(t, `document.querySelector('#timeline .item.event').click(), true`, nil)
+	b.waitJS(t, "the coupon item to become current", `document.querySelector('#timeline .item.event.current')`)
 	time.Sleep(300 * time.Millisecond)
 	b.screenshot(t, "player.png")
 
