@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -415,4 +416,59 @@ func TestRecorderSessionIdleTimeout(t *testing.T) {
 	second := waitRecording(t, tab)
 	assert.NotEqual(t, first, second)
 	assert.Regexp(t, `^[A-Za-z0-9_-]{22}$`, second)
+}
+
+// TestRecorderQueueBound keeps the handler failing while the page records
+// 17 MB: recorder.js pauses recording at its 16 MiB queue bound instead of
+// dropping anything, delivers every queued batch in order once the handler
+// recovers, and then records again from a fresh full snapshot.
+func TestRecorderQueueBound(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	tab := newTab(t)
+	d := startDemo(t, &demoOptions{SitesJSON: keepAllSites, Ingest: func(w http.ResponseWriter, r *http.Request, b ingestBody) bool {
+		if down.Load() {
+			http.Error(w, `{"error":"store: unavailable, retry later"}`, http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}})
+
+	do(t, tab, chromedp.Navigate(d.URL+"/"))
+	id := waitRecording(t, tab)
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`for (let n = 0; n < 17; n++) replay.event('big', {n, pad: 'x'.repeat(1 << 20)})`))
+	assert.False(t, run(t, tab, chromedp.Evaluate[bool](`replay.recording`)), "recording pauses at the bound")
+
+	down.Store(false)
+	run(t, tab, chromedp.Poll[bool](`replay.recording`, chromedp.WithPollingTimeout(60*time.Second)))
+	d.waitSession(t, id, "every queued batch", func(s apiSession) error {
+		if s.Events["big"] != 17 {
+			return fmt.Errorf("events %v, want big: 17", s.Events)
+		}
+		return nil
+	})
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`replay.flush()`))
+	var evs []apiEvent
+	eventually(t, 20*time.Second, "the full snapshot taken on resuming", func() error {
+		evs = d.events(t, id)
+		if n := countType(evs, 2); n != 2 {
+			return fmt.Errorf("%d full snapshots", n)
+		}
+		return nil
+	})
+	for i, p := range customEvents(evs, "big") {
+		var payload struct{ N int }
+		require.NoError(t, json.Unmarshal(p, &payload))
+		assert.Equal(t, i, payload.N)
+	}
+}
+
+func countType(evs []apiEvent, typ int) int {
+	n := 0
+	for _, e := range evs {
+		if e.Type == typ {
+			n++
+		}
+	}
+	return n
 }
