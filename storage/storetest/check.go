@@ -97,6 +97,9 @@ func collect(ctx context.Context, c *checker, s storage.Store, key storage.Key, 
 			break
 		}
 		if err != nil {
+			if ch.Window != "" || ch.Seq != 0 || ch.Events != 0 || ch.Data != nil {
+				c.errorf("Chunks yielded the error %v with a non-zero Chunk %s/%d", err, ch.Window, ch.Seq)
+			}
 			first = err
 			continue
 		}
