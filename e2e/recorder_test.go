@@ -472,3 +472,41 @@ func countType(evs []apiEvent, typ int) int {
 	}
 	return n
 }
+
+// TestRecorderRotatesIdleVisit moves the page's clock 31 minutes ahead: the
+// next event starts a new visit (new session id, kept in localStorage) that
+// opens with its own full snapshot, so it replays on its own.
+func TestRecorderRotatesIdleVisit(t *testing.T) {
+	tab := newTab(t)
+	d := startDemo(t, &demoOptions{SitesJSON: keepAllSites})
+
+	do(t, tab, chromedp.Navigate(d.URL+"/"))
+	first := waitRecording(t, tab)
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`replay.flush()`))
+	d.waitSession(t, first, "the first visit", nil)
+
+	second := run(t, tab, chromedp.Evaluate[string](`{
+		const now = Date.now.bind(Date);
+		Date.now = () => now() + 31 * 60e3;
+		replay.event('after-idle', {});
+		replay.flush();
+		replay.session;
+	}`))
+	require.NotEqual(t, first, second)
+	assert.Equal(t, second, run(t, tab, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem('replay:demo')).id`)))
+
+	s := d.waitSession(t, second, "the new visit", func(s apiSession) error {
+		if s.Events["after-idle"] != 1 {
+			return fmt.Errorf("events %v", s.Events)
+		}
+		return nil
+	})
+	assert.Equal(t, 1, s.Windows)
+	evs := d.events(t, second)
+	require.NotEmpty(t, evs)
+	assert.Equal(t, 4, evs[0].Type, "the new visit starts with a Meta event")
+	assert.Equal(t, 1, countType(evs, 2), "and a full snapshot")
+	old, err := d.session(t, first)
+	require.NoError(t, err)
+	assert.Zero(t, old.Events["after-idle"], "the old visit gets nothing of the new one")
+}

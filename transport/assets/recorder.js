@@ -67,6 +67,7 @@
   let paused = false; // the queue is full: see enqueue
   let buffer = []; // JSON of events not yet in a batch
   let bufferBytes = 0;
+  let lastTimestamp = 0; // of the last event buffered
   const queue = []; // batches not yet acknowledged, oldest first
   let queueBytes = 0;
   let inFlight = null; // the batch being POSTed (always queue[0])
@@ -124,16 +125,20 @@
     const now = Date.now();
     if (now - session.at > IDLE_MS && rotate(now)) {
       // The visit ended while the page stayed open: what is buffered belongs
-      // to the old one; the new one starts with a fresh full snapshot.
+      // to the old one; the new one starts with a fresh full snapshot, and
+      // the event that woke us comes right after it (moved by the few ms
+      // the snapshot took, so that the new visit replays on its own).
       flush();
       session = { id: session.next, at: now };
       windowId = randomId(16);
       writeSession();
       window.rrweb.record.takeFullSnapshot(true);
+      if (event.timestamp < lastTimestamp) event = { ...event, timestamp: lastTimestamp };
     } else if (now - session.at > 5000) {
       session.at = now; // localStorage is written at most every 5 s
       writeSession();
     }
+    lastTimestamp = event.timestamp;
     const json = JSON.stringify(event);
     buffer.push(json);
     bufferBytes += json.length + 1;
