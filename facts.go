@@ -483,7 +483,3 @@ func truncateBytes(s string, n int) string {
 	}
 	return s[:n]
 }
-
-func contains(list []string, s string) bool {
-	return slices.Contains(list, s)
-}
