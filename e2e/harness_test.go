@@ -48,7 +48,10 @@ import (
 // Bounds of every browser test.
 const (
 	// tabTimeout bounds everything a test does in one tab.
-	tabTimeout = 90 * time.Second
+	tabTimeout = 2 * time.Minute
+	// waitTimeout bounds each wait for the server to have something (a
+	// session, its events); generous, because CI machines can be slow.
+	waitTimeout = 45 * time.Second
 	// browserStartTimeout bounds the start of Chromium.
 	browserStartTimeout = 30 * time.Second
 	// testToken is the read token of the demo servers startDemo starts.
@@ -210,7 +213,7 @@ func run[T any](t *testing.T, tab context.Context, action chromedp.Action[T]) T 
 func waitRecording(t *testing.T, tab context.Context) string {
 	t.Helper()
 	return run(t, tab, chromedp.Poll[string](`window.replay && window.replay.recording && window.replay.session`,
-		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(waitTimeout)))
 }
 
 // eventually calls cond until it returns nil, every 50ms, and fails the
@@ -405,7 +408,7 @@ type apiEvent struct {
 // and body.
 func (d *demoServer) do(t *testing.T, method, path string) (int, []byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, d.URL+"/replay"+path, nil)
 	if err != nil {
@@ -440,11 +443,11 @@ func (d *demoServer) session(t *testing.T, id string) (apiSession, error) {
 }
 
 // waitSession polls the read API until session id of site "demo" exists
-// and check accepts it, and returns it; it fails the test after 20s.
+// and check accepts it, and returns it; it fails the test after waitTimeout.
 func (d *demoServer) waitSession(t *testing.T, id, what string, check func(apiSession) error) apiSession {
 	t.Helper()
 	var s apiSession
-	eventually(t, 20*time.Second, what, func() error {
+	eventually(t, waitTimeout, what, func() error {
 		var err error
 		s, err = d.session(t, id)
 		if err != nil {

@@ -77,7 +77,7 @@ func TestReplayRebuildsRecordedPage(t *testing.T) {
 			const doc = window.__replayer.iframe.contentDocument;
 			const h1 = doc && doc.querySelector('h1');
 			return h1 && h1.textContent;
-		})()`, chromedp.WithPollingTimeout(10*time.Second)))
+		})()`, chromedp.WithPollingTimeout(waitTimeout)))
 	}
 	// The Replayer applies the events before baseline+offset at once.
 	assert.Equal(t, "Gopher Goods", heading(`full.timestamp - evs[0].timestamp + 1`), "heading at the full snapshot")
@@ -219,7 +219,7 @@ func TestRecorderStopsOnRecordFalse(t *testing.T) {
 	before := d.Ingests()
 	do(t, tab, chromedp.Click(chromedp.CSS("#card-mug button.add")))
 	run(t, tab, chromedp.Evaluate[chromedp.Void](`replay.event('after-delete', {}); replay.flush()`))
-	run(t, tab, chromedp.Poll[bool](`!window.replay.recording`, chromedp.WithPollingTimeout(10*time.Second)))
+	run(t, tab, chromedp.Poll[bool](`!window.replay.recording`, chromedp.WithPollingTimeout(waitTimeout)))
 	stopped := d.Ingests()
 	assert.Greater(t, stopped, before, "a batch was answered record:false")
 
@@ -239,7 +239,7 @@ func TestRecorderStopsOnRecordFalse(t *testing.T) {
 	// record:false for the deleted session: rrweb is not even loaded.
 	do(t, tab, chromedp.Navigate(d.URL+"/"))
 	run(t, tab, chromedp.Poll[bool](`performance.getEntriesByType('resource').some((e) => e.name.includes('/v1/config') && e.responseEnd > 0)`,
-		chromedp.WithPollingTimeout(10*time.Second)))
+		chromedp.WithPollingTimeout(waitTimeout)))
 	time.Sleep(300 * time.Millisecond) // the answer's JSON is read after responseEnd
 	assert.Equal(t, id, run(t, tab, chromedp.Evaluate[string](`window.replay.session`)))
 	assert.False(t, run(t, tab, chromedp.Evaluate[bool](`window.replay.recording`)))
@@ -440,7 +440,10 @@ func TestRecorderQueueBound(t *testing.T) {
 	assert.False(t, run(t, tab, chromedp.Evaluate[bool](`replay.recording`)), "recording pauses at the bound")
 
 	down.Store(false)
-	run(t, tab, chromedp.Poll[bool](`replay.recording`, chromedp.WithPollingTimeout(60*time.Second)))
+	// The browser says it is online again: the recorder retries at once
+	// instead of waiting out its backoff.
+	run(t, tab, chromedp.Evaluate[chromedp.Void](`dispatchEvent(new Event('online'))`))
+	run(t, tab, chromedp.Poll[bool](`replay.recording`, chromedp.WithPollingTimeout(waitTimeout)))
 	d.waitSession(t, id, "every queued batch", func(s apiSession) error {
 		if s.Events["big"] != 17 {
 			return fmt.Errorf("events %v, want big: 17", s.Events)
@@ -449,7 +452,7 @@ func TestRecorderQueueBound(t *testing.T) {
 	})
 	run(t, tab, chromedp.Evaluate[chromedp.Void](`replay.flush()`))
 	var evs []apiEvent
-	eventually(t, 20*time.Second, "the full snapshot taken on resuming", func() error {
+	eventually(t, waitTimeout, "the full snapshot taken on resuming", func() error {
 		evs = d.events(t, id)
 		if n := countType(evs, 2); n != 2 {
 			return fmt.Errorf("%d full snapshots", n)
