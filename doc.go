@@ -64,7 +64,9 @@
 //     length as '*' (text keeps its whitespace), as rrweb does.
 //   - Text nodes, text changes and the attributes that carry text (title,
 //     placeholder, alt, aria-label, label, value, data-*, ...) inside a
-//     MaskTextSelector match are masked, unless UnmaskSelector matches.
+//     MaskTextSelector match are masked, unless UnmaskSelector matches;
+//     attributes the selectors themselves read (class, id, type, name, and
+//     those named in [attribute] selectors) are kept as they are.
 //   - A BlockSelector match is stored as an empty placeholder: tag, class and
 //     rrweb's rr_width/rr_height only. Whatever is later added inside it is
 //     dropped, including attached iframe documents; text and attribute

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -208,7 +209,7 @@ func (p *Policy) compile() (*masker, error) {
 		*f.dst = g
 	}
 	if len(p.ScrubPatterns) > 0 {
-		for _, name := range slices.Sorted(mapKeys(p.ScrubPatterns)) {
+		for _, name := range slices.Sorted(maps.Keys(p.ScrubPatterns)) {
 			if name == "card" || name == "email" || name == "" {
 				return nil, fmt.Errorf("scrubPatterns.%s: the name is reserved", name)
 			}
@@ -246,16 +247,6 @@ func (p *Policy) compile() (*masker, error) {
 		m.scrub.params[q] = true
 	}
 	return m, nil
-}
-
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // recordOptions are the rrweb record() options that make the browser mask

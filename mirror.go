@@ -527,15 +527,21 @@ type windowState struct {
 	mr       *mirror
 	next     int  // seq of the batch that may continue this mirror
 	complete bool // built from every batch 0..next-1
+	size     int  // the mirror's bytes when it was cached
 }
+
+// maxCacheBytes bounds the memory of the cached mirrors together, whatever
+// their number.
+const maxCacheBytes = 512 << 20
 
 // mirrorCache keeps the mirrors of recently active windows, least recently
 // used first out. It is safe for concurrent use.
 type mirrorCache struct {
-	mu  sync.Mutex
-	max int
-	ll  *list.List // of *windowState, most recent at the front
-	m   map[mirrorKey]*list.Element
+	mu    sync.Mutex
+	max   int
+	bytes int        // sum of the cached states' sizes
+	ll    *list.List // of *windowState, most recent at the front
+	m     map[mirrorKey]*list.Element
 }
 
 func newMirrorCache(max int) *mirrorCache {
@@ -550,23 +556,29 @@ func (c *mirrorCache) take(k mirrorKey) *windowState {
 	if !ok {
 		return nil
 	}
-	c.ll.Remove(e)
-	delete(c.m, k)
+	c.drop(e)
 	return e.Value.(*windowState)
+}
+
+func (c *mirrorCache) drop(e *list.Element) {
+	ws := e.Value.(*windowState)
+	c.ll.Remove(e)
+	delete(c.m, ws.key)
+	c.bytes -= ws.size
 }
 
 // put stores the state of a window, evicting the least recently used.
 func (c *mirrorCache) put(ws *windowState) {
+	ws.size = ws.mr.bytes()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[ws.key]; ok {
-		c.ll.Remove(e)
+		c.drop(e)
 	}
 	c.m[ws.key] = c.ll.PushFront(ws)
-	for c.ll.Len() > c.max {
-		e := c.ll.Back()
-		c.ll.Remove(e)
-		delete(c.m, e.Value.(*windowState).key)
+	c.bytes += ws.size
+	for c.ll.Len() > c.max || c.bytes > maxCacheBytes && c.ll.Len() > 1 {
+		c.drop(c.ll.Back())
 	}
 }
 
@@ -576,8 +588,7 @@ func (c *mirrorCache) forget(key storage.Key) {
 	defer c.mu.Unlock()
 	for k, e := range c.m {
 		if k.site == key.Site && k.session == key.Session {
-			c.ll.Remove(e)
-			delete(c.m, k)
+			c.drop(e)
 		}
 	}
 }
