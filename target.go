@@ -481,9 +481,6 @@ type ruleSet struct {
 	t     Targeting
 	names []string
 	conds []*node
-	// startOnly is true when every rule can be decided from start facts
-	// alone (device, OS, browser, sample).
-	startOnly bool
 }
 
 // node is a compiled condition.
@@ -499,7 +496,7 @@ type node struct {
 // compile validates the targeting and builds its rule set. Errors name the
 // path below "targeting", as in `rules[2].when.all[1]: empty condition`.
 func (t *Targeting) compile() (*ruleSet, error) {
-	rs := &ruleSet{t: *t, startOnly: true}
+	rs := &ruleSet{t: *t}
 	switch {
 	case t.IdleTimeout < 0:
 		return nil, errorf("idleTimeout", "must not be negative")
@@ -526,7 +523,6 @@ func (t *Targeting) compile() (*ruleSet, error) {
 		}
 		rs.names = append(rs.names, r.Name)
 		rs.conds = append(rs.conds, n)
-		rs.startOnly = rs.startOnly && n.startOnly()
 	}
 	return rs, nil
 }
@@ -584,22 +580,6 @@ func compileCond(c *Cond, depth int) (*node, error) {
 	default:
 		return &node{kind: "attr", attrs: c.Attr}, nil
 	}
-}
-
-// startOnly reports whether n depends on start facts only.
-func (n *node) startOnly() bool {
-	switch n.kind {
-	case "all", "any", "not":
-		for _, k := range n.kids {
-			if !k.startOnly() {
-				return false
-			}
-		}
-		return true
-	case "device", "os", "browser", "sample":
-		return true
-	}
-	return false
 }
 
 // facts is what a condition is evaluated on.
