@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,13 +299,8 @@ func (mr *mirror) remove(id int32) {
 		if c == nil {
 			continue
 		}
-		for k := c.first; k != 0; {
-			kn := mr.get(k)
-			if kn == nil || kn.parent != cur {
-				break
-			}
+		for k := range mr.children(cur) {
 			stack = append(stack, k)
-			k = kn.next
 		}
 		*c = mnode{}
 		if int(cur) >= len(mr.dense) {
@@ -381,11 +377,7 @@ func (mr *mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 		if siblings && mr.elementChildren(ids[i+1]) > maxSiblings {
 			partial = true
 		} else if siblings {
-			for k := mr.get(ids[i+1]).first; k != 0; {
-				kn := mr.get(k)
-				if kn == nil {
-					break
-				}
+			for k, kn := range mr.children(ids[i+1]) {
 				if kn.kind == kindElement {
 					kh := mr.htmlElement(kn)
 					if k == ids[i] {
@@ -393,7 +385,6 @@ func (mr *mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 					}
 					cur.AppendChild(kh)
 				}
-				k = kn.next
 			}
 		}
 		if h == nil {
@@ -409,17 +400,12 @@ func (mr *mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 		partial = true
 	} else if siblings && n != nil {
 		kids = map[int32]*html.Node{}
-		for k := n.first; k != 0; {
-			kn := mr.get(k)
-			if kn == nil {
-				break
-			}
+		for k, kn := range mr.children(id) {
 			if kn.kind == kindElement {
 				kh := mr.htmlElement(kn)
 				cur.AppendChild(kh)
 				kids[k] = kh
 			}
-			k = kn.next
 		}
 	}
 	return cur, kids, partial
@@ -427,21 +413,35 @@ func (mr *mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 
 // elementChildren counts the element children of id, up to maxSiblings+1.
 func (mr *mirror) elementChildren(id int32) int {
-	n, count := mr.get(id), 0
-	if n == nil {
-		return 0
-	}
-	for k := n.first; k != 0 && count <= maxSiblings; {
-		kn := mr.get(k)
-		if kn == nil {
-			break
-		}
+	count := 0
+	for _, kn := range mr.children(id) {
 		if kn.kind == kindElement {
-			count++
+			if count++; count > maxSiblings {
+				break
+			}
 		}
-		k = kn.next
 	}
 	return count
+}
+
+// children yields the children of id in order. Links come from the
+// browser, so the walk stops at a link that does not lead back to id and
+// after as many steps as there are nodes.
+func (mr *mirror) children(id int32) iter.Seq2[int32, *mnode] {
+	return func(yield func(int32, *mnode) bool) {
+		n := mr.get(id)
+		if n == nil {
+			return
+		}
+		steps := 0
+		for k := n.first; k != 0 && steps <= mr.live; steps++ {
+			kn := mr.get(k)
+			if kn == nil || kn.parent != id || !yield(k, kn) {
+				return
+			}
+			k = kn.next
+		}
+	}
 }
 
 // reeval recomputes the selector bits of the elements below root (and of
@@ -461,12 +461,7 @@ func (p *pass) reeval(root int32, self bool) []idBits {
 			exhausted = true
 			return
 		}
-		n := mr.get(id)
-		for k := n.first; k != 0; {
-			kn := mr.get(k)
-			if kn == nil {
-				break
-			}
+		for k, kn := range mr.children(id) {
 			if kn.kind == kindElement {
 				kh := mr.htmlElement(kn)
 				h.AppendChild(kh)
@@ -475,7 +470,6 @@ func (p *pass) reeval(root int32, self bool) []idBits {
 			} else if kn.kind == kindDocument {
 				walk(k, &html.Node{Type: html.DocumentNode}, depth+1)
 			}
-			k = kn.next
 		}
 	}
 	if n := mr.get(root); self && n != nil && n.kind == kindElement {
