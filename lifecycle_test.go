@@ -445,3 +445,41 @@ func TestLifecycleDecisionSurvivesARestartOnFilestore(t *testing.T) {
 	assert.Equal(t, []string{"abandoned checkout"}, s.MatchedRules)
 	assert.Equal(t, 4, e.events("pend-0001"))
 }
+
+// countingStore counts the metadata reads of a Store.
+type countingStore struct {
+	storage.Store
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingStore) Session(ctx context.Context, k storage.Key) (storage.Session, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Store.Session(ctx, k)
+}
+
+func TestRefusesAnswersDroppedSessionsFromMemory(t *testing.T) {
+	store := &countingStore{Store: memstore.New()}
+	e := newLifecycleEnv(t, store, &Site{ID: "shop", Targeting: Targeting{Rules: []Rule{{Name: "m", When: Cond{Device: "mobile"}}}}}, newFakeClock())
+	assert.False(t, e.sendUA(uaDesktop, "dropped-1", "w1", 0, moveEv(0)).Record)
+	before := store.reads
+	refused, err := e.rec.Refuses(context.Background(), "shop", "dropped-1")
+	require.NoError(t, err)
+	assert.True(t, refused)
+	assert.Equal(t, before, store.reads, "a session this Recorder dropped is refused without reading the store")
+
+	// Another Recorder on the same store learns it from the tombstone once.
+	other := newLifecycleEnv(t, store, e.site, e.clock)
+	for range 3 {
+		refused, err = other.rec.Refuses(context.Background(), "shop", "dropped-1")
+		require.NoError(t, err)
+		assert.True(t, refused)
+	}
+	assert.Equal(t, before+1, store.reads)
+
+	refused, err = e.rec.Refuses(context.Background(), "shop", "unknown-1")
+	require.NoError(t, err)
+	assert.False(t, refused)
+}
