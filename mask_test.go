@@ -308,6 +308,14 @@ func TestLeak(t *testing.T) {
 			benign:  []string{"Frame hello"},
 		},
 		{
+			name:   "text in nodes rrweb does not make",
+			policy: &Policy{},
+			batches: [][]string{{pMeta, psnap(`{"type":9,"textContent":"OddTypeSecret","id":40}`, `{"type":2,"tagName":"p","attributes":{},"childNodes":[],"textContent":"ElementTextSecret","id":41}`,
+				pel(42, "p", "", ptxt(43, "Normal text")))}},
+			secrets: []string{"OddTypeSecret", "ElementTextSecret"},
+			benign:  []string{"Normal text"},
+		},
+		{
 			name: "packed events are unpacked and masked",
 			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"text"`)),
 				packedForTest(t, pinput(10, "PackedInputSecret"))}},

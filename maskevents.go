@@ -169,11 +169,18 @@ func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.N
 		tag = strings.ToLower(tag)
 		attrs, _ := node["attributes"].(map[string]any)
 		var sel uint16
-		if h != nil {
-			sel = m.selfBits(h)
+		if h == nil { // not in a tree built for matching: match it alone
+			h = p.rawElement(node)
+			if m.ancestorSens || m.siblingSen {
+				sel |= bUnsure
+			}
 		}
+		sel |= m.selfBits(h)
 		bits := sel | m.derivedBits(tag, rawLookup(attrs)) | p.force
 		p.force = 0
+		if s, ok := node["textContent"].(string); ok { // not rrweb's: elements carry none
+			node["textContent"] = maskTextValue(s)
+		}
 		if idOK && mr.pw[id] {
 			bits |= bPw
 		}
@@ -228,6 +235,9 @@ func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.N
 		}
 		record(0)
 	default: // documents, doctypes and what rrweb may add later
+		if s, ok := node["textContent"].(string); ok && typ != 1 {
+			node["textContent"] = maskTextValue(s)
+		}
 		record(0)
 		if !recorded && typ != 1 {
 			c = ctx{}
