@@ -483,3 +483,58 @@ func TestRefusesAnswersDroppedSessionsFromMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, refused)
 }
+
+func TestLifecycleConcurrentIngestSweepAndPendingBound(t *testing.T) {
+	tg := demoRules()
+	tg.MaxPendingBytes = 2000
+	tg.IdleTimeout = time.Millisecond
+	e := newMemEnv(t, tg)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				id := fmt.Sprintf("conc-%d-%03d", g, i)
+				for seq := range 3 {
+					evs := []string{metaEv(seq, "https://shop.example/checkout"), moveEv(seq + 1)}
+					if i%5 == 0 && seq == 2 {
+						evs = append(evs, jsErrorEv(seq+2, "boom"))
+					}
+					if _, err := e.rec.Ingest(ctx, mkBatch(t, id, "w1", seq, evs...), Client{UserAgent: uaDesktop}); err != nil {
+						errs <- err
+					}
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 20 {
+			e.clock.Advance(time.Millisecond)
+			if _, err := e.rec.Sweep(ctx, e.clock.Now()); err != nil {
+				errs <- err
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	page, err := e.rec.Sessions(ctx, storage.Query{Site: "shop", State: storage.FilterPending, Limit: 500})
+	require.NoError(t, err)
+	var pending int64
+	for _, s := range page.Sessions {
+		pending += s.StoredBytes
+	}
+	// Each writer may add one session's bytes past the bound before the
+	// next batch evicts.
+	assert.LessOrEqual(t, pending, tg.MaxPendingBytes+4*1000)
+	st := e.rec.Stats()["shop"]
+	assert.Positive(t, st.Kept)
+	t.Logf("stats %+v, %d pending sessions, %d pending bytes", st, len(page.Sessions), pending)
+}
