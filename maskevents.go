@@ -313,6 +313,9 @@ func (p *pass) maskUnknownAttrs(attrs map[string]any) {
 		case lk == markerAttr:
 			delete(attrs, k)
 		case !ok:
+			if n, isNum := v.(jsonNumber); isNum {
+				attrs[k] = maskInputValue(string(n))
+			}
 		case lk == "_csstext":
 			attrs[k] = minifyCSSText(s)
 		case lk == "style" || strings.HasPrefix(lk, "rr_") && lk != "rr_src":
@@ -532,9 +535,16 @@ func markerValue(bits uint16) any {
 }
 
 func (p *pass) input(d map[string]any) bool {
-	text, ok := d["text"].(string)
-	if !ok {
+	var text string
+	switch t := d["text"].(type) {
+	case string:
+		text = t
+	case nil:
 		return false
+	default: // not rrweb's: mask whatever it is
+		b, _ := marshalJSON(t)
+		d["text"] = maskInputValue(string(b))
+		return true
 	}
 	id, _ := intOf(d["id"])
 	masked := true
