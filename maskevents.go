@@ -292,7 +292,7 @@ func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs map[string]any) {
 				delete(attrs, k)
 			case lk == "selected" && c.field && c.fieldMasked:
 				delete(attrs, k)
-			case lk == "value" && v != nil:
+			case v != nil && !strings.HasPrefix(lk, "rr_"): // a number where text belongs
 				if s, ok := attrString(v); ok {
 					if nv, _ := p.m.maskAttr(tag, bits, c, k, s); nv != s {
 						attrs[k] = nv
