@@ -133,11 +133,15 @@ func (r *Recorder) Ingest(ctx context.Context, b *Batch, from Client) (Result, e
 		return Result{}, fmt.Errorf("%w %q", ErrSiteDisabled, b.Site)
 	}
 
+	key := storage.Key{Site: b.Site, Session: b.Session}
+	if r.tstate.isDropped(key) {
+		return Result{Accepted: len(b.Events), Record: false}, nil // refused before any work
+	}
+
 	// 1. Validate.
 	if err := b.Validate(); err != nil {
 		return Result{}, err
 	}
-	key := storage.Key{Site: b.Site, Session: b.Session}
 	defer r.locks.lock(key)()
 	now := r.now()
 	sess, isNew, err := r.loadSession(ctx, key, now)

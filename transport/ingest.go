@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +44,12 @@ func (h *handler) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg)
 		return
 	}
+	if res, refused := h.refused(w, r, body, querySite, origin); refused {
+		if res != nil {
+			writeJSON(w, http.StatusOK, res)
+		}
+		return
+	}
 	b, err := replay.DecodeBatch(body)
 	if err != nil {
 		h.fail(w, r, "", err)
@@ -65,6 +72,31 @@ func (h *handler) ingest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// refused answers a batch of a dropped or deleted session without decoding
+// its events: only the envelope is read (site, session, and the events as
+// raw JSON to count them). It returns refused true when the request has been
+// dealt with: res is the answer to write, or nil when allowOrigin already
+// answered. A body whose envelope does not parse is left to DecodeBatch,
+// which names what is wrong.
+func (h *handler) refused(w http.ResponseWriter, r *http.Request, body []byte, querySite, origin string) (res *replay.Result, refused bool) {
+	var env struct {
+		Site    string            `json:"site"`
+		Session string            `json:"session"`
+		Events  []json.RawMessage `json:"events"`
+	}
+	if json.Unmarshal(body, &env) != nil || (querySite != "" && env.Site != querySite) {
+		return nil, false
+	}
+	drop, err := h.rec.Refuses(r.Context(), env.Site, env.Session)
+	if err != nil || !drop {
+		return nil, false // a store error is reported by Ingest
+	}
+	if querySite == "" && !h.allowOrigin(w, r, env.Site, origin) {
+		return nil, true
+	}
+	return &replay.Result{Accepted: len(env.Events), Record: false}, true
 }
 
 // readBody reads the ingest body within the limits and decompresses it. It

@@ -263,6 +263,13 @@ func TestSessionEventsAndDelete(t *testing.T) {
 	assert.Equal(t, `{"accepted":3,"record":false}`, string(bytesTrim(body)))
 	resp, _ = e.read(http.MethodGet, "/v1/sites/demo/sessions/"+id)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "later batches are not stored")
+
+	// Refused before the events are decoded: events that would not validate
+	// are counted, not checked.
+	resp, body = e.ingest(map[string]any{"site": "demo", "session": id, "window": "w4", "seq": 0,
+		"events": []any{map[string]any{"type": "not a number"}, 42}}, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body %s", body)
+	assert.Equal(t, `{"accepted":2,"record":false}`, string(bytesTrim(body)))
 }
 
 func bytesTrim(b []byte) []byte {

@@ -29,7 +29,9 @@
   const script = document.currentScript || document.querySelector('script[src*="/v1/recorder.js"]');
   const site = script && script.dataset.site;
   const base = script && new URL(script.dataset.endpoint || script.src.replace(/\/v1\/recorder\.js([?#].*)?$/, ''), location.href).href.replace(/\/$/, '');
-  const ingestURL = base + '/v1/ingest';
+  // ?site= lets the handler check the origin before it reads the body, so
+  // even a refusal carries CORS headers this page can read.
+  const ingestURL = base + '/v1/ingest?site=' + encodeURIComponent(site || '');
 
   // randomId returns n characters of [A-Za-z0-9_-] from the browser's CSPRNG.
   const randomId = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => ID_CHARS[b & 63]).join('');
@@ -235,7 +237,7 @@
     if (window.CompressionStream) {
       const gz = new Blob([data]).stream().pipeThrough(new CompressionStream('gzip'));
       data = await new Response(gz).arrayBuffer();
-      url += '?enc=gzip';
+      url += '&enc=gzip';
     }
     batch.abort.signal.throwIfAborted(); // beaconed by hide while it was compressed
     const blob = new Blob([data], { type: TEXT });
