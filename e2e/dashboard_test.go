@@ -277,9 +277,11 @@ func (b *dashBrowser) signIn(t *testing.T, env *dashEnv, token string) {
 	)
 }
 
-// dashScreenshot saves the viewport to docs/screenshots/name and checks that
-// it is not blank: a page with text, borders and colours has far more than a
-// handful of distinct colours.
+// dashScreenshot checks that the viewport is not blank (a page with text,
+// borders and colours has far more than a handful of distinct colours) and
+// saves it: to docs/screenshots/name, which the README shows, when
+// UPDATE_SCREENSHOTS is set, else to the test's temporary directory so a test
+// run leaves the tree as it was.
 func (b *dashBrowser) screenshot(t *testing.T, name string) {
 	t.Helper()
 	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
@@ -297,7 +299,10 @@ func (b *dashBrowser) screenshot(t *testing.T, name string) {
 	assert.Equal(t, 1280, bounds.Dx(), "screenshot width")
 	assert.Equal(t, 800, bounds.Dy(), "screenshot height")
 	assert.Greater(t, len(colours), 50, "distinct colours in %s: the screenshot looks blank", name)
-	dir := filepath.Join("..", "docs", "screenshots")
+	dir := t.TempDir()
+	if os.Getenv("UPDATE_SCREENSHOTS") != "" {
+		dir = filepath.Join("..", "docs", "screenshots")
+	}
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), buf, 0o644))
 }
