@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"sync"
 	"time"
 
@@ -285,22 +284,6 @@ func (r *Recorder) evict(ctx context.Context, key storage.Key) (int64, bool) {
 	r.log.Warn("replay: pending session dropped to respect maxPendingBytes",
 		"site", key.Site, "session", key.Session, "storedBytes", s.StoredBytes)
 	return s.StoredBytes, true
-}
-
-// tryLock is lock without waiting: ok is false when the session's slot is
-// held (by another batch, or by the caller for another session).
-func (l *sessionLocks) tryLock(k storage.Key) (unlock func(), ok bool) {
-	l.once.Do(func() { l.seed = maphash.MakeSeed() })
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(k.Site)
-	h.WriteByte(0)
-	h.WriteString(k.Session)
-	m := &l.slots[h.Sum64()%uint64(len(l.slots))]
-	if !m.TryLock() {
-		return nil, false
-	}
-	return m.Unlock, true
 }
 
 // Refuses reports whether batches of a session are refused (answered

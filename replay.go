@@ -330,13 +330,29 @@ type sessionLocks struct {
 }
 
 func (l *sessionLocks) lock(k storage.Key) (unlock func()) {
+	m := l.slot(k)
+	m.Lock()
+	return m.Unlock
+}
+
+// tryLock is lock without waiting: ok is false when the session's slot is
+// held (by another batch, or by the caller for another session).
+func (l *sessionLocks) tryLock(k storage.Key) (unlock func(), ok bool) {
+	m := l.slot(k)
+	if !m.TryLock() {
+		return nil, false
+	}
+	return m.Unlock, true
+}
+
+// slot returns the mutex of the session's slot: sessions share 256 slots
+// by a hash of their key.
+func (l *sessionLocks) slot(k storage.Key) *sync.Mutex {
 	l.once.Do(func() { l.seed = maphash.MakeSeed() })
 	var h maphash.Hash
 	h.SetSeed(l.seed)
 	h.WriteString(k.Site)
 	h.WriteByte(0)
 	h.WriteString(k.Session)
-	m := &l.slots[h.Sum64()%uint64(len(l.slots))]
-	m.Lock()
-	return m.Unlock
+	return &l.slots[h.Sum64()%uint64(len(l.slots))]
 }
