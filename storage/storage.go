@@ -38,6 +38,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"iter"
 	"maps"
@@ -171,6 +172,26 @@ func (s Session) Clone() Session {
 	s.Attrs = maps.Clone(s.Attrs)
 	s.Opaque = bytes.Clone(s.Opaque)
 	return s
+}
+
+// MarshalJSON writes the Session JSON of API.md. Lists and maps that are
+// empty are written as [] and {}, never null, so clients can use them
+// without a check.
+func (s Session) MarshalJSON() ([]byte, error) {
+	type plain Session // without this method
+	p := plain(s)
+	for _, l := range []*[]string{&p.MatchedRules, &p.Pages, &p.ErrorMessages, &p.WindowIDs} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if p.Events == nil {
+		p.Events = map[string]int{}
+	}
+	if p.Attrs == nil {
+		p.Attrs = map[string]string{}
+	}
+	return json.Marshal(p)
 }
 
 // Query selects sessions of a site. The zero value of each field means "no

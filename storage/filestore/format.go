@@ -81,17 +81,21 @@ func parseChunkName(name string) (window string, seq int, ok bool) {
 }
 
 // sessionFile is the JSON document of session.json. Opaque has its own
-// field because storage.Session leaves it out of its JSON.
+// field because storage.Session leaves it out of its JSON. The session is
+// kept as storedSession, without the wire form's MarshalJSON, so a session
+// reads back exactly as it was put (nil lists stay nil).
 type sessionFile struct {
-	Version int             `json:"v"`
-	Session storage.Session `json:"session"`
-	Opaque  []byte          `json:"opaque,omitempty"`
+	Version int           `json:"v"`
+	Session storedSession `json:"session"`
+	Opaque  []byte        `json:"opaque,omitempty"`
 }
+
+type storedSession storage.Session
 
 const sessionVersion = 1
 
 func encodeSession(s storage.Session) ([]byte, error) {
-	return json.Marshal(sessionFile{Version: sessionVersion, Session: s, Opaque: s.Opaque})
+	return json.Marshal(sessionFile{Version: sessionVersion, Session: storedSession(s), Opaque: s.Opaque})
 }
 
 // decodeSession reads a session.json. The session must carry a valid site
@@ -104,7 +108,7 @@ func decodeSession(b []byte) (storage.Session, error) {
 	if f.Version != sessionVersion {
 		return storage.Session{}, fmt.Errorf("session file: version %d, want %d", f.Version, sessionVersion)
 	}
-	s := f.Session
+	s := storage.Session(f.Session)
 	if !validID(s.Site) || !validID(s.ID) {
 		return storage.Session{}, fmt.Errorf("session file: invalid key %q/%q", s.Site, s.ID)
 	}
