@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -71,7 +73,7 @@ func (p *parser) unexpected() error {
 
 // end checks that nothing but white space follows.
 func (p *parser) end() error {
-	if p.ws() != 0 {
+	if p.ws(); p.i < len(p.b) { // ws returns 0 for a NUL byte too
 		return p.errorf("invalid character '%c' after top-level value", p.b[p.i])
 	}
 	return nil
@@ -328,7 +330,6 @@ func isHex(c byte) bool {
 
 // str reads a string and returns it unescaped.
 func (p *parser) str() (string, error) {
-	start := p.i
 	body, escaped, err := p.stringRaw()
 	if err != nil {
 		return "", err
@@ -336,11 +337,7 @@ func (p *parser) str() (string, error) {
 	if !escaped && utf8.Valid(body) {
 		return string(body), nil
 	}
-	var s string
-	if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
-		return "", &syntaxError{msg: err.Error(), off: start}
-	}
-	return s, nil
+	return unquote(body), nil
 }
 
 // knownKeys are the keys rrweb writes, so that reading them as keys
@@ -655,4 +652,343 @@ func structFields(t reflect.Type) map[string]int {
 	}
 	fieldCache.Store(t, fields)
 	return fields
+}
+
+// value reads any JSON value into the types encoding/json decodes an any
+// into with UseNumber: map[string]any, []any, string, json.Number, bool or
+// nil. Numbers keep their literal text, so that they are written again
+// exactly as they came; of a key given twice the last one counts.
+func (p *parser) value() (any, error) {
+	switch c := p.ws(); {
+	case c == '{':
+		if p.depth++; p.depth > maxJSONDepth {
+			return nil, p.errorf("exceeded max depth")
+		}
+		p.i++
+		m := make(map[string]any)
+		if p.ws() == '}' {
+			p.i++
+			p.depth--
+			return m, nil
+		}
+		for {
+			if p.ws() != '"' {
+				return nil, p.unexpected()
+			}
+			k, err := p.key()
+			if err != nil {
+				return nil, err
+			}
+			if p.ws() != ':' {
+				return nil, p.unexpected()
+			}
+			p.i++
+			v, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
+			switch p.ws() {
+			case ',':
+				p.i++
+			case '}':
+				p.i++
+				p.depth--
+				return m, nil
+			default:
+				return nil, p.unexpected()
+			}
+		}
+	case c == '[':
+		if p.depth++; p.depth > maxJSONDepth {
+			return nil, p.errorf("exceeded max depth")
+		}
+		p.i++
+		a := []any{}
+		if p.ws() == ']' {
+			p.i++
+			p.depth--
+			return a, nil
+		}
+		for {
+			v, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+			switch p.ws() {
+			case ',':
+				p.i++
+			case ']':
+				p.i++
+				p.depth--
+				return a, nil
+			default:
+				return nil, p.unexpected()
+			}
+		}
+	case c == '"':
+		return p.str()
+	case c == '-' || c >= '0' && c <= '9':
+		text, err := p.numberRaw()
+		if err != nil {
+			return nil, err
+		}
+		return json.Number(text), nil
+	case c == 't':
+		return true, p.literal("true")
+	case c == 'f':
+		return false, p.literal("false")
+	case c == 'n':
+		return nil, p.literal("null")
+	}
+	return nil, p.unexpected()
+}
+
+// decodeValue decodes one JSON text as encoding/json decodes it into an any
+// with UseNumber (see parser.value), but rejects numbers beyond float64's
+// range as the rest of this parser does.
+func decodeValue(data []byte) (any, error) {
+	p := &parser{b: data}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.end(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// unquote returns the text of a string's body (between the quotes, checked
+// by stringRaw) as encoding/json does: escapes decoded, a lone or broken
+// surrogate and every byte that is not UTF-8 replaced by U+FFFD.
+func unquote(body []byte) string {
+	b := make([]byte, 0, len(body))
+	for r := 0; r < len(body); {
+		c := body[r]
+		switch {
+		case c == '\\':
+			r++
+			switch e := body[r]; e {
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				rr := hex4(body[r+1:])
+				r += 5
+				if utf16.IsSurrogate(rr) {
+					if r+6 <= len(body) && body[r] == '\\' && body[r+1] == 'u' {
+						if dec := utf16.DecodeRune(rr, hex4(body[r+2:])); dec != utf8.RuneError {
+							r += 6
+							b = utf8.AppendRune(b, dec)
+							continue
+						}
+					}
+					rr = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, rr)
+				continue
+			default: // '"', '\\', '/'
+				b = append(b, e)
+			}
+			r++
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			r++
+		default:
+			rr, size := utf8.DecodeRune(body[r:])
+			r += size
+			b = utf8.AppendRune(b, rr)
+		}
+	}
+	return string(b)
+}
+
+// hex4 reads the four hex digits stringRaw checked.
+func hex4(s []byte) rune {
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		default:
+			c = c - 'A' + 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// appendJSON appends the JSON encoding of a decoded value (the types
+// parser.value makes) to dst, byte for byte as encoding/json with
+// SetEscapeHTML(false) encodes it: object keys sorted, strings escaped as
+// JSON requires (no HTML escaping), numbers as their literal text. Values
+// of other types are handed to encoding/json.
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return appendString(dst, t), nil
+	case json.Number:
+		if t == "" {
+			return append(dst, '0'), nil
+		}
+		if !validNumber(string(t)) {
+			return nil, fmt.Errorf("json: invalid number literal %q", string(t))
+		}
+		return append(dst, t...), nil
+	case bool:
+		return strconv.AppendBool(dst, t), nil
+	case map[string]any:
+		if t == nil {
+			return append(dst, "null"...), nil
+		}
+		var arr [16]string
+		keys := arr[:0]
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, k)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = appendJSON(dst, t[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		if t == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		for i, e := range t {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = appendJSON(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
+}
+
+// appendString appends s as a JSON string, as encoding/json does without
+// HTML escaping: '"', '\\' and control characters escaped, bytes that are
+// not UTF-8 written as \ufffd, U+2028 and U+2029 escaped for JavaScript.
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// validNumber reports whether s is a JSON number, as encoding/json checks
+// a json.Number before writing it (its range is not checked).
+func validNumber(s string) bool {
+	digits := func(i int) int {
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = digits(i)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
 }
