@@ -780,11 +780,16 @@ func (mr *mirror) resolveAdds(adds []map[string]any) []int {
 	return out
 }
 
-// decodeTree decodes an event's data object, keeping numbers exact.
+// decodeTree decodes an event's data object, keeping numbers exact, into
+// the values encoding/json would make of it (see parser.value).
 func decodeTree(data []byte) (map[string]any, error) {
-	var d map[string]any
-	if err := unmarshalJSON(data, &d); err != nil {
+	v, err := decodeValue(data)
+	if err != nil {
 		return nil, err
+	}
+	d, ok := v.(map[string]any)
+	if !ok && v != nil {
+		return nil, fmt.Errorf("want an object, got %T", v)
 	}
 	return d, nil
 }
