@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -628,21 +627,53 @@ func (p *pass) console(pl map[string]any) bool {
 	return changed
 }
 
-// unmarshalJSON decodes JSON keeping numbers as json.Number, so that they
-// are encoded again exactly as they came.
-func unmarshalJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	return dec.Decode(v)
-}
-
-// peekSource reads the source of an IncrementalSnapshot's data.
+// peekSource reads the source of an IncrementalSnapshot's data: the last
+// top-level "source" key, matched exactly as JSON.parse does, holding a
+// number (or a string holding one, which is masked as that source too).
+// Other values make it fail, as they made encoding/json fail.
 func peekSource(data []byte) (int32, bool) {
-	var h struct {
-		Source json.Number `json:"source"`
+	p := &parser{b: data}
+	var src any
+	for n := 0; ; n++ {
+		key, more, err := p.member(n)
+		if err != nil {
+			return 0, false
+		}
+		if !more {
+			break
+		}
+		if key != "source" {
+			if err := p.skip(); err != nil {
+				return 0, false
+			}
+			continue
+		}
+		switch p.kind() {
+		case "number":
+			text, err := p.numberRaw()
+			if err != nil {
+				return 0, false
+			}
+			src = jsonNumber(text)
+		case "string":
+			s, err := p.str()
+			if err != nil {
+				return 0, false
+			}
+			if !validNumber(s) {
+				return 0, false
+			}
+			src = jsonNumber(s)
+		case "null": // leaves an earlier value, as encoding/json does
+			if err := p.skip(); err != nil {
+				return 0, false
+			}
+		default:
+			return 0, false
+		}
 	}
-	if json.Unmarshal(data, &h) != nil {
+	if p.end() != nil {
 		return 0, false
 	}
-	return intOf(h.Source)
+	return intOf(src)
 }
