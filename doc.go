@@ -158,7 +158,7 @@
 //	"targeting": {"rules": [
 //	  {"name": "errors", "when": {"error": true}},
 //	  {"name": "abandoned checkout", "when": {"all": [
-//	    {"visited": "/checkout*"}, {"not": {"visited": "/thank-you*"}}]}}],
+//	    {"visited": "/checkout*"}, {"not": {"visited": "/thanks*"}}]}}],
 //	 "idleTimeout": "30m"}
 //
 // With these rules:
@@ -167,10 +167,10 @@
 //     the first batch, kept with matchedRules ["errors"] after the second;
 //     the first batch stays stored.
 //   - A visit that reaches /checkout/pay and leaves: "not visited
-//     /thank-you*" cannot be known while it is live, so it stays pending;
+//     /thanks*" cannot be known while it is live, so it stays pending;
 //     30 minutes after its last batch Sweep keeps it with matchedRules
 //     ["abandoned checkout"].
-//   - A visit that goes on to /thank-you: "abandoned checkout" now fails
+//   - A visit that goes on to /thanks: "abandoned checkout" now fails
 //     for good, "errors" is still open; if no error comes, Sweep deletes it
 //     when it ends.
 //   - {"all": [{"device": "mobile"}, {"sample": 0.05}]} keeps 5 % of mobile

@@ -104,7 +104,7 @@ func TestLoadSitesRuleErrorIsPrefixedBySiteAndTargeting(t *testing.T) {
 func TestRuleJSONRoundTripsThroughGoValues(t *testing.T) {
 	doc := `{"rules":[
 		{"name":"errors","when":{"error":true}},
-		{"name":"abandoned checkout","when":{"all":[{"visited":"/checkout*"},{"not":{"visited":"/thank-you*"}}]}},
+		{"name":"abandoned checkout","when":{"all":[{"visited":"/checkout*"},{"not":{"visited":"/thanks*"}}]}},
 		{"name":"mobile sample","when":{"all":[{"device":"mobile"},{"sample":0.05}]}},
 		{"name":"misc","when":{"any":[{"event":"signup"},{"os":"iOS"},{"browser":"Safari"},{"minDuration":"30s"},{"rageClick":true},{"attr":{"plan":"pro"}}]}}
 	],"idleTimeout":"10m","maxDuration":"2h","maxPendingBytes":1048576}`
@@ -113,7 +113,7 @@ func TestRuleJSONRoundTripsThroughGoValues(t *testing.T) {
 	want := Targeting{
 		Rules: []Rule{
 			{Name: "errors", When: Cond{Error: true}},
-			{Name: "abandoned checkout", When: Cond{All: []Cond{{Visited: "/checkout*"}, {Not: &Cond{Visited: "/thank-you*"}}}}},
+			{Name: "abandoned checkout", When: Cond{All: []Cond{{Visited: "/checkout*"}, {Not: &Cond{Visited: "/thanks*"}}}}},
 			{Name: "mobile sample", When: Cond{All: []Cond{{Device: "mobile"}, {Sample: 0.05}}}},
 			{Name: "misc", When: Cond{Any: []Cond{{Event: "signup"}, {OS: "iOS"}, {Browser: "Safari"},
 				{MinDuration: 30 * time.Second}, {RageClick: true}, {Attr: map[string]string{"plan": "pro"}}}}},
@@ -157,7 +157,7 @@ func TestRuleEvaluationIsThreeValued(t *testing.T) {
 		{"visited is not a substring match", Cond{Visited: "/check"}, base, notYet, fails},
 		{"visited with scheme matches the whole URL", Cond{Visited: "https://shop.example/checkout*"}, base, holds, holds},
 		{"visited with another host", Cond{Visited: "https://other.example/*"}, base, notYet, fails},
-		{"not visited stays not yet while live", Cond{Not: &Cond{Visited: "/thank-you*"}}, base, notYet, holds},
+		{"not visited stays not yet while live", Cond{Not: &Cond{Visited: "/thanks*"}}, base, notYet, holds},
 		{"not of what happened fails", Cond{Not: &Cond{Visited: "/checkout*"}}, base, fails, fails},
 		{"event present", Cond{Event: "signup"}, base, holds, holds},
 		{"event tags are exact", Cond{Event: "sign"}, base, notYet, fails},
@@ -180,7 +180,7 @@ func TestRuleEvaluationIsThreeValued(t *testing.T) {
 		{"any: rest fail", Cond{Any: []Cond{{Error: true}, {Device: "desktop"}}}, base, notYet, fails},
 		{"not of a start fact", Cond{Not: &Cond{Device: "desktop"}}, base, holds, holds},
 		{"seed 1: a visit that hit an error", Cond{Error: true}, withErr, holds, holds},
-		{"seed 2: checkout without thank-you", Cond{All: []Cond{{Visited: "/checkout*"}, {Not: &Cond{Visited: "/thank-you*"}}}},
+		{"seed 2: checkout without thank-you", Cond{All: []Cond{{Visited: "/checkout*"}, {Not: &Cond{Visited: "/thanks*"}}}},
 			base, notYet, holds},
 	}
 	for _, tt := range tests {
@@ -276,7 +276,7 @@ func TestRuleDemoSitesShipBothKindsOfDecision(t *testing.T) {
 
 	errored := storage.Session{ID: "demo-0001", Errors: 1, Pages: []string{"http://127.0.0.1:8080/"}}
 	abandoned := storage.Session{ID: "demo-0002", Pages: []string{"http://127.0.0.1:8080/", "http://127.0.0.1:8080/checkout"}}
-	converted := storage.Session{ID: "demo-0003", Pages: []string{"http://127.0.0.1:8080/checkout", "http://127.0.0.1:8080/thank-you"}}
+	converted := storage.Session{ID: "demo-0003", Pages: []string{"http://127.0.0.1:8080/checkout", "http://127.0.0.1:8080/thanks"}}
 	for _, tt := range []struct {
 		s           storage.Session
 		live, ended decision

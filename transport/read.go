@@ -244,10 +244,10 @@ func ParseQuery(v url.Values) (storage.Query, error) {
 	}
 	if s := v.Get("limit"); s != "" {
 		n, perr := strconv.Atoi(s)
-		if perr != nil || n < 1 || n > 500 {
-			return storage.Query{}, &QueryError{"limit", "want an integer from 1 to 500"}
+		if perr != nil || n < 1 {
+			return storage.Query{}, &QueryError{"limit", "want a positive integer (at most 500 are returned)"}
 		}
-		q.Limit = n
+		q.Limit = min(n, 500) // API.md: max 500; more is answered with 500, not refused
 	}
 	return q, nil
 }
