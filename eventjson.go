@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"reflect"
 	"slices"
@@ -654,23 +655,143 @@ func structFields(t reflect.Type) map[string]int {
 	return fields
 }
 
-// value reads any JSON value into the types encoding/json decodes an any
-// into with UseNumber: map[string]any, []any, string, json.Number, bool or
-// nil. Numbers keep their literal text, so that they are written again
-// exactly as they came; of a key given twice the last one counts.
-func (p *parser) value() (any, error) {
+// jsonObject is a JSON object decoded by parser.value: its members in the
+// order they came, each key once. Of a key given twice it keeps the last
+// value at the first place, as JSON.parse does, so that encoding it again
+// keeps the order the browser sent and needs no sort.
+type jsonObject struct{ m []jsonMember }
+
+type jsonMember struct {
+	k string
+	v any
+}
+
+// get returns the value of key k, or nil.
+func (o *jsonObject) get(k string) any {
+	v, _ := o.lookup(k)
+	return v
+}
+
+// lookup returns the value of key k and whether o has it.
+func (o *jsonObject) lookup(k string) (any, bool) {
+	if o == nil {
+		return nil, false
+	}
+	for i := range o.m {
+		if o.m[i].k == k {
+			return o.m[i].v, true
+		}
+	}
+	return nil, false
+}
+
+// set sets key k to v, in its place if o has it, else at the end.
+func (o *jsonObject) set(k string, v any) {
+	for i := range o.m {
+		if o.m[i].k == k {
+			o.m[i].v = v
+			return
+		}
+	}
+	o.m = append(o.m, jsonMember{k, v})
+}
+
+// del removes key k.
+func (o *jsonObject) del(k string) {
+	o.m = slices.DeleteFunc(o.m, func(m jsonMember) bool { return m.k == k })
+}
+
+// filter calls f with each member in order and keeps its value, replaced
+// by f's first result, when f's second result is true.
+func (o *jsonObject) filter(f func(k string, v any) (any, bool)) {
+	if o == nil {
+		return
+	}
+	w := 0
+	for _, m := range o.m {
+		if v, keep := f(m.k, m.v); keep {
+			o.m[w] = jsonMember{m.k, v}
+			w++
+		}
+	}
+	clear(o.m[w:])
+	o.m = o.m[:w]
+}
+
+// all yields the members of o in order.
+func (o *jsonObject) all() iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		if o == nil {
+			return
+		}
+		for _, m := range o.m {
+			if !yield(m.k, m.v) {
+				return
+			}
+		}
+	}
+}
+
+// uniqueMembers drops repeated keys from ms, keeping the last value at the
+// first place.
+func uniqueMembers(ms []jsonMember) []jsonMember {
+	if len(ms) < 2 {
+		return ms
+	}
+	if len(ms) <= 16 {
+		dup := false
+		for i := 1; i < len(ms) && !dup; i++ {
+			for j := range i {
+				if ms[i].k == ms[j].k {
+					dup = true
+					break
+				}
+			}
+		}
+		if !dup {
+			return ms
+		}
+	}
+	at := make(map[string]int, len(ms))
+	out := ms[:0]
+	for _, m := range ms {
+		if i, ok := at[m.k]; ok {
+			out[i].v = m.v
+			continue
+		}
+		at[m.k] = len(out)
+		out = append(out, m)
+	}
+	clear(ms[len(out):])
+	return out
+}
+
+// treeParser is a parser that decodes generic values, with stacks of
+// members and elements it reuses, so that each object and array is
+// allocated once at its size.
+type treeParser struct {
+	parser
+	members []jsonMember
+	elems   []any
+}
+
+// value reads any JSON value: an object as a *jsonObject, an array as []any,
+// a string, a number as json.Number (its literal text, written again
+// exactly as it came), a bool or nil.
+func (p *treeParser) value() (any, error) {
 	switch c := p.ws(); {
 	case c == '{':
 		if p.depth++; p.depth > maxJSONDepth {
 			return nil, p.errorf("exceeded max depth")
 		}
 		p.i++
-		m := make(map[string]any)
+		o := &jsonObject{}
 		if p.ws() == '}' {
 			p.i++
 			p.depth--
-			return m, nil
+			return o, nil
 		}
+		base := len(p.members)
 		for {
 			if p.ws() != '"' {
 				return nil, p.unexpected()
@@ -687,45 +808,53 @@ func (p *parser) value() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			m[k] = v
+			p.members = append(p.members, jsonMember{k, v})
 			switch p.ws() {
 			case ',':
 				p.i++
+				continue
 			case '}':
 				p.i++
 				p.depth--
-				return m, nil
 			default:
 				return nil, p.unexpected()
 			}
+			o.m = uniqueMembers(slices.Clone(p.members[base:]))
+			clear(p.members[base:])
+			p.members = p.members[:base]
+			return o, nil
 		}
 	case c == '[':
 		if p.depth++; p.depth > maxJSONDepth {
 			return nil, p.errorf("exceeded max depth")
 		}
 		p.i++
-		a := []any{}
 		if p.ws() == ']' {
 			p.i++
 			p.depth--
-			return a, nil
+			return []any{}, nil
 		}
+		base := len(p.elems)
 		for {
 			v, err := p.value()
 			if err != nil {
 				return nil, err
 			}
-			a = append(a, v)
+			p.elems = append(p.elems, v)
 			switch p.ws() {
 			case ',':
 				p.i++
+				continue
 			case ']':
 				p.i++
 				p.depth--
-				return a, nil
 			default:
 				return nil, p.unexpected()
 			}
+			a := slices.Clone(p.elems[base:])
+			clear(p.elems[base:])
+			p.elems = p.elems[:base]
+			return a, nil
 		}
 	case c == '"':
 		return p.str()
@@ -745,11 +874,11 @@ func (p *parser) value() (any, error) {
 	return nil, p.unexpected()
 }
 
-// decodeValue decodes one JSON text as encoding/json decodes it into an any
-// with UseNumber (see parser.value), but rejects numbers beyond float64's
-// range as the rest of this parser does.
+// decodeValue decodes one JSON text into the values treeParser.value
+// makes. It takes what encoding/json takes (and rejects numbers beyond
+// float64's range, as encoding/json does decoding them into an any).
 func decodeValue(data []byte) (any, error) {
-	p := &parser{b: data}
+	p := &treeParser{parser: parser{b: data}}
 	v, err := p.value()
 	if err != nil {
 		return nil, err
@@ -830,10 +959,11 @@ func hex4(s []byte) rune {
 }
 
 // appendJSON appends the JSON encoding of a decoded value (the types
-// parser.value makes) to dst, byte for byte as encoding/json with
-// SetEscapeHTML(false) encodes it: object keys sorted, strings escaped as
-// JSON requires (no HTML escaping), numbers as their literal text. Values
-// of other types are handed to encoding/json.
+// treeParser.value makes) to dst: objects with their members in order,
+// strings escaped as JSON requires (no HTML escaping), numbers as their
+// literal text. Go maps are written with their keys sorted, and values of
+// other types handed to encoding/json, so that whatever it writes is byte
+// for byte what json.Encoder with SetEscapeHTML(false) writes.
 func appendJSON(dst []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
@@ -850,6 +980,23 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 		return append(dst, t...), nil
 	case bool:
 		return strconv.AppendBool(dst, t), nil
+	case *jsonObject:
+		if t == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '{')
+		for i, m := range t.m {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, m.k)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = appendJSON(dst, m.v); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
 	case map[string]any:
 		if t == nil {
 			return append(dst, "null"...), nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -43,7 +45,7 @@ type pass struct {
 // event masks one event in place. Events of kinds that carry no value
 // (mouse, scroll, style rules, canvas, ...) are left as they are.
 func (p *pass) event(e *Event) error {
-	var fn func(d map[string]any) bool
+	var fn func(d *jsonObject) bool
 	switch e.Type {
 	case FullSnapshot:
 		fn = p.snapshot
@@ -78,7 +80,7 @@ func (p *pass) event(e *Event) error {
 	if err != nil {
 		return err
 	}
-	if !fn(d) {
+	if d == nil || !fn(d) { // null: nothing to mask
 		return nil
 	}
 	out, err := marshalJSON(d)
@@ -89,8 +91,8 @@ func (p *pass) event(e *Event) error {
 	return nil
 }
 
-func (p *pass) snapshot(d map[string]any) bool {
-	node, ok := d["node"].(map[string]any)
+func (p *pass) snapshot(d *jsonObject) bool {
+	node, ok := d.get("node").(*jsonObject)
 	if !ok {
 		return false
 	}
@@ -102,8 +104,8 @@ func (p *pass) snapshot(d map[string]any) bool {
 // buildHTML builds the html tree of a serialized node's elements, for
 // matching selectors on the values the browser sent. A document inside
 // (an iframe's) starts a tree of its own.
-func (p *pass) buildHTML(node map[string]any, depth int) *html.Node {
-	typ, _ := intOf(node["type"])
+func (p *pass) buildHTML(node *jsonObject, depth int) *html.Node {
+	typ, _ := intOf(node.get("type"))
 	var h *html.Node
 	switch typ {
 	case 0:
@@ -117,18 +119,18 @@ func (p *pass) buildHTML(node map[string]any, depth int) *html.Node {
 		return h
 	}
 	for _, child := range childList(node) {
-		if t, _ := intOf(child["type"]); t == 2 {
+		if t, _ := intOf(child.get("type")); t == 2 {
 			h.AppendChild(p.buildHTML(child, depth+1))
 		}
 	}
 	return h
 }
 
-func (p *pass) rawElement(node map[string]any) *html.Node {
-	tag, _ := node["tagName"].(string)
+func (p *pass) rawElement(node *jsonObject) *html.Node {
+	tag, _ := node.get("tagName").(string)
 	h := &html.Node{Type: html.ElementNode, Data: strings.ToLower(tag)}
-	attrs, _ := node["attributes"].(map[string]any)
-	for k, v := range attrs {
+	attrs, _ := node.get("attributes").(*jsonObject)
+	for k, v := range attrs.all() {
 		lk := strings.ToLower(k)
 		if !p.m.keep[lk] {
 			continue
@@ -140,8 +142,8 @@ func (p *pass) rawElement(node map[string]any) *html.Node {
 	return h
 }
 
-func childList(node map[string]any) []map[string]any {
-	a, _ := node["childNodes"].([]any)
+func childList(node *jsonObject) []*jsonObject {
+	a, _ := node.get("childNodes").([]any)
 	if len(a) == 0 {
 		return nil
 	}
@@ -152,10 +154,10 @@ func childList(node map[string]any) []map[string]any {
 // in the mirror under parent, before the sibling before. c is the context
 // of the parent; h is the node's counterpart in a tree built for matching
 // (nil when the node is not an element or there is none).
-func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.Node, depth int) {
+func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node, depth int) {
 	m, mr := p.m, p.mr
-	id, idOK := intOf(node["id"])
-	typ, _ := intOf(node["type"])
+	id, idOK := intOf(node.get("id"))
+	typ, _ := intOf(node.get("type"))
 	recorded := false
 	record := func(marker uint16) {
 		if idOK && (parent == 0 || mr.get(parent) != nil) {
@@ -164,9 +166,9 @@ func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.N
 	}
 	switch typ {
 	case 2:
-		tag, _ := node["tagName"].(string)
+		tag, _ := node.get("tagName").(string)
 		tag = strings.ToLower(tag)
-		attrs, _ := node["attributes"].(map[string]any)
+		attrs, _ := node.get("attributes").(*jsonObject)
 		var sel uint16
 		if h == nil { // not in a tree built for matching: match it alone
 			h = p.rawElement(node)
@@ -177,25 +179,25 @@ func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.N
 		sel |= m.selfBits(h)
 		bits := sel | m.derivedBits(tag, rawLookup(attrs)) | p.force
 		p.force = 0
-		if s, ok := node["textContent"].(string); ok { // not rrweb's: elements carry none
-			node["textContent"] = maskTextValue(s)
+		if s, ok := node.get("textContent").(string); ok { // not rrweb's: elements carry none
+			node.set("textContent", maskTextValue(s))
 		}
 		if idOK && mr.pw[id] {
 			bits |= bPw
 		}
 		cc := c.enter(bits)
 		if attrs == nil && bits&markerBits != 0 {
-			attrs = map[string]any{}
-			node["attributes"] = attrs
+			attrs = &jsonObject{}
+			node.set("attributes", attrs)
 		}
 		p.maskAttrs(tag, bits, cc, attrs)
 		if mk := bits & markerBits; mk != 0 {
-			attrs[markerAttr] = markerString(mk)
+			attrs.set(markerAttr, markerString(mk))
 		}
 		record(bits & markerBits)
 		if cc.block {
-			if _, ok := node["childNodes"]; ok {
-				node["childNodes"] = []any{}
+			if _, ok := node.lookup("childNodes"); ok {
+				node.set("childNodes", []any{})
 			}
 			return
 		}
@@ -208,7 +210,7 @@ func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.N
 		}
 		for _, child := range childList(node) {
 			var ch *html.Node
-			switch t, _ := intOf(child["type"]); t {
+			switch t, _ := intOf(child.get("type")); t {
 			case 2:
 				ch = hc
 				if hc != nil {
@@ -222,20 +224,20 @@ func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.N
 			}
 		}
 		if depth >= maxMirrorDepth {
-			node["childNodes"] = []any{}
+			node.set("childNodes", []any{})
 		}
 	case 3, 4, 5:
-		if s, ok := node["textContent"].(string); ok {
-			if style, _ := node["isStyle"].(bool); !style || !c.known || c.text && !c.raw {
+		if s, ok := node.get("textContent").(string); ok {
+			if style, _ := node.get("isStyle").(bool); !style || !c.known || c.text && !c.raw {
 				if u := m.maskText(c, s); u != s {
-					node["textContent"] = u
+					node.set("textContent", u)
 				}
 			}
 		}
 		record(0)
 	default: // documents, doctypes and what rrweb may add later
-		if s, ok := node["textContent"].(string); ok && typ != 1 {
-			node["textContent"] = maskTextValue(s)
+		if s, ok := node.get("textContent").(string); ok && typ != 1 {
+			node.set("textContent", maskTextValue(s))
 		}
 		record(0)
 		if !recorded && typ != 1 {
@@ -247,7 +249,7 @@ func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.N
 		}
 		for _, child := range childList(node) {
 			var ch *html.Node
-			switch t, _ := intOf(child["type"]); t {
+			switch t, _ := intOf(child.get("type")); t {
 			case 2:
 				ch = hc
 				if hc != nil {
@@ -263,83 +265,83 @@ func (p *pass) visit(node map[string]any, parent, before int32, c ctx, h *html.N
 	}
 }
 
-func rawLookup(attrs map[string]any) attrLookup {
+func rawLookup(attrs *jsonObject) attrLookup {
 	return func(k string) (string, bool) {
-		return attrString(attrs[k])
+		return attrString(attrs.get(k))
 	}
 }
 
 // maskAttrs masks the attributes of an element with bits in context c
 // (which includes it), in place.
-func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs map[string]any) {
-	for k, v := range attrs {
+func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonObject) {
+	attrs.filter(func(k string, v any) (any, bool) {
 		switch t := v.(type) {
 		case string:
 			nv, keep := p.m.maskAttr(tag, bits, c, k, t)
-			switch {
-			case !keep:
-				delete(attrs, k)
-			case nv != t:
-				attrs[k] = nv
+			if !keep {
+				return nil, false
 			}
+			return nv, true
 		default:
 			lk := strings.ToLower(k)
 			switch {
 			case lk == markerAttr:
-				delete(attrs, k)
+				return nil, false
 			case c.block && (bits&bBlock == 0 || !placeholderAttrs[lk]):
-				delete(attrs, k)
+				return nil, false
 			case lk == "selected" && c.field && c.fieldMasked:
-				delete(attrs, k)
+				return nil, false
 			case v != nil && !strings.HasPrefix(lk, "rr_"): // a number where text belongs
 				if s, ok := attrString(v); ok {
 					if nv, _ := p.m.maskAttr(tag, bits, c, k, s); nv != s {
-						attrs[k] = nv
+						return nv, true
 					}
 				}
 			}
+			return v, true
 		}
-	}
+	})
 }
 
 // maskUnknownAttrs masks an attribute change of a node the mirror does not
 // know: every value that could carry text is masked.
-func (p *pass) maskUnknownAttrs(attrs map[string]any) {
-	for k, v := range attrs {
+func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
+	attrs.filter(func(k string, v any) (any, bool) {
 		s, ok := v.(string)
 		lk := strings.ToLower(k)
 		switch {
 		case lk == markerAttr:
-			delete(attrs, k)
+			return nil, false
 		case !ok:
 			if n, isNum := v.(jsonNumber); isNum {
-				attrs[k] = maskInputValue(string(n))
+				return maskInputValue(string(n)), true
 			}
 		case lk == "_csstext":
-			attrs[k] = minifyCSSText(s)
+			return minifyCSSText(s), true
 		case lk == "style" || strings.HasPrefix(lk, "rr_") && lk != "rr_src":
 		case lk == "srcdoc":
-			delete(attrs, k)
+			return nil, false
 		case urlAttrs[lk] || lk == "srcset":
-			attrs[k] = p.m.srcset(s)
+			return p.m.srcset(s), true
 		case lk == "value":
-			attrs[k] = maskInputValue(s)
+			return maskInputValue(s), true
 		case p.m.keep[lk]:
 		default:
-			attrs[k] = maskTextValue(s)
+			return maskTextValue(s), true
 		}
-	}
+		return v, true
+	})
 }
 
-func (p *pass) mutation(d map[string]any) bool {
+func (p *pass) mutation(d *jsonObject) bool {
 	m, mr := p.m, p.mr
-	for _, it := range listOf(d["removes"]) {
-		if id, ok := intOf(it["id"]); ok {
+	for _, it := range listOf(d.get("removes")) {
+		if id, ok := intOf(it.get("id")); ok {
 			mr.remove(id)
 		}
 	}
 
-	if raw, ok := d["adds"].([]any); ok && len(raw) > 0 {
+	if raw, ok := d.get("adds").([]any); ok && len(raw) > 0 {
 		items := listOf(raw)
 		kept := make([]bool, len(items))
 		for _, i := range mr.resolveAdds(items) {
@@ -351,18 +353,18 @@ func (p *pass) mutation(d map[string]any) bool {
 				out = append(out, it)
 			}
 		}
-		d["adds"] = out
+		d.set("adds", out)
 	}
 
-	if raw, ok := d["texts"].([]any); ok {
+	if raw, ok := d.get("texts").([]any); ok {
 		out := raw[:0]
 		for _, it := range listOf(raw) {
-			id, _ := intOf(it["id"])
-			v, isStr := it["value"].(string)
+			id, _ := intOf(it.get("id"))
+			v, isStr := it.get("value").(string)
 			n := mr.get(id)
 			if n == nil || n.kind < kindText {
 				if isStr {
-					it["value"] = maskTextValue(v)
+					it.set("value", maskTextValue(v))
 				}
 				out = append(out, it)
 				continue
@@ -372,19 +374,19 @@ func (p *pass) mutation(d map[string]any) bool {
 				continue // inside a blocked element
 			}
 			if isStr {
-				it["value"] = m.maskText(c, v)
+				it.set("value", m.maskText(c, v))
 			}
 			out = append(out, it)
 		}
-		d["texts"] = out
+		d.set("texts", out)
 	}
 
-	if raw, ok := d["attributes"].([]any); ok {
+	if raw, ok := d.get("attributes").([]any); ok {
 		out := make([]any, 0, len(raw))
 		var extra []any
 		for _, it := range listOf(raw) {
-			id, _ := intOf(it["id"])
-			attrs, _ := it["attributes"].(map[string]any)
+			id, _ := intOf(it.get("id"))
+			attrs, _ := it.get("attributes").(*jsonObject)
 			if attrs == nil {
 				out = append(out, it)
 				continue
@@ -405,18 +407,18 @@ func (p *pass) mutation(d map[string]any) bool {
 			extra = append(extra, p.changeAttrs(id, n, c0, attrs)...)
 			out = append(out, it)
 		}
-		d["attributes"] = append(out, extra...)
+		d.set("attributes", append(out, extra...))
 	}
 	return true
 }
 
 // add masks one add of a mutation and records it. It reports whether the
 // add stays: adds under a blocked or unknown parent are dropped.
-func (p *pass) add(it map[string]any) bool {
+func (p *pass) add(it *jsonObject) bool {
 	m, mr := p.m, p.mr
-	parent, _ := intOf(it["parentId"])
-	next, _ := intOf(it["nextId"])
-	node, _ := it["node"].(map[string]any)
+	parent, _ := intOf(it.get("parentId"))
+	next, _ := intOf(it.get("nextId"))
+	node, _ := it.get("node").(*jsonObject)
 	if node == nil || mr.get(parent) == nil {
 		return false
 	}
@@ -424,13 +426,13 @@ func (p *pass) add(it map[string]any) bool {
 	if !c.known || c.block {
 		return false
 	}
-	id, ok := intOf(node["id"])
+	id, ok := intOf(node.get("id"))
 	if !ok {
 		return false
 	}
 	mr.remove(id) // a move: the node comes back with a new parent
 	var h *html.Node
-	switch t, _ := intOf(node["type"]); t {
+	switch t, _ := intOf(node.get("type")); t {
 	case 0:
 		h = p.buildHTML(node, 0)
 	case 2:
@@ -457,7 +459,7 @@ func (p *pass) add(it map[string]any) bool {
 // the element or its descendants start or stop matching a selector, the
 // new marker bits are written: into attrs for the element, as extra
 // attribute changes (returned) for its descendants.
-func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs map[string]any) []any {
+func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any {
 	m, mr := p.m, p.mr
 	tag := mr.tags[n.tag]
 	kv := map[string]any{}
@@ -468,7 +470,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs map[string]any) []a
 		kv[k] = v
 	}
 	relevant := false
-	for k, v := range attrs {
+	for k, v := range attrs.all() {
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
 			continue
@@ -493,19 +495,19 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs map[string]any) []a
 		} else {
 			h = &html.Node{Type: html.ElementNode, Data: tag}
 		}
-		h.Attr = setAttrs(attrSet(m, kv))
+		h.Attr = setAttrs(attrSet(m, maps.All(kv)))
 		sel = m.selfBits(h)
 		if partial {
 			sel |= bUnsure
 		}
 		sel |= n.bits & bUnsure // once unsure, masked until the next snapshot
 	}
-	bits := sel | m.derivedBits(tag, rawLookup(kv)) | n.bits&bPw
+	bits := sel | m.derivedBits(tag, func(k string) (string, bool) { return attrString(kv[k]) }) | n.bits&bPw
 	cc := c0.enter(bits)
 	p.maskAttrs(tag, bits, cc, attrs)
 	oldMarker, newMarker := n.bits&markerBits, bits&markerBits
 	if newMarker != oldMarker {
-		attrs[markerAttr] = markerValue(newMarker)
+		attrs.set(markerAttr, markerValue(newMarker))
 	}
 	mr.updateAttrs(m, id, n, attrs, newMarker)
 	if !relevant || !(m.ancestorSens || m.siblingSen) {
@@ -518,10 +520,13 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs map[string]any) []a
 	var extra []any
 	for _, ch := range p.reeval(root, false) {
 		if ch.id == id {
-			attrs[markerAttr] = markerValue(ch.bits)
+			attrs.set(markerAttr, markerValue(ch.bits))
 			continue
 		}
-		extra = append(extra, map[string]any{"id": jsonNumber(fmt.Sprint(ch.id)), "attributes": map[string]any{markerAttr: markerValue(ch.bits)}})
+		extra = append(extra, &jsonObject{m: []jsonMember{
+			{"id", jsonNumber(strconv.Itoa(int(ch.id)))},
+			{"attributes", &jsonObject{m: []jsonMember{{markerAttr, markerValue(ch.bits)}}}},
+		}})
 	}
 	return extra
 }
@@ -533,78 +538,79 @@ func markerValue(bits uint16) any {
 	return markerString(bits)
 }
 
-func (p *pass) input(d map[string]any) bool {
+func (p *pass) input(d *jsonObject) bool {
 	var text string
-	switch t := d["text"].(type) {
+	switch t := d.get("text").(type) {
 	case string:
 		text = t
 	case nil:
 		return false
 	default: // not rrweb's: mask whatever it is
 		b, _ := marshalJSON(t)
-		d["text"] = maskInputValue(string(b))
+		d.set("text", maskInputValue(string(b)))
 		return true
 	}
-	id, _ := intOf(d["id"])
+	id, _ := intOf(d.get("id"))
 	masked := true
 	if n := p.mr.get(id); n != nil && n.kind == kindElement {
 		masked = inputMasked(n.bits, p.mr.ctxOf(id))
 	}
 	if masked {
-		d["text"] = maskInputValue(text)
+		d.set("text", maskInputValue(text))
 	} else {
-		d["text"] = p.m.scrub.text(text)
+		d.set("text", p.m.scrub.text(text))
 	}
 	return true
 }
 
-func (p *pass) meta(d map[string]any) bool {
-	href, ok := d["href"].(string)
+func (p *pass) meta(d *jsonObject) bool {
+	href, ok := d.get("href").(string)
 	if !ok {
 		return false
 	}
 	u := p.m.scrub.url(href)
-	d["href"] = u
+	d.set("href", u)
 	return u != href
 }
 
 // custom scrubs a custom event's payload: $pageview URLs, $error messages
 // and stacks, and whatever else the page sent.
-func (p *pass) custom(d map[string]any) bool {
-	payload, ok := d["payload"]
+func (p *pass) custom(d *jsonObject) bool {
+	payload, ok := d.lookup("payload")
 	if !ok {
 		return false
 	}
-	if pm, ok := payload.(map[string]any); ok {
-		if href, ok := pm["href"].(string); ok {
-			pm["href"] = p.m.scrub.url(href)
+	if pm, ok := payload.(*jsonObject); ok {
+		if href, ok := pm.get("href").(string); ok {
+			pm.set("href", p.m.scrub.url(href))
 		}
 	}
 	u, _ := p.m.scrub.walk(payload)
-	d["payload"] = u
+	d.set("payload", u)
 	return true
 }
 
-func (p *pass) plugin(d map[string]any) bool {
-	if name, _ := d["plugin"].(string); name == "rrweb/console@1" {
-		pl, ok := d["payload"].(map[string]any)
+func (p *pass) plugin(d *jsonObject) bool {
+	if name, _ := d.get("plugin").(string); name == "rrweb/console@1" {
+		pl, ok := d.get("payload").(*jsonObject)
 		if !ok {
 			return false
 		}
 		return p.console(pl)
 	}
-	u, changed := p.m.scrub.walk(d["payload"])
+	u, changed := p.m.scrub.walk(d.get("payload"))
 	if changed {
-		d["payload"] = u
+		d.set("payload", u)
 	}
 	return changed
 }
 
 // console scrubs a console record: each argument is a JSON-encoded string
 // and stays one; trace frames are text.
-func (p *pass) console(pl map[string]any) bool {
+func (p *pass) console(pl *jsonObject) bool {
 	changed := false
-	for k, v := range pl {
+	for i := range pl.m {
+		k, v := pl.m[i].k, pl.m[i].v
 		switch k {
 		case "payload":
 			args, _ := v.([]any)
@@ -620,7 +626,7 @@ func (p *pass) console(pl map[string]any) bool {
 		case "level":
 		default:
 			if u, c := p.m.scrub.walk(v); c {
-				pl[k], changed = u, true
+				pl.m[i].v, changed = u, true
 			}
 		}
 	}

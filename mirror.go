@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,9 +138,9 @@ func (mr *mirror) internSet(set string) uint32 {
 	return i
 }
 
-// attrSet encodes the kept attributes of attrs (a decoded rrweb attributes
-// object) as "k\x00v\x00...", keys lower-cased and sorted.
-func attrSet(m *masker, attrs map[string]any) string {
+// attrSet encodes the kept attributes of attrs (the members of a decoded
+// rrweb attributes object) as "k\x00v\x00...", keys lower-cased and sorted.
+func attrSet(m *masker, attrs iter.Seq2[string, any]) string {
 	var kv []string
 	for k, v := range attrs {
 		lk := strings.ToLower(k)
@@ -199,7 +200,7 @@ func setAttrs(set string) []html.Attribute {
 // parent before the sibling before (appended when before is not a child of
 // parent). marker holds the node's marker bits. It returns nil when the
 // mirror cannot hold the node.
-func (mr *mirror) add(m *masker, id, parent, before int32, node map[string]any, marker uint16) *mnode {
+func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, marker uint16) *mnode {
 	if old := mr.get(id); old != nil {
 		mr.remove(id)
 	}
@@ -208,7 +209,7 @@ func (mr *mirror) add(m *masker, id, parent, before int32, node map[string]any, 
 		return nil
 	}
 	*n = mnode{parent: parent}
-	typ, _ := intOf(node["type"])
+	typ, _ := intOf(node.get("type"))
 	switch typ {
 	case 0, 1, 2, 3, 4, 5:
 		n.kind = uint8(typ) + 1
@@ -216,11 +217,11 @@ func (mr *mirror) add(m *masker, id, parent, before int32, node map[string]any, 
 		n.kind = kindComment // an unknown kind of leaf: its text is masked like a comment's
 	}
 	if n.kind == kindElement {
-		tag, _ := node["tagName"].(string)
+		tag, _ := node.get("tagName").(string)
 		tag = strings.ToLower(tag)
 		n.tag = mr.intern(tag)
-		attrs, _ := node["attributes"].(map[string]any)
-		set := attrSet(m, attrs)
+		attrs, _ := node.get("attributes").(*jsonObject)
+		set := attrSet(m, attrs.all())
 		n.attrs = mr.internSet(set)
 		n.bits = marker&markerBits | m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) })
 		if mr.pw[id] {
@@ -640,7 +641,7 @@ func (mr *mirror) applyStored(m *masker, e *Event) error {
 		if err != nil {
 			return err
 		}
-		node, _ := d["node"].(map[string]any)
+		node, _ := d.get("node").(*jsonObject)
 		mr.reset()
 		mr.addStoredTree(m, node, 0, 0, 0)
 	case IncrementalSnapshot:
@@ -651,28 +652,28 @@ func (mr *mirror) applyStored(m *masker, e *Event) error {
 		if err != nil {
 			return err
 		}
-		for _, it := range listOf(d["removes"]) {
-			if id, ok := intOf(it["id"]); ok {
+		for _, it := range listOf(d.get("removes")) {
+			if id, ok := intOf(it.get("id")); ok {
 				mr.remove(id)
 			}
 		}
-		adds := listOf(d["adds"])
+		adds := listOf(d.get("adds"))
 		for _, i := range mr.resolveAdds(adds) {
 			it := adds[i]
-			parent, _ := intOf(it["parentId"])
-			next, _ := intOf(it["nextId"])
-			node, _ := it["node"].(map[string]any)
+			parent, _ := intOf(it.get("parentId"))
+			next, _ := intOf(it.get("nextId"))
+			node, _ := it.get("node").(*jsonObject)
 			mr.addStoredTree(m, node, parent, next, 0)
 		}
-		for _, it := range listOf(d["attributes"]) {
-			id, _ := intOf(it["id"])
-			attrs, _ := it["attributes"].(map[string]any)
+		for _, it := range listOf(d.get("attributes")) {
+			id, _ := intOf(it.get("id"))
+			attrs, _ := it.get("attributes").(*jsonObject)
 			n := mr.get(id)
 			if n == nil || n.kind != kindElement || attrs == nil {
 				continue
 			}
 			marker := n.bits & markerBits
-			if v, ok := attrs[markerAttr]; ok {
+			if v, ok := attrs.lookup(markerAttr); ok {
 				marker = markerBitsOf(v) | n.bits&bPw
 			}
 			mr.updateAttrs(m, id, n, attrs, marker)
@@ -682,29 +683,29 @@ func (mr *mirror) applyStored(m *masker, e *Event) error {
 }
 
 // addStoredTree records a stored node and its children.
-func (mr *mirror) addStoredTree(m *masker, node map[string]any, parent, before int32, depth int) {
+func (mr *mirror) addStoredTree(m *masker, node *jsonObject, parent, before int32, depth int) {
 	if node == nil || depth > maxMirrorDepth {
 		return
 	}
-	id, ok := intOf(node["id"])
+	id, ok := intOf(node.get("id"))
 	if !ok {
 		return
 	}
 	var marker uint16
-	if attrs, ok := node["attributes"].(map[string]any); ok {
-		marker = markerBitsOf(attrs[markerAttr])
+	if attrs, ok := node.get("attributes").(*jsonObject); ok {
+		marker = markerBitsOf(attrs.get(markerAttr))
 	}
 	if mr.add(m, id, parent, before, node, marker) == nil {
 		return
 	}
-	for _, child := range listOf(node["childNodes"]) {
+	for _, child := range listOf(node.get("childNodes")) {
 		mr.addStoredTree(m, child, id, 0, depth+1)
 	}
 }
 
 // updateAttrs applies a (masked) attribute change to a mirror element and
 // sets its marker bits.
-func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes map[string]any, marker uint16) {
+func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject, marker uint16) {
 	set := mr.sets[n.attrs]
 	kv := map[string]any{}
 	for rest := set; rest != ""; {
@@ -713,7 +714,7 @@ func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes map[string]
 		v, rest, _ = strings.Cut(rest, "\x00")
 		kv[k] = v
 	}
-	for k, v := range changes {
+	for k, v := range changes.all() {
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
 			continue
@@ -724,7 +725,7 @@ func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes map[string]
 			delete(kv, lk)
 		}
 	}
-	set = attrSet(m, kv)
+	set = attrSet(m, maps.All(kv))
 	n.attrs = mr.internSet(set)
 	n.bits = marker&markerBits | m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) })
 	if mr.pw[id] {
@@ -742,14 +743,14 @@ func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes map[string]
 // an add waits for its parent when the parent is added later in the same
 // list; adds whose parent is neither known nor added are left out. It
 // returns the indexes of the adds to apply, in the order to apply them.
-func (mr *mirror) resolveAdds(adds []map[string]any) []int {
+func (mr *mirror) resolveAdds(adds []*jsonObject) []int {
 	if len(adds) == 0 {
 		return nil
 	}
 	pending := map[int32]bool{}
 	for _, it := range adds {
-		if node, ok := it["node"].(map[string]any); ok {
-			if id, ok := intOf(node["id"]); ok {
+		if node, ok := it.get("node").(*jsonObject); ok {
+			if id, ok := intOf(node.get("id")); ok {
 				pending[id] = true
 			}
 		}
@@ -757,9 +758,9 @@ func (mr *mirror) resolveAdds(adds []map[string]any) []int {
 	var out, queue []int
 	waiting := map[int32][]int{} // parent id -> adds waiting for it
 	for i, it := range adds {
-		parent, _ := intOf(it["parentId"])
-		node, _ := it["node"].(map[string]any)
-		if _, ok := intOf(node["id"]); !ok {
+		parent, _ := intOf(it.get("parentId"))
+		node, _ := it.get("node").(*jsonObject)
+		if _, ok := intOf(node.get("id")); !ok {
 			continue
 		}
 		switch {
@@ -773,7 +774,7 @@ func (mr *mirror) resolveAdds(adds []map[string]any) []int {
 		i := queue[0]
 		queue = queue[1:]
 		out = append(out, i)
-		id, _ := intOf(adds[i]["node"].(map[string]any)["id"])
+		id, _ := intOf(adds[i].get("node").(*jsonObject).get("id"))
 		queue = append(queue, waiting[id]...)
 		delete(waiting, id)
 	}
@@ -781,24 +782,24 @@ func (mr *mirror) resolveAdds(adds []map[string]any) []int {
 }
 
 // decodeTree decodes an event's data object, keeping numbers exact, into
-// the values encoding/json would make of it (see parser.value).
-func decodeTree(data []byte) (map[string]any, error) {
+// the values treeParser.value makes of it.
+func decodeTree(data []byte) (*jsonObject, error) {
 	v, err := decodeValue(data)
 	if err != nil {
 		return nil, err
 	}
-	d, ok := v.(map[string]any)
+	d, ok := v.(*jsonObject)
 	if !ok && v != nil {
 		return nil, fmt.Errorf("want an object, got %T", v)
 	}
 	return d, nil
 }
 
-func listOf(v any) []map[string]any {
+func listOf(v any) []*jsonObject {
 	a, _ := v.([]any)
-	out := make([]map[string]any, 0, len(a))
+	out := make([]*jsonObject, 0, len(a))
 	for _, e := range a {
-		if m, ok := e.(map[string]any); ok {
+		if m, ok := e.(*jsonObject); ok {
 			out = append(out, m)
 		}
 	}

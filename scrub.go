@@ -161,6 +161,15 @@ func (s *scrubber) walk(v any) (any, bool) {
 			}
 		}
 		return t, changed
+	case *jsonObject:
+		changed := false
+		for i := range t.m {
+			if u, c := s.walk(t.m[i].v); c {
+				t.m[i].v = u
+				changed = true
+			}
+		}
+		return t, changed
 	case []any:
 		changed := false
 		for i, e := range t {
