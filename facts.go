@@ -173,7 +173,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				Width  float64 `json:"width"`
 				Height float64 `json:"height"`
 			}
-			if json.Unmarshal(e.Data, &m) != nil {
+			if decodeStrict(e.Data, &m) != nil {
 				continue
 			}
 			if m.Href != "" {
@@ -187,7 +187,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				Tag     string          `json:"tag"`
 				Payload json.RawMessage `json:"payload"`
 			}
-			if json.Unmarshal(e.Data, &c) != nil {
+			if decodeStrict(e.Data, &c) != nil {
 				continue
 			}
 			switch c.Tag {
@@ -195,14 +195,14 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				var p struct {
 					Href string `json:"href"`
 				}
-				if json.Unmarshal(c.Payload, &p) == nil && p.Href != "" {
+				if decodeStrict(c.Payload, &p) == nil && p.Href != "" {
 					addPage(s, st, ts, p.Href)
 				}
 			case tagError:
 				var p struct {
 					Message string `json:"message"`
 				}
-				_ = json.Unmarshal(c.Payload, &p)
+				_ = decodeStrict(c.Payload, &p)
 				if p.Message == "" {
 					p.Message = "Error"
 				}
@@ -224,7 +224,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				Plugin  string          `json:"plugin"`
 				Payload json.RawMessage `json:"payload"`
 			}
-			if json.Unmarshal(e.Data, &p) == nil && p.Plugin == consolePlugin {
+			if decodeStrict(e.Data, &p) == nil && p.Plugin == consolePlugin {
 				if msg, ok := consoleError(p.Payload); ok {
 					addError(s, st, ts, msg)
 				}
@@ -245,7 +245,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 					X    *float64 `json:"x"`
 					Y    *float64 `json:"y"`
 				}
-				if json.Unmarshal(e.Data, &m) == nil && m.Type == factClick {
+				if decodeStrict(e.Data, &m) == nil && m.Type == factClick {
 					s.Clicks++
 					if st.click(b.Window, ts, m.X, m.Y, rc) {
 						s.RageClicks++
@@ -256,7 +256,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 					Width  float64 `json:"width"`
 					Height float64 `json:"height"`
 				}
-				if json.Unmarshal(e.Data, &m) == nil {
+				if decodeStrict(e.Data, &m) == nil {
 					setViewport(s, st, ts, m.Width, m.Height)
 				}
 			case factLog:
@@ -284,18 +284,18 @@ func consoleError(payload []byte) (string, bool) {
 		Level   string            `json:"level"`
 		Payload []json.RawMessage `json:"payload"`
 	}
-	if json.Unmarshal(payload, &p) != nil || p.Level != "error" {
+	if decodeStrict(payload, &p) != nil || p.Level != "error" {
 		return "", false
 	}
 	var parts []string
 	for _, raw := range p.Payload {
 		var s string
-		if json.Unmarshal(raw, &s) != nil {
+		if decodeStrict(raw, &s) != nil {
 			parts = append(parts, string(raw))
 			continue
 		}
 		var inner string
-		if json.Unmarshal([]byte(s), &inner) == nil {
+		if decodeStrict([]byte(s), &inner) == nil {
 			s = inner
 		}
 		parts = append(parts, s)
