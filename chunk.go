@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/klauspost/compress/zstd"
@@ -39,17 +40,48 @@ func encodeChunk(events []Event) ([]byte, error) {
 }
 
 // decodeChunk returns the events of a stored chunk as raw JSON, in the order
-// they were stored.
+// they were stored. The raw events share the decompressed chunk's memory.
 func decodeChunk(data []byte) ([]json.RawMessage, error) {
 	raw, err := chunkDecoder.DecodeAll(data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("decompress chunk: %w", err)
 	}
+	p := &parser{b: raw}
 	var events []json.RawMessage
-	if err := json.Unmarshal(raw, &events); err != nil {
+	err = p.array(func(int) error {
+		e, err := p.raw()
+		events = append(events, e)
+		return err
+	})
+	if err == nil {
+		err = p.end()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("decode chunk: %w", err)
 	}
 	return events, nil
+}
+
+// eventTimestamp reads the timestamp of a stored event: its top-level
+// "timestamp" key (the last one, matched exactly), 0 when it has none.
+func eventTimestamp(raw []byte) (float64, error) {
+	p := &parser{b: raw}
+	var ts float64
+	err := p.object(func(key string) error {
+		if key != "timestamp" || p.kind() == "null" {
+			return p.skip()
+		}
+		f, err := p.num()
+		if err == errWrongType {
+			return errors.New("timestamp: want a number")
+		}
+		ts = f
+		return err
+	})
+	if err == nil {
+		err = p.end()
+	}
+	return ts, err
 }
 
 // decodeChunkEvents is decodeChunk with each event decoded.

@@ -279,13 +279,11 @@ func (r *Recorder) Events(ctx context.Context, site, id, window string, w io.Wri
 			return fmt.Errorf("read %s/%s/%s/%d: %w", site, id, c.Window, c.Seq, err)
 		}
 		for _, raw := range raws {
-			var head struct {
-				Timestamp float64 `json:"timestamp"`
-			}
-			if err := json.Unmarshal(raw, &head); err != nil {
+			ts, err := eventTimestamp(raw)
+			if err != nil {
 				return fmt.Errorf("read %s/%s/%s/%d: %w", site, id, c.Window, c.Seq, err)
 			}
-			all = append(all, stamped{head.Timestamp, raw})
+			all = append(all, stamped{ts, raw})
 		}
 	}
 	slices.SortStableFunc(all, func(a, b stamped) int { return cmp.Compare(a.ts, b.ts) })
