@@ -768,11 +768,81 @@ func uniqueMembers(ms []jsonMember) []jsonMember {
 
 // treeParser is a parser that decodes generic values, with stacks of
 // members and elements it reuses, so that each object and array is
-// allocated once at its size.
+// allocated once at its size. Strings without escapes and numbers are
+// slices of text, one copy of the input as a string, so that they cost no
+// allocation of their own; whoever keeps one for long must clone it, or it
+// keeps the whole input alive.
 type treeParser struct {
 	parser
+	text    string
 	members []jsonMember
 	elems   []any
+
+	// Slabs the values are cut from, to allocate once for many; each cut
+	// has its capacity at its length, so that appending to it copies.
+	objSlab    []jsonObject
+	memberSlab []jsonMember
+	elemSlab   []any
+}
+
+// slabSize is how many values a slab holds: about one per 16 bytes of
+// input, within bounds.
+func (p *treeParser) slabSize() int {
+	return min(max(len(p.b)/16, 16), 1024)
+}
+
+// cut returns a copy of s cut from slab, or allocated alone when slab has
+// no room for it.
+func cut[T any](slab *[]T, s []T, size int) []T {
+	n := len(s)
+	if n > size/4 {
+		return slices.Clone(s)
+	}
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, size)
+	}
+	start := len(*slab)
+	*slab = append(*slab, s...)
+	return (*slab)[start : start+n : start+n]
+}
+
+// newObject returns an object with members ms (a copy of them).
+func (p *treeParser) newObject(ms []jsonMember) *jsonObject {
+	if len(p.objSlab) == 0 {
+		p.objSlab = make([]jsonObject, p.slabSize()/4)
+	}
+	o := &p.objSlab[0]
+	p.objSlab = p.objSlab[1:]
+	if len(ms) > 0 {
+		o.m = uniqueMembers(cut(&p.memberSlab, ms, p.slabSize()))
+	}
+	return o
+}
+
+// emptyArray is the value of every empty array decoded: appending to it
+// copies, so it is never written.
+var emptyArray any = []any{}
+
+// smallNumbers are the boxed numbers 0 to 9 (node types, sources, ...), so
+// that decoding them allocates nothing.
+var smallNumbers = func() (a [10]any) {
+	for i := range a {
+		a[i] = json.Number(strconv.Itoa(i))
+	}
+	return a
+}()
+
+// string reads a string.
+func (p *treeParser) string() (string, error) {
+	start := p.i
+	body, escaped, err := p.stringRaw()
+	if err != nil {
+		return "", err
+	}
+	if escaped || !utf8.Valid(body) {
+		return unquote(body), nil
+	}
+	return p.text[start+1 : p.i-1], nil
 }
 
 // value reads any JSON value: an object as a *jsonObject, an array as []any,
@@ -785,18 +855,17 @@ func (p *treeParser) value() (any, error) {
 			return nil, p.errorf("exceeded max depth")
 		}
 		p.i++
-		o := &jsonObject{}
 		if p.ws() == '}' {
 			p.i++
 			p.depth--
-			return o, nil
+			return p.newObject(nil), nil
 		}
 		base := len(p.members)
 		for {
 			if p.ws() != '"' {
 				return nil, p.unexpected()
 			}
-			k, err := p.key()
+			k, err := p.string()
 			if err != nil {
 				return nil, err
 			}
@@ -819,7 +888,7 @@ func (p *treeParser) value() (any, error) {
 			default:
 				return nil, p.unexpected()
 			}
-			o.m = uniqueMembers(slices.Clone(p.members[base:]))
+			o := p.newObject(p.members[base:])
 			clear(p.members[base:])
 			p.members = p.members[:base]
 			return o, nil
@@ -832,7 +901,7 @@ func (p *treeParser) value() (any, error) {
 		if p.ws() == ']' {
 			p.i++
 			p.depth--
-			return []any{}, nil
+			return emptyArray, nil
 		}
 		base := len(p.elems)
 		for {
@@ -851,19 +920,23 @@ func (p *treeParser) value() (any, error) {
 			default:
 				return nil, p.unexpected()
 			}
-			a := slices.Clone(p.elems[base:])
+			a := cut(&p.elemSlab, p.elems[base:], p.slabSize())
 			clear(p.elems[base:])
 			p.elems = p.elems[:base]
 			return a, nil
 		}
 	case c == '"':
-		return p.str()
+		return p.string()
 	case c == '-' || c >= '0' && c <= '9':
+		start := p.i
 		text, err := p.numberRaw()
 		if err != nil {
 			return nil, err
 		}
-		return json.Number(text), nil
+		if len(text) == 1 {
+			return smallNumbers[text[0]-'0'], nil
+		}
+		return json.Number(p.text[start:p.i]), nil
 	case c == 't':
 		return true, p.literal("true")
 	case c == 'f':
@@ -878,7 +951,7 @@ func (p *treeParser) value() (any, error) {
 // makes. It takes what encoding/json takes (and rejects numbers beyond
 // float64's range, as encoding/json does decoding them into an any).
 func decodeValue(data []byte) (any, error) {
-	p := &treeParser{parser: parser{b: data}}
+	p := &treeParser{parser: parser{b: data}, text: string(data)}
 	v, err := p.value()
 	if err != nil {
 		return nil, err

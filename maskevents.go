@@ -83,7 +83,7 @@ func (p *pass) event(e *Event) error {
 	if d == nil || !fn(d) { // null: nothing to mask
 		return nil
 	}
-	out, err := marshalJSON(d)
+	out, err := appendJSON(make([]byte, 0, len(e.Data)+len(e.Data)/8), d)
 	if err != nil {
 		return err
 	}

@@ -119,6 +119,7 @@ func (mr *mirror) intern(tag string) uint32 {
 	if i, ok := mr.tagIdx[tag]; ok {
 		return i
 	}
+	tag = strings.Clone(tag) // not a slice of a decoded event's text
 	mr.tags = append(mr.tags, tag)
 	i := uint32(len(mr.tags) - 1)
 	mr.tagIdx[tag] = i
