@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"maps"
 	"strconv"
 	"strings"
@@ -142,12 +143,9 @@ func (p *pass) rawElement(node *jsonObject) *html.Node {
 	return h
 }
 
-func childList(node *jsonObject) []*jsonObject {
-	a, _ := node.get("childNodes").([]any)
-	if len(a) == 0 {
-		return nil
-	}
-	return listOf(a)
+// childList yields the children of a serialized node that are objects.
+func childList(node *jsonObject) iter.Seq2[int, *jsonObject] {
+	return objects(node.get("childNodes"))
 }
 
 // visit masks a serialized node and its children in place and records them
@@ -335,7 +333,7 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 
 func (p *pass) mutation(d *jsonObject) bool {
 	m, mr := p.m, p.mr
-	for _, it := range listOf(d.get("removes")) {
+	for _, it := range objects(d.get("removes")) {
 		if id, ok := intOf(it.get("id")); ok {
 			mr.remove(id)
 		}

@@ -142,7 +142,8 @@ func (mr *mirror) internSet(set string) uint32 {
 // attrSet encodes the kept attributes of attrs (the members of a decoded
 // rrweb attributes object) as "k\x00v\x00...", keys lower-cased and sorted.
 func attrSet(m *masker, attrs iter.Seq2[string, any]) string {
-	var kv []string
+	var buf [8]string
+	kv := buf[:0]
 	for k, v := range attrs {
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
@@ -653,7 +654,7 @@ func (mr *mirror) applyStored(m *masker, e *Event) error {
 		if err != nil {
 			return err
 		}
-		for _, it := range listOf(d.get("removes")) {
+		for _, it := range objects(d.get("removes")) {
 			if id, ok := intOf(it.get("id")); ok {
 				mr.remove(id)
 			}
@@ -699,7 +700,7 @@ func (mr *mirror) addStoredTree(m *masker, node *jsonObject, parent, before int3
 	if mr.add(m, id, parent, before, node, marker) == nil {
 		return
 	}
-	for _, child := range listOf(node.get("childNodes")) {
+	for _, child := range objects(node.get("childNodes")) {
 		mr.addStoredTree(m, child, id, 0, depth+1)
 	}
 }
@@ -796,6 +797,24 @@ func decodeTree(data []byte) (*jsonObject, error) {
 	return d, nil
 }
 
+// objects yields the elements of an array that are objects, numbered from
+// 0 among them.
+func objects(v any) iter.Seq2[int, *jsonObject] {
+	a, _ := v.([]any)
+	return func(yield func(int, *jsonObject) bool) {
+		i := 0
+		for _, e := range a {
+			if o, ok := e.(*jsonObject); ok {
+				if !yield(i, o) {
+					return
+				}
+				i++
+			}
+		}
+	}
+}
+
+// listOf returns the elements of an array that are objects.
 func listOf(v any) []*jsonObject {
 	a, _ := v.([]any)
 	out := make([]*jsonObject, 0, len(a))
