@@ -342,19 +342,39 @@ func (p *parser) str() (string, error) {
 }
 
 // knownKeys are the keys rrweb writes, so that reading them as keys
-// allocates nothing.
-var knownKeys = func() map[string]string {
-	m := make(map[string]string)
+// allocates nothing. They are found by their length and first and last
+// bytes, which is quicker than hashing them.
+var knownKeys = func() (t [256][]string) {
 	for _, k := range strings.Fields(`type data timestamp delay v _sid source id tagName attributes
 		childNodes textContent name publicId systemId isSVG isCustom rootId isShadowHost isShadow
 		isStyle compatMode node initialOffset left top href width height texts removes adds
 		parentId nextId previousId value isAttachIframe positions x y timeOffset pointerType text
 		isChecked userTriggered tag payload plugin level trace class style rel href src alt title
 		placeholder _cssText rr_width rr_height rr_dataURL lang content charset`) {
-		m[k] = k
+		h := keySlot(k)
+		if !slices.Contains(t[h], k) {
+			t[h] = append(t[h], k)
+		}
 	}
-	return m
+	return t
 }()
+
+func keySlot[T string | []byte](k T) uint8 {
+	return uint8(len(k)*31 + int(k[0])*7 + int(k[len(k)-1]))
+}
+
+// knownKey returns the known key body spells.
+func knownKey(body []byte) (string, bool) {
+	if len(body) == 0 {
+		return "", false
+	}
+	for _, k := range knownKeys[keySlot(body)] {
+		if k == string(body) {
+			return k, true
+		}
+	}
+	return "", false
+}
 
 // key reads an object key.
 func (p *parser) key() (string, error) {
@@ -364,7 +384,7 @@ func (p *parser) key() (string, error) {
 		return "", err
 	}
 	if !escaped {
-		if k, ok := knownKeys[string(body)]; ok {
+		if k, ok := knownKey(body); ok {
 			return k, nil
 		}
 	}
@@ -434,6 +454,9 @@ func (p *parser) number() (float64, error) {
 	text, err := p.numberRaw()
 	if err != nil {
 		return 0, err
+	}
+	if f, ok := smallInt(text); ok {
+		return f, nil
 	}
 	return strconv.ParseFloat(string(text), 64)
 }
@@ -1211,4 +1234,30 @@ func validNumber(s string) bool {
 		i = j
 	}
 	return i == len(s)
+}
+
+// smallInt reads a number of up to 15 digits, no fraction or exponent,
+// which a float64 holds exactly, without strconv.
+func smallInt(text []byte) (float64, bool) {
+	digits := text
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(text) {
+		if n == 0 {
+			return math.Copysign(0, -1), true
+		}
+		n = -n
+	}
+	return float64(n), true
 }
