@@ -49,14 +49,16 @@ func (p *parser) errorf(format string, args ...any) error {
 
 // ws skips white space and returns the next byte, or 0 at the end.
 func (p *parser) ws() byte {
-	for p.i < len(p.b) {
-		switch c := p.b[p.i]; c {
+	i := p.i
+	for ; i < len(p.b); i++ {
+		switch c := p.b[i]; c {
 		case ' ', '\t', '\n', '\r':
-			p.i++
 		default:
+			p.i = i
 			return c
 		}
 	}
+	p.i = i
 	return 0
 }
 
@@ -287,41 +289,48 @@ func (p *parser) stringRaw() (body []byte, escaped bool, err error) {
 	if p.ws() != '"' {
 		return nil, false, p.unexpected()
 	}
-	p.i++
-	start := p.i
-	for p.i < len(p.b) {
-		c := p.b[p.i]
+	b := p.b
+	start := p.i + 1
+	i := start
+	for i < len(b) {
+		c := b[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
-			body = p.b[start:p.i]
-			p.i++
-			return body, escaped, nil
+			p.i = i + 1
+			return b[start:i], escaped, nil
 		case c == '\\':
 			escaped = true
-			p.i++
-			if p.i >= len(p.b) {
+			i++
+			if i >= len(b) {
+				p.i = i
 				return nil, false, p.unexpected()
 			}
-			switch p.b[p.i] {
+			switch b[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				p.i++
+				i++
 			case 'u':
-				p.i++
+				i++
 				for range 4 {
-					if p.i >= len(p.b) || !isHex(p.b[p.i]) {
+					if i >= len(b) || !isHex(b[i]) {
+						p.i = i
 						return nil, false, p.errorf("invalid character in \\u escape")
 					}
-					p.i++
+					i++
 				}
 			default:
+				p.i = i
 				return nil, false, p.errorf("invalid escape in string")
 			}
-		case c < 0x20:
-			return nil, false, p.errorf("invalid character %q in string literal", rune(c))
 		default:
-			p.i++
+			p.i = i
+			return nil, false, p.errorf("invalid character %q in string literal", rune(c))
 		}
 	}
+	p.i = i
 	return nil, false, p.unexpected()
 }
 
