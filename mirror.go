@@ -142,22 +142,48 @@ func (mr *mirror) internSet(set string) uint32 {
 // attrSet encodes the kept attributes of attrs (the members of a decoded
 // rrweb attributes object) as "k\x00v\x00...", keys lower-cased and sorted.
 func attrSet(m *masker, attrs iter.Seq2[string, any]) string {
-	var buf [8]string
+	var buf [8]attrKV
 	kv := buf[:0]
+	size := 0
 	for k, v := range attrs {
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
 			continue
 		}
 		if s, ok := attrString(v); ok {
-			kv = append(kv, lk+"\x00"+s)
+			kv = append(kv, attrKV{lk, s})
+			size += len(lk) + len(s) + 2
 		}
 	}
 	if len(kv) == 0 {
 		return ""
 	}
-	slices.Sort(kv)
-	return strings.Join(kv, "\x00")
+	slices.SortFunc(kv, attrKV.compare)
+	var b strings.Builder
+	b.Grow(size - 1)
+	for i, a := range kv {
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		b.WriteString(a.k)
+		b.WriteByte(0)
+		b.WriteString(a.v)
+	}
+	return b.String()
+}
+
+// attrKV is an attribute of a set being built.
+type attrKV struct{ k, v string }
+
+// compare orders attributes as their encodings "k\x00v" sort.
+func (a attrKV) compare(b attrKV) int {
+	if strings.IndexByte(a.k, 0) >= 0 || strings.IndexByte(b.k, 0) >= 0 {
+		return strings.Compare(a.k+"\x00"+a.v, b.k+"\x00"+b.v)
+	}
+	if c := strings.Compare(a.k, b.k); c != 0 {
+		return c
+	}
+	return strings.Compare(a.v, b.v)
 }
 
 // attrString is the string value of an rrweb attribute value: strings as
@@ -831,6 +857,20 @@ func intOf(v any) (int32, bool) {
 	n, ok := v.(jsonNumber)
 	if !ok {
 		return 0, false
+	}
+	if digits := strings.TrimPrefix(string(n), "-"); len(digits) > 0 && len(digits) <= 9 {
+		i, ok := int32(0), true
+		for j := 0; j < len(digits) && ok; j++ {
+			c := digits[j]
+			ok = c >= '0' && c <= '9'
+			i = i*10 + int32(c-'0')
+		}
+		if ok {
+			if len(digits) < len(n) {
+				i = -i
+			}
+			return i, true
+		}
 	}
 	i, err := strconv.ParseInt(string(n), 10, 32)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"iter"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -187,4 +189,68 @@ func TestMirrorFailsClosedPastItsBounds(t *testing.T) {
 		require.NoError(t, ps.event(&e))
 		assert.NotContains(t, string(e.Data), "BudgetSecret")
 	})
+}
+
+// attrSetJoined is attrSet as it was first written: the encodings sorted
+// as strings.
+func attrSetJoined(m *masker, attrs map[string]any) string {
+	var kv []string
+	for k, v := range attrs {
+		lk := strings.ToLower(k)
+		if !m.keep[lk] {
+			continue
+		}
+		if s, ok := attrString(v); ok {
+			kv = append(kv, lk+"\x00"+s)
+		}
+	}
+	slices.Sort(kv)
+	return strings.Join(kv, "\x00")
+}
+
+func TestAttrSetSortsAsEncoded(t *testing.T) {
+	m, err := (&Policy{MaskTextSelector: "[id], [i], [ids]"}).compile()
+	require.NoError(t, err)
+	m.keep["i\x00d"] = true
+	for _, attrs := range []map[string]any{
+		{},
+		{"class": "a b", "id": "x", "type": "text"},
+		{"ids": "1", "id": "2", "i": "3", "i\x00d": "4", "CLASS": "z", "class": "y"},
+		{"id": jsonNumber("5"), "name": true, "type": false, "role": nil, "lang": "x\x00y"},
+	} {
+		o := &jsonObject{}
+		for k, v := range attrs {
+			o.set(k, v)
+		}
+		want := attrSetJoined(m, attrs)
+		assert.Equal(t, want, attrSet(m, o.all()), "%q", attrs)
+	}
+}
+
+func TestIntOf(t *testing.T) {
+	tests := []struct {
+		in   any
+		want int32
+		ok   bool
+	}{
+		{jsonNumber("0"), 0, true},
+		{jsonNumber("-0"), 0, true},
+		{jsonNumber("42"), 42, true},
+		{jsonNumber("-123456789"), -123456789, true},
+		{jsonNumber("2147483647"), 2147483647, true},
+		{jsonNumber("-2147483648"), -2147483648, true},
+		{jsonNumber("2147483648"), 0, false},
+		{jsonNumber("3.0"), 3, true},
+		{jsonNumber("3.5"), 0, false},
+		{jsonNumber("1e3"), 1000, true},
+		{jsonNumber("-"), 0, false},
+		{jsonNumber(""), 0, false},
+		{"7", 0, false},
+		{nil, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := intOf(tt.in)
+		assert.Equal(t, tt.ok, ok, "%#v", tt.in)
+		assert.Equal(t, tt.want, got, "%#v", tt.in)
+	}
 }
