@@ -23,7 +23,12 @@ const maxChunkBytes = 256 << 20
 
 // encodeChunk encodes events as a compressed JSON array.
 func encodeChunk(events []Event) ([]byte, error) {
+	size := 2
+	for i := range events {
+		size += len(events[i].Data) + 64
+	}
 	var buf bytes.Buffer
+	buf.Grow(size)
 	buf.WriteByte('[')
 	for i := range events {
 		if i > 0 {
