@@ -817,6 +817,21 @@ type treeParser struct {
 	elemSlab   []any
 }
 
+// treeParsers keep treeParsers for their stacks; the slabs, which the
+// values decoded are cut from, are never reused.
+var treeParsers = sync.Pool{New: func() any { return new(treeParser) }}
+
+// release empties p, keeping only its stacks, and puts it back in
+// treeParsers.
+func (p *treeParser) release() {
+	clear(p.members)
+	clear(p.elems)
+	*p = treeParser{members: p.members[:0], elems: p.elems[:0]}
+	if cap(p.members) <= 1<<12 && cap(p.elems) <= 1<<12 {
+		treeParsers.Put(p)
+	}
+}
+
 // slabSize is how many values a slab holds: about one per 16 bytes of
 // input, within bounds.
 func (p *treeParser) slabSize() int {
@@ -983,7 +998,10 @@ func (p *treeParser) value() (any, error) {
 // makes. It takes what encoding/json takes (and rejects numbers beyond
 // float64's range, as encoding/json does decoding them into an any).
 func decodeValue(data []byte) (any, error) {
-	p := &treeParser{parser: parser{b: data}, text: string(data)}
+	p := treeParsers.Get().(*treeParser)
+	defer p.release()
+	p.parser = parser{b: data}
+	p.text = string(data)
 	v, err := p.value()
 	if err != nil {
 		return nil, err
