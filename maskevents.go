@@ -46,10 +46,10 @@ type pass struct {
 // event masks one event in place. Events of kinds that carry no value
 // (mouse, scroll, style rules, canvas, ...) are left as they are.
 func (p *pass) event(e *Event) error {
-	var fn func(d *jsonObject) bool
+	var fn func(p *pass, d *jsonObject) bool // a method expression: no closure to allocate
 	switch e.Type {
 	case FullSnapshot:
-		fn = p.snapshot
+		fn = (*pass).snapshot
 	case IncrementalSnapshot:
 		src, ok := peekSource(e.Data)
 		if !ok {
@@ -57,20 +57,20 @@ func (p *pass) event(e *Event) error {
 		}
 		switch src {
 		case 0:
-			fn = p.mutation
+			fn = (*pass).mutation
 		case 5:
-			fn = p.input
+			fn = (*pass).input
 		case 11: // legacy console log
-			fn = p.console
+			fn = (*pass).console
 		default:
 			return nil
 		}
 	case Meta:
-		fn = p.meta
+		fn = (*pass).meta
 	case Custom:
-		fn = p.custom
+		fn = (*pass).custom
 	case Plugin:
-		fn = p.plugin
+		fn = (*pass).plugin
 	default:
 		return nil
 	}
@@ -81,7 +81,7 @@ func (p *pass) event(e *Event) error {
 	if err != nil {
 		return err
 	}
-	if d == nil || !fn(d) { // null: nothing to mask
+	if d == nil || !fn(p, d) { // null: nothing to mask
 		return nil
 	}
 	out, err := appendJSON(make([]byte, 0, len(e.Data)+len(e.Data)/8), d)
@@ -632,12 +632,13 @@ func (p *pass) console(pl *jsonObject) bool {
 }
 
 // peekSource reads the source of an IncrementalSnapshot's data: the last
-// top-level "source" key, matched exactly as JSON.parse does, holding a
-// number (or a string holding one, which is masked as that source too).
+// top-level "source" key, matched exactly as JSON.parse does, holding an
+// integer (or a string holding one, which is masked as that source too).
 // Other values make it fail, as they made encoding/json fail.
 func peekSource(data []byte) (int32, bool) {
-	p := &parser{b: data}
-	var src any
+	p := parser{b: data}
+	var src float64
+	found := false
 	for n := 0; ; n++ {
 		key, more, err := p.member(n)
 		if err != nil {
@@ -654,20 +655,21 @@ func peekSource(data []byte) (int32, bool) {
 		}
 		switch p.kind() {
 		case "number":
-			text, err := p.numberRaw()
+			f, err := p.number()
 			if err != nil {
 				return 0, false
 			}
-			src = jsonNumber(text)
+			src, found = f, true
 		case "string":
 			s, err := p.str()
+			if err != nil || !validNumber(s) {
+				return 0, false
+			}
+			f, err := strconv.ParseFloat(s, 64)
 			if err != nil {
 				return 0, false
 			}
-			if !validNumber(s) {
-				return 0, false
-			}
-			src = jsonNumber(s)
+			src, found = f, true
 		case "null": // leaves an earlier value, as encoding/json does
 			if err := p.skip(); err != nil {
 				return 0, false
@@ -676,8 +678,8 @@ func peekSource(data []byte) (int32, bool) {
 			return 0, false
 		}
 	}
-	if p.end() != nil {
+	if p.end() != nil || !found || src != float64(int32(src)) {
 		return 0, false
 	}
-	return intOf(src)
+	return int32(src), true
 }
