@@ -835,7 +835,7 @@ func (p *treeParser) release() {
 // slabSize is how many values a slab holds: about one per 16 bytes of
 // input, within bounds.
 func (p *treeParser) slabSize() int {
-	return min(max(len(p.b)/16, 16), 1024)
+	return min(max(len(p.b)/16, 4), 1024)
 }
 
 // cut returns a copy of s cut from slab, or allocated alone when slab has
@@ -856,7 +856,7 @@ func cut[T any](slab *[]T, s []T, size int) []T {
 // newObject returns an object with members ms (a copy of them).
 func (p *treeParser) newObject(ms []jsonMember) *jsonObject {
 	if len(p.objSlab) == 0 {
-		p.objSlab = make([]jsonObject, p.slabSize()/4)
+		p.objSlab = make([]jsonObject, max(p.slabSize()/4, 1))
 	}
 	o := &p.objSlab[0]
 	p.objSlab = p.objSlab[1:]
