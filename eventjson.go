@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"math"
 	"reflect"
 	"slices"
@@ -750,18 +749,12 @@ func (o *jsonObject) filter(f func(k string, v any) (any, bool)) {
 	o.m = o.m[:w]
 }
 
-// all yields the members of o in order.
-func (o *jsonObject) all() iter.Seq2[string, any] {
-	return func(yield func(string, any) bool) {
-		if o == nil {
-			return
-		}
-		for _, m := range o.m {
-			if !yield(m.k, m.v) {
-				return
-			}
-		}
+// members returns the members of o in order.
+func (o *jsonObject) members() []jsonMember {
+	if o == nil {
+		return nil
 	}
+	return o.m
 }
 
 // uniqueMembers drops repeated keys from ms, keeping the last value at the

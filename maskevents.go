@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"maps"
 	"strconv"
 	"strings"
 
@@ -131,7 +130,8 @@ func (p *pass) rawElement(node *jsonObject) *html.Node {
 	tag, _ := node.get("tagName").(string)
 	h := &html.Node{Type: html.ElementNode, Data: strings.ToLower(tag)}
 	attrs, _ := node.get("attributes").(*jsonObject)
-	for k, v := range attrs.all() {
+	for _, a := range attrs.members() {
+		k, v := a.k, a.v
 		lk := strings.ToLower(k)
 		if !p.m.keep[lk] {
 			continue
@@ -468,7 +468,8 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any 
 		kv[k] = v
 	}
 	relevant := false
-	for k, v := range attrs.all() {
+	for _, a := range attrs.members() {
+		k, v := a.k, a.v
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
 			continue
@@ -493,7 +494,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any 
 		} else {
 			h = &html.Node{Type: html.ElementNode, Data: tag}
 		}
-		h.Attr = setAttrs(attrSet(m, maps.All(kv)))
+		h.Attr = setAttrs(attrSet(m, mapObject(kv)))
 		sel = m.selfBits(h)
 		if partial {
 			sel |= bUnsure

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,13 +138,17 @@ func (mr *mirror) internSet(set string) uint32 {
 	return i
 }
 
-// attrSet encodes the kept attributes of attrs (the members of a decoded
-// rrweb attributes object) as "k\x00v\x00...", keys lower-cased and sorted.
-func attrSet(m *masker, attrs iter.Seq2[string, any]) string {
+// attrSet encodes the kept attributes of attrs (a decoded rrweb attributes
+// object) as "k\x00v\x00...", keys lower-cased and sorted.
+func attrSet(m *masker, attrs *jsonObject) string {
+	if attrs == nil {
+		return ""
+	}
 	var buf [8]attrKV
 	kv := buf[:0]
 	size := 0
-	for k, v := range attrs {
+	for _, a := range attrs.m {
+		k, v := a.k, a.v
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
 			continue
@@ -170,6 +173,15 @@ func attrSet(m *masker, attrs iter.Seq2[string, any]) string {
 		b.WriteString(a.v)
 	}
 	return b.String()
+}
+
+// mapObject makes an object of the members of a map, in no order.
+func mapObject(kv map[string]any) *jsonObject {
+	o := &jsonObject{m: make([]jsonMember, 0, len(kv))}
+	for k, v := range kv {
+		o.m = append(o.m, jsonMember{k, v})
+	}
+	return o
 }
 
 // attrKV is an attribute of a set being built.
@@ -249,7 +261,7 @@ func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, mar
 		tag = strings.ToLower(tag)
 		n.tag = mr.intern(tag)
 		attrs, _ := node.get("attributes").(*jsonObject)
-		set := attrSet(m, attrs.all())
+		set := attrSet(m, attrs)
 		n.attrs = mr.internSet(set)
 		n.bits = marker&markerBits | m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) })
 		if mr.pw[id] {
@@ -742,7 +754,8 @@ func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject
 		v, rest, _ = strings.Cut(rest, "\x00")
 		kv[k] = v
 	}
-	for k, v := range changes.all() {
+	for _, a := range changes.members() {
+		k, v := a.k, a.v
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
 			continue
@@ -753,7 +766,7 @@ func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject
 			delete(kv, lk)
 		}
 	}
-	set = attrSet(m, maps.All(kv))
+	set = attrSet(m, mapObject(kv))
 	n.attrs = mr.internSet(set)
 	n.bits = marker&markerBits | m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) })
 	if mr.pw[id] {

@@ -223,7 +223,8 @@ func TestAttrSetSortsAsEncoded(t *testing.T) {
 			o.set(k, v)
 		}
 		want := attrSetJoined(m, attrs)
-		assert.Equal(t, want, attrSet(m, o.all()), "%q", attrs)
+		assert.Equal(t, want, attrSet(m, o), "%q", attrs)
+		assert.Equal(t, want, attrSet(m, mapObject(attrs)), "%q", attrs)
 	}
 }
 
