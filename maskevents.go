@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"iter"
 	"strconv"
 	"strings"
 
@@ -118,7 +117,11 @@ func (p *pass) buildHTML(node *jsonObject, depth int) *html.Node {
 	if depth > maxMirrorDepth {
 		return h
 	}
-	for _, child := range childList(node) {
+	for _, e := range childList(node) {
+		child, ok := e.(*jsonObject)
+		if !ok {
+			continue
+		}
 		if t, _ := intOf(child.get("type")); t == 2 {
 			h.AppendChild(p.buildHTML(child, depth+1))
 		}
@@ -143,9 +146,10 @@ func (p *pass) rawElement(node *jsonObject) *html.Node {
 	return h
 }
 
-// childList yields the children of a serialized node that are objects.
-func childList(node *jsonObject) iter.Seq2[int, *jsonObject] {
-	return objects(node.get("childNodes"))
+// childList returns the children of a serialized node; those that are
+// not objects are to be skipped.
+func childList(node *jsonObject) []any {
+	return jsonArray(node.get("childNodes"))
 }
 
 // visit masks a serialized node and its children in place and records them
@@ -206,7 +210,11 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 		if h != nil {
 			hc = h.FirstChild
 		}
-		for _, child := range childList(node) {
+		for _, e := range childList(node) {
+			child, ok := e.(*jsonObject)
+			if !ok {
+				continue
+			}
 			var ch *html.Node
 			switch t, _ := intOf(child.get("type")); t {
 			case 2:
@@ -245,7 +253,11 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 		if h != nil {
 			hc = h.FirstChild
 		}
-		for _, child := range childList(node) {
+		for _, e := range childList(node) {
+			child, ok := e.(*jsonObject)
+			if !ok {
+				continue
+			}
 			var ch *html.Node
 			switch t, _ := intOf(child.get("type")); t {
 			case 2:
@@ -333,7 +345,11 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 
 func (p *pass) mutation(d *jsonObject) bool {
 	m, mr := p.m, p.mr
-	for _, it := range objects(d.get("removes")) {
+	for _, e := range jsonArray(d.get("removes")) {
+		it, ok := e.(*jsonObject)
+		if !ok {
+			continue
+		}
 		if id, ok := intOf(it.get("id")); ok {
 			mr.remove(id)
 		}

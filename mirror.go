@@ -692,7 +692,11 @@ func (mr *mirror) applyStored(m *masker, e *Event) error {
 		if err != nil {
 			return err
 		}
-		for _, it := range objects(d.get("removes")) {
+		for _, e := range jsonArray(d.get("removes")) {
+			it, ok := e.(*jsonObject)
+			if !ok {
+				continue
+			}
 			if id, ok := intOf(it.get("id")); ok {
 				mr.remove(id)
 			}
@@ -738,7 +742,11 @@ func (mr *mirror) addStoredTree(m *masker, node *jsonObject, parent, before int3
 	if mr.add(m, id, parent, before, node, marker) == nil {
 		return
 	}
-	for _, child := range objects(node.get("childNodes")) {
+	for _, e := range jsonArray(node.get("childNodes")) {
+		child, ok := e.(*jsonObject)
+		if !ok {
+			continue
+		}
 		mr.addStoredTree(m, child, id, 0, depth+1)
 	}
 }
@@ -836,21 +844,10 @@ func decodeTree(data []byte) (*jsonObject, error) {
 	return d, nil
 }
 
-// objects yields the elements of an array that are objects, numbered from
-// 0 among them.
-func objects(v any) iter.Seq2[int, *jsonObject] {
+// jsonArray returns v if it is an array.
+func jsonArray(v any) []any {
 	a, _ := v.([]any)
-	return func(yield func(int, *jsonObject) bool) {
-		i := 0
-		for _, e := range a {
-			if o, ok := e.(*jsonObject); ok {
-				if !yield(i, o) {
-					return
-				}
-				i++
-			}
-		}
-	}
+	return a
 }
 
 // listOf returns the elements of an array that are objects.
