@@ -808,6 +808,28 @@ type treeParser struct {
 	objSlab    []jsonObject
 	memberSlab []jsonMember
 	elemSlab   []any
+
+	// boxed are short strings already boxed in this input, to box a
+	// repeated one (a tag name, a class, white space) once.
+	boxed *[64]boxedString
+}
+
+type boxedString struct {
+	s string
+	v any
+}
+
+// box returns s as an any, sharing the boxes of short strings repeated in
+// large inputs.
+func (p *treeParser) box(s string) any {
+	if p.boxed == nil || len(s) == 0 || len(s) > 24 {
+		return s
+	}
+	e := &p.boxed[keySlot(s)&63]
+	if e.v == nil || e.s != s {
+		e.s, e.v = s, s
+	}
+	return e.v
 }
 
 // treeParsers keep treeParsers for their stacks; the slabs, which the
@@ -966,7 +988,11 @@ func (p *treeParser) value() (any, error) {
 			return a, nil
 		}
 	case c == '"':
-		return p.string()
+		s, err := p.string()
+		if err != nil {
+			return nil, err
+		}
+		return p.box(s), nil
 	case c == '-' || c >= '0' && c <= '9':
 		start := p.i
 		text, err := p.numberRaw()
@@ -995,6 +1021,9 @@ func decodeValue(data []byte) (any, error) {
 	defer p.release()
 	p.parser = parser{b: data}
 	p.text = string(data)
+	if len(data) >= 4<<10 {
+		p.boxed = new([64]boxedString)
+	}
 	v, err := p.value()
 	if err != nil {
 		return nil, err
