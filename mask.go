@@ -449,6 +449,17 @@ var urlAttrs = map[string]bool{
 	"background": true, "data": true, "xlink:href": true, "ping": true, "rr_src": true, "longdesc": true,
 }
 
+// rrwebAttrs are the attributes rrweb itself writes that carry no text
+// from the page: sizes, scroll offsets, media state and a dialog's mode.
+// They are kept as they are; any other rr_* attribute is the page's own and
+// is masked like text. rr_src is a URL (scrubbed), rr_dataURL image data
+// (kept, see the package doc) and _cssText a style sheet (minified).
+var rrwebAttrs = map[string]bool{
+	"rr_width": true, "rr_height": true, "rr_dataurl": true, "rr_scrollleft": true, "rr_scrolltop": true,
+	"rr_mediastate": true, "rr_mediacurrenttime": true, "rr_mediaplaybackrate": true, "rr_mediamuted": true,
+	"rr_medialoop": true, "rr_mediavolume": true, "rr_open_mode": true,
+}
+
 // placeholderAttrs survive on a blocked element.
 var placeholderAttrs = map[string]bool{"class": true, "rr_width": true, "rr_height": true, markerAttr: true}
 
@@ -464,7 +475,7 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 		return val, false // only the server writes it
 	case key == "_cssText" || key == "_csstext":
 		return minifyCSSText(val), true
-	case key == "style" || strings.HasPrefix(key, "rr_") && key != "rr_src":
+	case key == "style" || rrwebAttrs[key]:
 		return val, true
 	case key == "srcdoc":
 		out, err := m.maskHTML(val)
@@ -484,13 +495,27 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 		return m.scrub.text(val), true
 	case key == "value" && c.field && c.fieldMasked: // an option of a masked select
 		return maskInputValue(val), true
-	case textAttrs[key] || strings.HasPrefix(key, "data-"):
+	case textAttrs[key] || strings.HasPrefix(key, "data-") || strings.HasPrefix(key, "rr_"):
 		if !c.known || c.unsure || c.text && !c.unmask || bits&bPw != 0 {
 			return maskTextValue(val), true
 		}
 		return m.scrub.text(val), true
 	}
 	return val, true
+}
+
+// hidesState reports whether attribute key of an element with bits in
+// context c (which includes it) is a state the policy hides: checked on an
+// input whose value is masked (a checkbox or radio answers a question as
+// much as a text does), selected on an option of a masked select.
+func hidesState(tag string, bits uint16, c ctx, key string) bool {
+	switch {
+	case len(key) == 7 && strings.EqualFold(key, "checked"):
+		return tag == "input" && inputMasked(bits, c)
+	case len(key) == 8 && strings.EqualFold(key, "selected"):
+		return c.field && c.fieldMasked
+	}
+	return false
 }
 
 func (m *masker) srcset(v string) string {

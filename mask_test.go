@@ -322,6 +322,24 @@ func TestLeak(t *testing.T) {
 			secrets: []string{"PackedInputSecret"},
 		},
 		{
+			name: "checked and selected state of masked inputs",
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"checkbox","name":"newsletter","checked":true`), pel(11, "input", `"type":"radio","name":"plan","checked":true`),
+				pel(12, "select", `"name":"size"`, pel(13, "option", `"value":"m"`, ptxt(14, "M")))),
+				pmut(`"texts":[],"removes":[],"adds":[{"parentId":5,"nextId":null,"node":` + pel(15, "input", `"type":"checkbox","checked":""`) + `}],"attributes":[{"id":10,"attributes":{"checked":""}},{"id":13,"attributes":{"selected":""}},{"id":99,"attributes":{"checked":"checked"}}]`),
+				`{"type":3,"data":{"source":5,"text":"on","isChecked":true,"id":11},"timestamp":1200}`,
+				`{"type":3,"data":{"source":5,"text":"on","isChecked":true,"id":98},"timestamp":1201}`}},
+			secrets: []string{`"checked":true`, `"checked":""`, `"checked":"checked"`, `"selected":""`, `"isChecked":true`},
+			benign:  []string{`"name":"newsletter"`, `"checked":null`, `"isChecked":false`, `"type":"radio"`},
+		},
+		{
+			name: "rr_ attributes the page chose",
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"rr-mask","rr_note":"RrNoteSecret","rr_width":"40px","rr_height":"20px"`, ptxt(11, "x")),
+				pel(12, "div", `"rr_scrollTop":120,"rr_open_mode":"modal"`), pel(13, "dialog", `"class":"rr-mask","rr_seq":12345678`)),
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"rr_memo":"RrMemoSecret"}},{"id":999,"attributes":{"rr_x":"RrUnknownSecret","rr_width":"7px"}}]`)}},
+			secrets: []string{"RrNoteSecret", "RrMemoSecret", "RrUnknownSecret", "12345678"},
+			benign:  []string{`"rr_width":"40px"`, `"rr_height":"20px"`, `"rr_scrollTop":120`, `"rr_open_mode":"modal"`, `"rr_width":"7px"`},
+		},
+		{
 			name:    "a secret moved into a masked region",
 			policy:  &Policy{MaskTextSelector: ".private"},
 			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"private"`), pel(20, "p", "", ptxt(21, "Movable text"))), pmut(`"texts":[],"attributes":[],"removes":[{"parentId":20,"id":21}],"adds":[{"parentId":10,"nextId":null,"node":{"type":3,"textContent":"MovedSecret","id":21}}]`)}},
@@ -379,6 +397,28 @@ func TestMaskKeepsShape(t *testing.T) {
 	assert.Equal(t, false, events[2]["data"].(map[string]any)["isChecked"])
 	assert.EqualValues(t, 7, events[3]["_sid"], "unknown keys are kept")
 	assert.Equal(t, 1201.25, events[3]["timestamp"])
+}
+
+func TestMaskCheckedStateOnlyOfMaskedInputs(t *testing.T) {
+	env := newPrivEnv(t, &Policy{MaskInputTypes: []string{"checkbox"}})
+	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "input", `"type":"checkbox","checked":true`), pel(11, "input", `"type":"radio","checked":true`)),
+		pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"checked":""}},{"id":11,"attributes":{"checked":""}}]`),
+		`{"type":3,"data":{"source":5,"text":"on","isChecked":true,"id":10},"timestamp":1200}`,
+		`{"type":3,"data":{"source":5,"text":"on","isChecked":true,"id":11},"timestamp":1201}`)
+	var events []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(env.read()), &events))
+	require.Len(t, events, 5, "event count is kept")
+	body := events[1]["data"].(map[string]any)["node"].(map[string]any)["childNodes"].([]any)[1].(map[string]any)["childNodes"].([]any)[1].(map[string]any)
+	attrsOf := func(i int) map[string]any {
+		return body["childNodes"].([]any)[i].(map[string]any)["attributes"].(map[string]any)
+	}
+	assert.NotContains(t, attrsOf(0), "checked", "a masked checkbox's state is removed")
+	assert.Equal(t, true, attrsOf(1)["checked"], "an unmasked radio keeps its state")
+	changes := events[2]["data"].(map[string]any)["attributes"].([]any)
+	assert.Equal(t, map[string]any{"checked": nil}, changes[0].(map[string]any)["attributes"], "a masked change says removed")
+	assert.Equal(t, map[string]any{"checked": ""}, changes[1].(map[string]any)["attributes"])
+	assert.Equal(t, false, events[3]["data"].(map[string]any)["isChecked"])
+	assert.Equal(t, true, events[4]["data"].(map[string]any)["isChecked"])
 }
 
 func TestMaskUnmaskSelector(t *testing.T) {

@@ -192,7 +192,7 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 			attrs = &jsonObject{}
 			node.set("attributes", attrs)
 		}
-		p.maskAttrs(tag, bits, cc, attrs)
+		p.maskAttrs(tag, bits, cc, attrs, false)
 		if mk := bits & markerBits; mk != 0 {
 			attrs.set(markerAttr, markerString(mk))
 		}
@@ -282,9 +282,14 @@ func rawLookup(attrs *jsonObject) attrLookup {
 }
 
 // maskAttrs masks the attributes of an element with bits in context c
-// (which includes it), in place.
-func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonObject) {
+// (which includes it), in place. change says attrs is an attribute change
+// rather than a serialized node: a hidden checked or selected state is then
+// set to null (removed) instead of left out.
+func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonObject, change bool) {
 	attrs.filter(func(k string, v any) (any, bool) {
+		if hidesState(tag, bits, c, k) {
+			return nil, change
+		}
 		switch t := v.(type) {
 		case string:
 			nv, keep := p.m.maskAttr(tag, bits, c, k, t)
@@ -299,9 +304,7 @@ func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonObject) {
 				return nil, false
 			case c.block && (bits&bBlock == 0 || !placeholderAttrs[lk]):
 				return nil, false
-			case lk == "selected" && c.field && c.fieldMasked:
-				return nil, false
-			case v != nil && !strings.HasPrefix(lk, "rr_"): // a number where text belongs
+			case v != nil && !rrwebAttrs[lk]: // a number where text belongs
 				if s, ok := attrString(v); ok {
 					if nv, _ := p.m.maskAttr(tag, bits, c, k, s); nv != s {
 						return nv, true
@@ -322,13 +325,15 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 		switch {
 		case lk == markerAttr:
 			return nil, false
+		case lk == "checked" || lk == "selected":
+			return nil, true // the state of an input that may be masked: removed
 		case !ok:
 			if n, isNum := v.(jsonNumber); isNum {
 				return maskInputValue(string(n)), true
 			}
 		case lk == "_csstext":
 			return minifyCSSText(s), true
-		case lk == "style" || strings.HasPrefix(lk, "rr_") && lk != "rr_src":
+		case lk == "style" || rrwebAttrs[lk]:
 		case lk == "srcdoc":
 			return nil, false
 		case urlAttrs[lk] || lk == "srcset":
@@ -519,7 +524,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any 
 	}
 	bits := sel | m.derivedBits(tag, func(k string) (string, bool) { return attrString(kv[k]) }) | n.bits&bPw
 	cc := c0.enter(bits)
-	p.maskAttrs(tag, bits, cc, attrs)
+	p.maskAttrs(tag, bits, cc, attrs, true)
 	oldMarker, newMarker := n.bits&markerBits, bits&markerBits
 	if newMarker != oldMarker {
 		attrs.set(markerAttr, markerValue(newMarker))
@@ -553,22 +558,29 @@ func markerValue(bits uint16) any {
 	return markerString(bits)
 }
 
+// input masks an Input event: the text, and the checked state of a masked
+// checkbox or radio (isChecked becomes false).
 func (p *pass) input(d *jsonObject) bool {
+	id, _ := intOf(d.get("id"))
+	masked := true
+	if n := p.mr.get(id); n != nil && n.kind == kindElement {
+		masked = inputMasked(n.bits, p.mr.ctxOf(id))
+	}
+	changed := false
+	if _, ok := d.lookup("isChecked"); ok && masked {
+		d.set("isChecked", false)
+		changed = true
+	}
 	var text string
 	switch t := d.get("text").(type) {
 	case string:
 		text = t
 	case nil:
-		return false
+		return changed
 	default: // not rrweb's: mask whatever it is
 		b, _ := marshalJSON(t)
 		d.set("text", maskInputValue(string(b)))
 		return true
-	}
-	id, _ := intOf(d.get("id"))
-	masked := true
-	if n := p.mr.get(id); n != nil && n.kind == kindElement {
-		masked = inputMasked(n.bits, p.mr.ctxOf(id))
 	}
 	if masked {
 		d.set("text", maskInputValue(text))

@@ -99,6 +99,9 @@ func (m *masker) maskHTMLNode(n *html.Node, c ctx, depth int) {
 			if a.Namespace != "" {
 				key = a.Namespace + ":" + a.Key
 			}
+			if hidesState(n.Data, bits, cc, key) {
+				continue
+			}
 			if v, keep := m.maskAttr(n.Data, bits, cc, key, a.Val); keep {
 				a.Val = v
 				attrs = append(attrs, a)
