@@ -421,6 +421,28 @@ func TestMaskCheckedStateOnlyOfMaskedInputs(t *testing.T) {
 	assert.Equal(t, true, events[4]["data"].(map[string]any)["isChecked"])
 }
 
+func TestMaskScrubsSessionAttrs(t *testing.T) {
+	env := newPrivEnv(t, &Policy{Scrub: []string{"card", "email", "ssn"}, ScrubPatterns: map[string]string{"ssn": `\b\d{3}-\d{2}-\d{4}\b`}})
+	body := `{"site":"shop","session":"` + privSession + `","window":"w1","seq":0,"events":[` + pMeta + `],"attrs":{` +
+		`"userId":"jane.user@example.com","email":"jane.attr@example.com","note":"card 4111 1111 1111 1111, ssn 123-45-6789","plan":"pro","x@secret.example.org":"k"}}`
+	b, err := DecodeBatch([]byte(body))
+	require.NoError(t, err)
+	_, err = env.r.Ingest(context.Background(), b, Client{UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0"})
+	require.NoError(t, err)
+	s, err := env.r.Session(context.Background(), "shop", privSession)
+	require.NoError(t, err)
+	meta := fmt.Sprint(s.Attrs)
+	for _, secret := range []string{"jane.attr", "4111 1111", "123-45-6789", "x@secret"} {
+		assert.NotContains(t, meta, secret)
+	}
+	assert.Equal(t, "jane.user@example.com", s.Attrs["userId"], "userId is the host's own choice and is kept")
+	assert.Equal(t, "pro", s.Attrs["plan"])
+	assert.Contains(t, s.Attrs["note"], "card ")
+	sessions, err := env.r.Sessions(context.Background(), storage.Query{Site: "shop", User: "jane.user@example.com"})
+	require.NoError(t, err)
+	assert.Len(t, sessions.Sessions, 1, "the read API still filters on userId")
+}
+
 func TestMaskUnmaskSelector(t *testing.T) {
 	p := &Policy{MaskAllInputs: true, MaskTextSelector: "*", UnmaskSelector: ".public"}
 	env := newPrivEnv(t, p)

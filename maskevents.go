@@ -30,7 +30,25 @@ func (r *Recorder) mask(ctx context.Context, m *masker, key storage.Key, b *Batc
 	}
 	ws.next = b.Seq + 1
 	r.mirrors.put(ws)
+	scrubAttrs(m, b.Attrs)
 	return nil
+}
+
+// scrubAttrs runs the policy's scrub detectors over the session attributes
+// a batch carries (replay.identify's attrs), keys and values, in place. The
+// value of "userId" is kept: the host sets it on purpose and the read API
+// filters on it.
+func scrubAttrs(m *masker, attrs map[string]string) {
+	for k, v := range attrs {
+		sk := m.scrub.text(k)
+		if sk != k {
+			delete(attrs, k)
+		}
+		if k != "userId" {
+			v = m.scrub.text(v)
+		}
+		attrs[sk] = v
+	}
 }
 
 // pass masks the events of one batch with one window's mirror.
