@@ -23,6 +23,9 @@ func (r *Recorder) mask(ctx context.Context, m *masker, key storage.Key, b *Batc
 		return err
 	}
 	p := &pass{m: m, mr: ws.mr, budget: reevalBudget}
+	if !ws.complete {
+		p.closed = bUnsure
+	}
 	for i := range b.Events {
 		if err := p.event(&b.Events[i]); err != nil {
 			return &ValidationError{Path: fmt.Sprintf("events[%d].data", i), Msg: err.Error()}
@@ -57,6 +60,13 @@ type pass struct {
 	mr     *mirror
 	budget int    // elements reeval may still visit in this batch
 	force  uint16 // bits the next element visited gets whatever it matches
+	// closed is bUnsure when the mirror missed a batch before this one (a
+	// gap, or a batch that arrived out of order) and so may be stale: the
+	// whole batch then fails closed. Every element it serializes or changes
+	// is marked unsure (so mirrors rebuilt later mask below it too), and
+	// every text, text change, Input value and text-carrying attribute is
+	// masked as if the policy selected everything. Structure is kept.
+	closed uint16
 }
 
 // event masks one event in place. Events of kinds that carry no value
@@ -114,8 +124,16 @@ func (p *pass) snapshot(d *jsonObject) bool {
 		return false
 	}
 	p.mr.reset()
-	p.visit(node, 0, 0, rootCtx, p.buildHTML(node, 0), 0)
+	p.visit(node, 0, 0, p.rootCtx(), p.buildHTML(node, 0), 0)
 	return true
+}
+
+// rootCtx is the context of a document's top: unsure when failing closed,
+// so that text outside any element is masked too.
+func (p *pass) rootCtx() ctx {
+	c := rootCtx
+	c.unsure = p.closed != 0
+	return c
 }
 
 // buildHTML builds the html tree of a serialized node's elements, for
@@ -197,7 +215,7 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 			}
 		}
 		sel |= m.selfBits(h)
-		bits := sel | m.derivedBits(tag, rawLookup(attrs)) | p.force
+		bits := sel | m.derivedBits(tag, rawLookup(attrs)) | p.force | p.closed
 		p.force = 0
 		if s, ok := node.get("textContent").(string); ok { // not rrweb's: elements carry none
 			node.set("textContent", maskTextValue(s))
@@ -399,7 +417,7 @@ func (p *pass) mutation(d *jsonObject) bool {
 			id, _ := intOf(it.get("id"))
 			v, isStr := it.get("value").(string)
 			n := mr.get(id)
-			if n == nil || n.kind < kindText {
+			if n == nil || n.kind < kindText || p.closed != 0 {
 				if isStr {
 					it.set("value", maskTextValue(v))
 				}
@@ -435,6 +453,11 @@ func (p *pass) mutation(d *jsonObject) bool {
 			}
 			if !c0.known {
 				p.maskUnknownAttrs(attrs)
+				if p.closed != 0 {
+					// The node may be one the missed batch added: a mirror
+					// rebuilt once it arrives must not trust the old markers.
+					attrs.set(markerAttr, markerString(bUnsure))
+				}
 				out = append(out, it)
 				continue
 			}
@@ -463,6 +486,7 @@ func (p *pass) add(it *jsonObject) bool {
 	if !c.known || c.block {
 		return false
 	}
+	c.unsure = c.unsure || p.closed != 0 // text added right under parent too
 	id, ok := intOf(node.get("id"))
 	if !ok {
 		return false
@@ -540,14 +564,27 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any 
 		}
 		sel |= n.bits & bUnsure // once unsure, masked until the next snapshot
 	}
-	bits := sel | m.derivedBits(tag, func(k string) (string, bool) { return attrString(kv[k]) }) | n.bits&bPw
+	bits := sel | m.derivedBits(tag, func(k string) (string, bool) { return attrString(kv[k]) }) | n.bits&bPw | p.closed
 	cc := c0.enter(bits)
 	p.maskAttrs(tag, bits, cc, attrs, true)
 	oldMarker, newMarker := n.bits&markerBits, bits&markerBits
-	if newMarker != oldMarker {
+	if newMarker != oldMarker || p.closed != 0 {
 		attrs.set(markerAttr, markerValue(newMarker))
 	}
 	mr.updateAttrs(m, id, n, attrs, newMarker)
+	if p.closed != 0 {
+		// The element's subtree is unsure now; its siblings may match a
+		// sibling selector differently, so its parent's subtree is too.
+		pn := mr.get(n.parent)
+		if !m.siblingSen || pn == nil || pn.kind != kindElement {
+			return nil
+		}
+		pn.bits |= bUnsure
+		return []any{&jsonObject{m: []jsonMember{
+			{"id", jsonNumber(strconv.Itoa(int(n.parent)))},
+			{"attributes", &jsonObject{m: []jsonMember{{markerAttr, markerValue(pn.bits & markerBits)}}}},
+		}}}
+	}
 	if !relevant || !(m.ancestorSens || m.siblingSen) {
 		return nil
 	}
@@ -581,7 +618,7 @@ func markerValue(bits uint16) any {
 func (p *pass) input(d *jsonObject) bool {
 	id, _ := intOf(d.get("id"))
 	masked := true
-	if n := p.mr.get(id); n != nil && n.kind == kindElement {
+	if n := p.mr.get(id); n != nil && n.kind == kindElement && p.closed == 0 {
 		masked = inputMasked(n.bits, p.mr.ctxOf(id))
 	}
 	changed := false

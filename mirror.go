@@ -629,11 +629,20 @@ func (c *mirrorCache) forget(key storage.Key) {
 }
 
 // windowMirror returns the mirror that batch seq of a window continues:
-// the cached one when it saw every batch before seq, else one rebuilt from
-// the stored (masked) chunks of the window before seq.
+// the cached one when the batch it masked last was seq-1, else one rebuilt
+// from the stored (masked) chunks of the window before seq. A late batch
+// (seq below what the cached mirror has seen) thus gets a mirror of the
+// chunks below it only. The state is incomplete when a chunk below seq is
+// missing or unreadable, or when the cached mirror was: the batch is then
+// masked failing closed (see pass.closed). An incomplete cached mirror is
+// reused as it is, so a gap costs no rebuild per batch: a missing batch
+// that arrives here replaces the cached state (the next batch then
+// rebuilds, complete); one that another process takes leaves this one
+// failing closed, which over-masks but never leaks, until the state
+// leaves the cache.
 func (r *Recorder) windowMirror(ctx context.Context, m *masker, key storage.Key, window string, seq int) (*windowState, error) {
 	k := mirrorKey{key.Site, key.Session, window}
-	if ws := r.mirrors.take(k); ws != nil && ws.complete && ws.next == seq {
+	if ws := r.mirrors.take(k); ws != nil && ws.next == seq {
 		return ws, nil
 	}
 	ws := &windowState{key: k, mr: newMirror(), complete: true}

@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"os"
 	"slices"
@@ -68,6 +69,76 @@ func TestMirrorGapFailsClosed(t *testing.T) {
 	for _, s := range []string{"GapInputSecret", "GapTextSecret", "GapAddSecret"} {
 		assert.NotContains(t, stored, s)
 	}
+}
+
+// TestMirrorOutOfOrderFailsClosed is the order recorder.js can produce: a
+// pagehide beacon (seq 2) overtakes a keepalive fetch (seq 1) that made a
+// node private. Seq 2 is masked failing closed whole; after seq 1 arrives
+// the next batch is masked by a complete mirror again.
+func TestMirrorOutOfOrderFailsClosed(t *testing.T) {
+	batches := map[int][]string{
+		0: {pMeta, psnap(pel(10, "div", `"class":"box"`, pel(11, "p", "", ptxt(12, "Visible before"))), pel(13, "input", `"type":"text"`),
+			pel(20, "p", "", ptxt(21, "Public copy")), pel(22, "input", `"type":"checkbox"`))},
+		1: {pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"class":"box private"}}]`)},
+		2: {pmut(`"texts":[{"id":12,"value":"ProbeTextSecret"},{"id":21,"value":"ProbeOtherText"}],"removes":[],` +
+			`"adds":[{"parentId":11,"nextId":null,"node":{"type":3,"textContent":"ProbeAddSecret","id":14}},{"parentId":5,"nextId":null,"node":` +
+			pel(30, "img", `"alt":"ProbeAltSecret","src":"/pic.png","rr_width":"10px"`) + `}],` +
+			`"attributes":[{"id":10,"attributes":{"title":"ProbeTitleSecret"}},{"id":13,"attributes":{"value":"ProbeValueSecret"}}]`),
+			pinput(13, "ProbeInputSecret"), `{"type":3,"data":{"source":5,"text":"on","isChecked":true,"id":22},"timestamp":1300}`},
+		3: {pmut(`"texts":[{"id":12,"value":"HealedPrivateSecret"},{"id":21,"value":"Healed public text"}],"removes":[],"adds":[],"attributes":[]`)},
+	}
+	p := &Policy{MaskTextSelector: ".private"}
+	for _, restart := range []bool{false, true} {
+		env := newPrivEnv(t, p)
+		for _, seq := range []int{0, 2, 1, 3} {
+			r := env.r
+			if restart {
+				r = env.recorder()
+			}
+			env.ingest(r, "w1", seq, batches[seq]...)
+		}
+		stored := env.stored()
+		for _, s := range []string{"ProbeTextSecret", "ProbeOtherText", "ProbeAddSecret", "ProbeAltSecret", "ProbeTitleSecret",
+			"ProbeValueSecret", "ProbeInputSecret", `"isChecked":true`, "HealedPrivateSecret"} {
+			assert.NotContains(t, stored, s, "restart %v", restart)
+		}
+		for _, s := range []string{"Visible before", `"src":"/pic.png"`, `"rr_width":"10px"`, `"id":14`, `"isChecked":false`, "Healed public text"} {
+			assert.Contains(t, stored, s, "structure and later public text are kept (restart %v)", restart)
+		}
+	}
+}
+
+// TestMirrorGapStaysClosed: while a batch is missing, every later batch of
+// the window fails closed, whether its mirror was cached or rebuilt.
+func TestMirrorGapStaysClosed(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		env := newPrivEnv(t, &Policy{})
+		env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "p", "", ptxt(11, "Before the gap"))))
+		for seq := 2; seq <= 3; seq++ {
+			r := env.r
+			if restart {
+				r = env.recorder()
+			}
+			env.ingest(r, "w1", seq, pmut(fmt.Sprintf(`"texts":[{"id":11,"value":"GapText%dSecret"}],"removes":[],"adds":[],"attributes":[]`, seq)))
+		}
+		stored := env.stored()
+		assert.Contains(t, stored, "Before the gap")
+		assert.NotContains(t, stored, "GapText2Secret")
+		assert.NotContains(t, stored, "GapText3Secret")
+	}
+}
+
+// TestMirrorLateBatchUsesOnlyTheChunksBelowIt: a batch below what the
+// cached mirror has applied is masked by a mirror of the chunks below it,
+// neither by the cached one nor failing closed.
+func TestMirrorLateBatchUsesOnlyTheChunksBelowIt(t *testing.T) {
+	env := newPrivEnv(t, &Policy{MaskTextSelector: ".private"})
+	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "p", `"class":"private"`, ptxt(11, "x")), pel(20, "p", "", ptxt(21, "y"))))
+	env.ingest(env.r, "w1", 2, pMeta, psnap(pel(10, "p", "", ptxt(11, "x")), pel(20, "p", `"class":"private"`, ptxt(21, "y"))))
+	env.ingest(env.r, "w1", 1, pmut(`"texts":[{"id":11,"value":"LateSecret"},{"id":21,"value":"Late public text"}],"removes":[],"adds":[],"attributes":[]`))
+	stored := env.stored()
+	assert.NotContains(t, stored, "LateSecret")
+	assert.Contains(t, stored, "Late public text")
 }
 
 func TestMirrorRetryUsesTheStateBeforeIt(t *testing.T) {
