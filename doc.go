@@ -62,11 +62,18 @@
 //     for inputs whose autocomplete is cc-*, current-password or
 //     new-password, and inside blocked elements. Masked values keep their
 //     length as '*' (text keeps its whitespace), as rrweb does.
+//   - The checked state of a masked input (a checkbox or radio answers as
+//     much as a text does) is hidden: "checked" is removed from snapshots,
+//     set to null (removed) in attribute changes, and Input events say
+//     isChecked false; "selected" on the options of a masked select
+//     likewise. Unmasked inputs keep their state.
 //   - Text nodes, text changes and the attributes that carry text (title,
-//     placeholder, alt, aria-label, label, value, data-*, ...) inside a
-//     MaskTextSelector match are masked, unless UnmaskSelector matches;
-//     attributes the selectors themselves read (class, id, type, name, and
-//     those named in [attribute] selectors) are kept as they are.
+//     placeholder, alt, aria-label, label, value, data-*, any rr_* the page
+//     chose, ...) inside a MaskTextSelector match are masked, unless
+//     UnmaskSelector matches; attributes the selectors themselves read
+//     (class, id, type, name, and those named in [attribute] selectors) are
+//     kept as they are, and so are the rr_* attributes rrweb writes itself
+//     (sizes, scroll offsets, media state, a dialog's mode).
 //   - A BlockSelector match is stored as an empty placeholder: tag, class and
 //     rrweb's rr_width/rr_height only. Whatever is later added inside it is
 //     dropped, including attached iframe documents; text and attribute
@@ -81,10 +88,28 @@
 //     message and stack included) and console plugin records (each argument
 //     stays valid JSON). ScrubQueryParams values become "***" in every URL
 //     seen: Meta and $pageview hrefs, href, src, action, srcset attributes.
+//   - Session attrs (replay.identify) go through the scrub detectors, keys
+//     and values, before they reach the session's metadata; the value of
+//     "userId" is kept as it is, because the host sets it on purpose and the
+//     read API filters on it. Do not put a secret in userId.
 //   - The mirror survives restarts and several processes: masked events
 //     carry the server's rr_mask marker on the elements the selectors
 //     matched, so a mirror rebuilt from the stored chunks masks the next
-//     batch exactly as the one that masked the previous batch would have.
+//     batch exactly as the one that masked the previous batch would have,
+//     as long as no batch of the window is missing.
+//   - Gaps fail closed. When a batch below the one being masked is missing
+//     (lost, or overtaken: a pagehide beacon can arrive before a keepalive
+//     fetch of a lower seq), the mirror may have missed a change, and the
+//     whole batch is masked as if the policy selected everything: every text
+//     node, text change, Input value, checked state and text-carrying
+//     attribute (the CSS and script text of snapshots and adds excepted),
+//     structure kept. What it touches is marked unsure, so it stays masked
+//     until the next full snapshot even once the missing batch arrives. A
+//     batch that arrives late is masked with a mirror of the chunks below
+//     it only. While a batch stays missing, every later batch of the window
+//     fails closed (in a process that cached the incomplete mirror, until
+//     the missing batch reaches that process or the mirror leaves its
+//     cache).
 //   - Node ids, the number of events and unknown fields are kept.
 //
 // Not guaranteed:
