@@ -164,76 +164,43 @@ func (p *parser) object(member func(key string) error) error {
 // the '{', and with n = 1, 2, ... after the caller read each value, it
 // returns the next key, or more = false after the '}'.
 func (p *parser) member(n int) (key string, more bool, err error) {
-	if n == 0 {
-		if p.ws() != '{' {
-			return "", false, p.unexpected()
-		}
-		if p.depth++; p.depth > maxJSONDepth {
-			return "", false, p.errorf("exceeded max depth")
-		}
-		p.i++
-		if p.ws() == '}' {
-			p.i++
-			p.depth--
-			return "", false, nil
-		}
-	} else {
-		switch p.ws() {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			p.depth--
-			return "", false, nil
-		default:
-			return "", false, p.unexpected()
-		}
-	}
-	if p.ws() != '"' {
-		return "", false, p.unexpected()
+	if more, err = p.step(n, '{', '}'); err != nil || !more {
+		return "", false, err
 	}
 	if key, err = p.key(); err != nil {
 		return "", false, err
 	}
+	if err := p.colon(); err != nil {
+		return "", false, err
+	}
+	return key, true, nil
+}
+
+// colon steps past the ':' after an object key.
+func (p *parser) colon() error {
 	if p.ws() != ':' {
-		return "", false, p.unexpected()
+		return p.unexpected()
 	}
 	p.i++
-	return key, true, nil
+	return nil
 }
 
 // skipObject checks and skips an object. It is object without reading
 // the keys into strings.
 func (p *parser) skipObject() error {
-	if p.depth++; p.depth > maxJSONDepth {
-		return p.errorf("exceeded max depth")
-	}
-	p.i++ // '{'
-	if p.ws() == '}' {
-		p.i++
-		p.depth--
-		return nil
-	}
-	for {
+	for n := 0; ; n++ {
+		more, err := p.step(n, '{', '}')
+		if err != nil || !more {
+			return err
+		}
 		if _, _, err := p.stringRaw(); err != nil {
 			return err
 		}
-		if p.ws() != ':' {
-			return p.unexpected()
-		}
-		p.i++
-		if err := p.skip(); err != nil {
+		if err := p.colon(); err != nil {
 			return err
 		}
-		switch p.ws() {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			p.depth--
-			return nil
-		default:
-			return p.unexpected()
+		if err := p.skip(); err != nil {
+			return err
 		}
 	}
 }
@@ -255,15 +222,25 @@ func (p *parser) array(elem func(i int) error) error {
 // element steps through an array as member does through an object: it
 // reports whether element n follows.
 func (p *parser) element(n int) (more bool, err error) {
+	return p.step(n, '[', ']')
+}
+
+// step is the stepping member and element share, for an object or an
+// array with brackets open and close: called with n = 0 at open, it steps
+// in (counting the depth); called with n = 1, 2, ... after the caller read
+// each member or element, it steps past the ',' that follows. It reports
+// whether another member or element follows, or steps past close and
+// reports false.
+func (p *parser) step(n int, open, close byte) (more bool, err error) {
 	if n == 0 {
-		if p.ws() != '[' {
+		if p.ws() != open {
 			return false, p.unexpected()
 		}
 		if p.depth++; p.depth > maxJSONDepth {
 			return false, p.errorf("exceeded max depth")
 		}
 		p.i++
-		if p.ws() == ']' {
+		if p.ws() == close {
 			p.i++
 			p.depth--
 			return false, nil
@@ -274,7 +251,7 @@ func (p *parser) element(n int) (more bool, err error) {
 	case ',':
 		p.i++
 		return true, nil
-	case ']':
+	case close:
 		p.i++
 		p.depth--
 		return false, nil
@@ -896,6 +873,7 @@ var smallNumbers = func() (a [10]any) {
 
 // string reads a string.
 func (p *treeParser) string() (string, error) {
+	p.ws()
 	start := p.i
 	body, escaped, err := p.stringRaw()
 	if err != nil {
@@ -913,80 +891,55 @@ func (p *treeParser) string() (string, error) {
 func (p *treeParser) value() (any, error) {
 	switch c := p.ws(); {
 	case c == '{':
-		if p.depth++; p.depth > maxJSONDepth {
-			return nil, p.errorf("exceeded max depth")
-		}
-		p.i++
-		if p.ws() == '}' {
-			p.i++
-			p.depth--
-			return p.newObject(nil), nil
-		}
 		base := len(p.members)
-		for {
-			if p.ws() != '"' {
-				return nil, p.unexpected()
+		for n := 0; ; n++ {
+			more, err := p.step(n, '{', '}')
+			if err != nil {
+				return nil, err
+			}
+			if !more {
+				break
 			}
 			k, err := p.string()
 			if err != nil {
 				return nil, err
 			}
-			if p.ws() != ':' {
-				return nil, p.unexpected()
+			if err := p.colon(); err != nil {
+				return nil, err
 			}
-			p.i++
 			v, err := p.value()
 			if err != nil {
 				return nil, err
 			}
 			p.members = append(p.members, jsonMember{k, v})
-			switch p.ws() {
-			case ',':
-				p.i++
-				continue
-			case '}':
-				p.i++
-				p.depth--
-			default:
-				return nil, p.unexpected()
-			}
-			o := p.newObject(p.members[base:])
-			clear(p.members[base:])
-			p.members = p.members[:base]
-			return o, nil
 		}
+		o := p.newObject(p.members[base:])
+		clear(p.members[base:])
+		p.members = p.members[:base]
+		return o, nil
 	case c == '[':
-		if p.depth++; p.depth > maxJSONDepth {
-			return nil, p.errorf("exceeded max depth")
-		}
-		p.i++
-		if p.ws() == ']' {
-			p.i++
-			p.depth--
-			return emptyArray, nil
-		}
 		base := len(p.elems)
-		for {
+		for n := 0; ; n++ {
+			more, err := p.element(n)
+			if err != nil {
+				return nil, err
+			}
+			if !more {
+				break
+			}
 			v, err := p.value()
 			if err != nil {
 				return nil, err
 			}
 			p.elems = append(p.elems, v)
-			switch p.ws() {
-			case ',':
-				p.i++
-				continue
-			case ']':
-				p.i++
-				p.depth--
-			default:
-				return nil, p.unexpected()
-			}
-			a := cut(&p.elemSlab, p.elems[base:], p.slabSize())
-			clear(p.elems[base:])
-			p.elems = p.elems[:base]
-			return a, nil
 		}
+		if len(p.elems) == base {
+			return emptyArray, nil
+		}
+		a := cut(&p.elemSlab, p.elems[base:], p.slabSize())
+		clear(p.elems[base:])
+		p.elems = p.elems[:base]
+		return a, nil
 	case c == '"':
 		s, err := p.string()
 		if err != nil {
