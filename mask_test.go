@@ -542,3 +542,33 @@ func TestMaskHTML(t *testing.T) {
 	_, err = (&Policy{BlockSelector: "[["}).MaskHTML("<p>x</p>")
 	assert.ErrorContains(t, err, "blockSelector")
 }
+
+func TestPeekSource(t *testing.T) {
+	tests := []struct {
+		data string
+		want int32
+		ok   bool
+	}{
+		{`{"source":0,"adds":[]}`, 0, true},
+		{`{"texts":[],"source":5}`, 5, true},
+		{`{"source":2,"source":0}`, 0, true},
+		{`{"source":0,"source":null}`, 0, true},
+		{`{"source":"5"}`, 5, true},
+		{`{"source":3.0}`, 3, true},
+		{`{"source":1e1}`, 10, true},
+		{`{"source":"x"}`, 0, false},
+		{`{"source":true}`, 0, false},
+		{`{"source":0.5}`, 0, false},
+		{`{"source":4294967296}`, 0, false},
+		{`{"Source":0}`, 0, false},
+		{`{}`, 0, false},
+		{`{"source":0`, 0, false},
+		{`{"source":0} x`, 0, false},
+		{``, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := peekSource([]byte(tt.data))
+		assert.Equal(t, tt.ok, ok, tt.data)
+		assert.Equal(t, tt.want, got, tt.data)
+	}
+}

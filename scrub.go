@@ -297,9 +297,3 @@ func isJSSpace(r rune) bool {
 	}
 	return r >= 0x2000 && r <= 0x200a
 }
-
-// marshalJSON encodes v as json.Encoder does without escaping HTML
-// characters, without its trailing newline (see appendJSON).
-func marshalJSON(v any) ([]byte, error) {
-	return appendJSON(nil, v)
-}

@@ -3,10 +3,8 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -204,64 +202,4 @@ func FuzzTreeRoundTrip(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(got))
 	})
-}
-
-func TestKnownKeyFindsEveryKnownKeyOnly(t *testing.T) {
-	n := 0
-	for _, slot := range knownKeys {
-		for _, k := range slot {
-			got, ok := knownKey([]byte(k))
-			assert.True(t, ok, k)
-			assert.Equal(t, k, got)
-			n++
-		}
-	}
-	assert.Greater(t, n, 50)
-	for _, k := range []string{"", "Type", "typ", "types", "ID", "x1", "tagname"} {
-		_, ok := knownKey([]byte(k))
-		assert.False(t, ok, k)
-	}
-}
-
-func TestSmallIntMatchesParseFloat(t *testing.T) {
-	for _, s := range []string{"0", "-0", "7", "-12", "123456789012345", "-999999999999999", "1234567890123456", "1.5", "1e3", "-", ""} {
-		got, ok := smallInt([]byte(s))
-		want, err := strconv.ParseFloat(s, 64)
-		if len(strings.TrimPrefix(s, "-")) > 15 || strings.ContainsAny(s, ".e") || err != nil {
-			assert.False(t, ok, s)
-			continue
-		}
-		require.True(t, ok, s)
-		assert.Equal(t, math.Float64bits(want), math.Float64bits(got), s)
-	}
-}
-
-func TestPeekSource(t *testing.T) {
-	tests := []struct {
-		data string
-		want int32
-		ok   bool
-	}{
-		{`{"source":0,"adds":[]}`, 0, true},
-		{`{"texts":[],"source":5}`, 5, true},
-		{`{"source":2,"source":0}`, 0, true},
-		{`{"source":0,"source":null}`, 0, true},
-		{`{"source":"5"}`, 5, true},
-		{`{"source":3.0}`, 3, true},
-		{`{"source":1e1}`, 10, true},
-		{`{"source":"x"}`, 0, false},
-		{`{"source":true}`, 0, false},
-		{`{"source":0.5}`, 0, false},
-		{`{"source":4294967296}`, 0, false},
-		{`{"Source":0}`, 0, false},
-		{`{}`, 0, false},
-		{`{"source":0`, 0, false},
-		{`{"source":0} x`, 0, false},
-		{``, 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := peekSource([]byte(tt.data))
-		assert.Equal(t, tt.ok, ok, tt.data)
-		assert.Equal(t, tt.want, got, tt.data)
-	}
 }

@@ -1,0 +1,529 @@
+package replay
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+)
+
+// This file holds the generic JSON tree masking works on: jsonObject keeps
+// an object's members in the order they came, decodeValue decodes any JSON
+// text into such values (with the parser of eventjson.go, whose syntax checks
+// and limits it shares), and appendJSON writes them again byte for byte as
+// encoding/json would, without HTML escaping.
+
+// jsonObject is a JSON object decoded by treeParser.value: its members in the
+// order they came, each key once. Of a key given twice it keeps the last
+// value at the first place, as JSON.parse does, so that encoding it again
+// keeps the order the browser sent and needs no sort.
+type jsonObject struct{ m []jsonMember }
+
+type jsonMember struct {
+	k string
+	v any
+}
+
+// get returns the value of key k, or nil.
+func (o *jsonObject) get(k string) any {
+	v, _ := o.lookup(k)
+	return v
+}
+
+// lookup returns the value of key k and whether o has it.
+func (o *jsonObject) lookup(k string) (any, bool) {
+	if o == nil {
+		return nil, false
+	}
+	for i := range o.m {
+		if o.m[i].k == k {
+			return o.m[i].v, true
+		}
+	}
+	return nil, false
+}
+
+// set sets key k to v, in its place if o has it, else at the end.
+func (o *jsonObject) set(k string, v any) {
+	for i := range o.m {
+		if o.m[i].k == k {
+			o.m[i].v = v
+			return
+		}
+	}
+	o.m = append(o.m, jsonMember{k, v})
+}
+
+// del removes key k.
+func (o *jsonObject) del(k string) {
+	o.m = slices.DeleteFunc(o.m, func(m jsonMember) bool { return m.k == k })
+}
+
+// filter calls f with each member in order and keeps its value, replaced
+// by f's first result, when f's second result is true.
+func (o *jsonObject) filter(f func(k string, v any) (any, bool)) {
+	if o == nil {
+		return
+	}
+	w := 0
+	for _, m := range o.m {
+		if v, keep := f(m.k, m.v); keep {
+			o.m[w] = jsonMember{m.k, v}
+			w++
+		}
+	}
+	clear(o.m[w:])
+	o.m = o.m[:w]
+}
+
+// members returns the members of o in order.
+func (o *jsonObject) members() []jsonMember {
+	if o == nil {
+		return nil
+	}
+	return o.m
+}
+
+// uniqueMembers drops repeated keys from ms, keeping the last value at the
+// first place.
+func uniqueMembers(ms []jsonMember) []jsonMember {
+	if len(ms) < 2 {
+		return ms
+	}
+	if len(ms) <= 16 {
+		dup := false
+		for i := 1; i < len(ms) && !dup; i++ {
+			for j := range i {
+				if ms[i].k == ms[j].k {
+					dup = true
+					break
+				}
+			}
+		}
+		if !dup {
+			return ms
+		}
+	}
+	at := make(map[string]int, len(ms))
+	out := ms[:0]
+	for _, m := range ms {
+		if i, ok := at[m.k]; ok {
+			out[i].v = m.v
+			continue
+		}
+		at[m.k] = len(out)
+		out = append(out, m)
+	}
+	clear(ms[len(out):])
+	return out
+}
+
+// treeParser is a parser that decodes generic values, with stacks of
+// members and elements it reuses, so that each object and array is
+// allocated once at its size. Strings without escapes and numbers are
+// slices of text, one copy of the input as a string, so that they cost no
+// allocation of their own; whoever keeps one for long must clone it, or it
+// keeps the whole input alive.
+type treeParser struct {
+	parser
+	text    string
+	members []jsonMember
+	elems   []any
+
+	// Slabs the values are cut from, to allocate once for many; each cut
+	// has its capacity at its length, so that appending to it copies.
+	objSlab    []jsonObject
+	memberSlab []jsonMember
+	elemSlab   []any
+
+	// boxed are short strings already boxed in this input, to box a
+	// repeated one (a tag name, a class, white space) once.
+	boxed *[64]boxedString
+}
+
+type boxedString struct {
+	s string
+	v any
+}
+
+// box returns s as an any, sharing the boxes of short strings repeated in
+// large inputs.
+func (p *treeParser) box(s string) any {
+	if p.boxed == nil || len(s) == 0 || len(s) > 24 {
+		return s
+	}
+	e := &p.boxed[keySlot(s)&63]
+	if e.v == nil || e.s != s {
+		e.s, e.v = s, s
+	}
+	return e.v
+}
+
+// treeParsers keep treeParsers for their stacks; the slabs, which the
+// values decoded are cut from, are never reused.
+var treeParsers = sync.Pool{New: func() any { return new(treeParser) }}
+
+// release empties p, keeping only its stacks, and puts it back in
+// treeParsers.
+func (p *treeParser) release() {
+	clear(p.members)
+	clear(p.elems)
+	*p = treeParser{members: p.members[:0], elems: p.elems[:0]}
+	if cap(p.members) <= 1<<12 && cap(p.elems) <= 1<<12 {
+		treeParsers.Put(p)
+	}
+}
+
+// slabSize is how many values a slab holds: about one per 16 bytes of
+// input, within bounds.
+func (p *treeParser) slabSize() int {
+	return min(max(len(p.b)/16, 4), 1024)
+}
+
+// cut returns a copy of s cut from slab, or allocated alone when slab has
+// no room for it.
+func cut[T any](slab *[]T, s []T, size int) []T {
+	n := len(s)
+	if n > size/4 {
+		return slices.Clone(s)
+	}
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, size)
+	}
+	start := len(*slab)
+	*slab = append(*slab, s...)
+	return (*slab)[start : start+n : start+n]
+}
+
+// newObject returns an object with members ms (a copy of them).
+func (p *treeParser) newObject(ms []jsonMember) *jsonObject {
+	if len(p.objSlab) == 0 {
+		p.objSlab = make([]jsonObject, max(p.slabSize()/4, 1))
+	}
+	o := &p.objSlab[0]
+	p.objSlab = p.objSlab[1:]
+	if len(ms) > 0 {
+		o.m = uniqueMembers(cut(&p.memberSlab, ms, p.slabSize()))
+	}
+	return o
+}
+
+// emptyArray is the value of every empty array decoded: appending to it
+// copies, so it is never written.
+var emptyArray any = []any{}
+
+// smallNumbers are the boxed numbers 0 to 9 (node types, sources, ...), so
+// that decoding them allocates nothing.
+var smallNumbers = func() (a [10]any) {
+	for i := range a {
+		a[i] = json.Number(strconv.Itoa(i))
+	}
+	return a
+}()
+
+// string reads a string.
+func (p *treeParser) string() (string, error) {
+	p.ws()
+	start := p.i
+	body, escaped, err := p.stringRaw()
+	if err != nil {
+		return "", err
+	}
+	if escaped || !utf8.Valid(body) {
+		return unquote(body), nil
+	}
+	return p.text[start+1 : p.i-1], nil
+}
+
+// value reads any JSON value: an object as a *jsonObject, an array as []any,
+// a string, a number as json.Number (its literal text, written again
+// exactly as it came), a bool or nil.
+func (p *treeParser) value() (any, error) {
+	switch c := p.ws(); {
+	case c == '{':
+		base := len(p.members)
+		for n := 0; ; n++ {
+			more, err := p.step(n, '{', '}')
+			if err != nil {
+				return nil, err
+			}
+			if !more {
+				break
+			}
+			k, err := p.string()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.colon(); err != nil {
+				return nil, err
+			}
+			v, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			p.members = append(p.members, jsonMember{k, v})
+		}
+		o := p.newObject(p.members[base:])
+		clear(p.members[base:])
+		p.members = p.members[:base]
+		return o, nil
+	case c == '[':
+		base := len(p.elems)
+		for n := 0; ; n++ {
+			more, err := p.element(n)
+			if err != nil {
+				return nil, err
+			}
+			if !more {
+				break
+			}
+			v, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			p.elems = append(p.elems, v)
+		}
+		if len(p.elems) == base {
+			return emptyArray, nil
+		}
+		a := cut(&p.elemSlab, p.elems[base:], p.slabSize())
+		clear(p.elems[base:])
+		p.elems = p.elems[:base]
+		return a, nil
+	case c == '"':
+		s, err := p.string()
+		if err != nil {
+			return nil, err
+		}
+		return p.box(s), nil
+	case c == '-' || c >= '0' && c <= '9':
+		start := p.i
+		text, err := p.numberRaw()
+		if err != nil {
+			return nil, err
+		}
+		if len(text) == 1 {
+			return smallNumbers[text[0]-'0'], nil
+		}
+		return json.Number(p.text[start:p.i]), nil
+	case c == 't':
+		return true, p.literal("true")
+	case c == 'f':
+		return false, p.literal("false")
+	case c == 'n':
+		return nil, p.literal("null")
+	}
+	return nil, p.unexpected()
+}
+
+// decodeValue decodes one JSON text into the values treeParser.value
+// makes. It takes what encoding/json takes (and rejects numbers beyond
+// float64's range, as encoding/json does decoding them into an any).
+func decodeValue(data []byte) (any, error) {
+	p := treeParsers.Get().(*treeParser)
+	defer p.release()
+	p.parser = parser{b: data}
+	p.text = string(data)
+	if len(data) >= 4<<10 {
+		p.boxed = new([64]boxedString)
+	}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.end(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// marshalJSON encodes v as json.Encoder does without escaping HTML
+// characters, without its trailing newline (see appendJSON).
+func marshalJSON(v any) ([]byte, error) {
+	return appendJSON(nil, v)
+}
+
+// appendJSON appends the JSON encoding of a decoded value (the types
+// treeParser.value makes) to dst: objects with their members in order,
+// strings escaped as JSON requires (no HTML escaping), numbers as their
+// literal text. Go maps are written with their keys sorted, and values of
+// other types handed to encoding/json, so that whatever it writes is byte
+// for byte what json.Encoder with SetEscapeHTML(false) writes.
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return appendString(dst, t), nil
+	case json.Number:
+		if t == "" {
+			return append(dst, '0'), nil
+		}
+		if !validNumber(string(t)) {
+			return nil, fmt.Errorf("json: invalid number literal %q", string(t))
+		}
+		return append(dst, t...), nil
+	case bool:
+		return strconv.AppendBool(dst, t), nil
+	case *jsonObject:
+		if t == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '{')
+		for i, m := range t.m {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, m.k)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = appendJSON(dst, m.v); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	case map[string]any:
+		if t == nil {
+			return append(dst, "null"...), nil
+		}
+		var arr [16]string
+		keys := arr[:0]
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, k)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = appendJSON(dst, t[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		if t == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		for i, e := range t {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = appendJSON(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
+}
+
+// appendString appends s as a JSON string, as encoding/json does without
+// HTML escaping: '"', '\\' and control characters escaped, bytes that are
+// not UTF-8 written as \ufffd, U+2028 and U+2029 escaped for JavaScript.
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// validNumber reports whether s is a JSON number, as encoding/json checks
+// a json.Number before writing it (its range is not checked).
+func validNumber(s string) bool {
+	digits := func(i int) int {
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = digits(i)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
+}
