@@ -1,16 +1,11 @@
 package replay
 
 import (
-	"bytes"
-	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -253,58 +248,6 @@ func (r *Recorder) Sessions(ctx context.Context, q storage.Query) (storage.Page,
 		return storage.Page{}, &ValidationError{Path: "state", Msg: `want "kept", "pending" or "all"`}
 	}
 	return r.store.List(ctx, q)
-}
-
-// Events writes a session's stored (masked) events to w as one JSON array,
-// in timestamp order; events with equal timestamps keep the order they arrived
-// in. With window != "" only that window's events are written. An unknown
-// session is an error wrapping [storage.ErrNotFound], reported before anything
-// is written.
-func (r *Recorder) Events(ctx context.Context, site, id, window string, w io.Writer) error {
-	key := storage.Key{Site: site, Session: id}
-	if _, err := r.Session(ctx, site, id); err != nil {
-		return err
-	}
-	type stamped struct {
-		ts  float64
-		raw json.RawMessage
-	}
-	var all []stamped
-	for c, err := range r.store.Chunks(ctx, key, window) {
-		if err != nil {
-			return fmt.Errorf("read %s/%s: %w", site, id, err)
-		}
-		raws, err := decodeChunk(c.Data)
-		if err != nil {
-			return fmt.Errorf("read %s/%s/%s/%d: %w", site, id, c.Window, c.Seq, err)
-		}
-		for _, raw := range raws {
-			ts, err := eventTimestamp(raw)
-			if err != nil {
-				return fmt.Errorf("read %s/%s/%s/%d: %w", site, id, c.Window, c.Seq, err)
-			}
-			all = append(all, stamped{ts, raw})
-		}
-	}
-	slices.SortStableFunc(all, func(a, b stamped) int { return cmp.Compare(a.ts, b.ts) })
-
-	var buf bytes.Buffer
-	buf.WriteByte('[')
-	for i, e := range all {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(e.raw)
-		if buf.Len() >= 64<<10 {
-			if _, err := w.Write(buf.Bytes()); err != nil {
-				return err
-			}
-			buf.Reset()
-		}
-	}
-	buf.WriteByte(']')
-	_, err := w.Write(buf.Bytes())
-	return err
 }
 
 // Delete removes a session. Later batches of it are answered with
