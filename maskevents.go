@@ -242,29 +242,7 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 		if !recorded {
 			cc = ctx{} // its children cannot be found later: mask them now
 		}
-		var hc *html.Node
-		if h != nil {
-			hc = h.FirstChild
-		}
-		for _, e := range childList(node) {
-			child, ok := e.(*jsonObject)
-			if !ok {
-				continue
-			}
-			var ch *html.Node
-			switch t, _ := intOf(child.get("type")); t {
-			case 2:
-				ch = hc
-				if hc != nil {
-					hc = hc.NextSibling
-				}
-			case 0:
-				ch = p.buildHTML(child, 0)
-			}
-			if depth < maxMirrorDepth {
-				p.visit(child, id, 0, cc, ch, depth+1)
-			}
-		}
+		p.visitChildren(node, id, cc, h, depth)
 		if depth >= maxMirrorDepth {
 			node.set("childNodes", []any{})
 		}
@@ -285,28 +263,37 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 		if !recorded && typ != 1 {
 			c = ctx{}
 		}
-		var hc *html.Node
-		if h != nil {
-			hc = h.FirstChild
+		p.visitChildren(node, id, c, h, depth)
+	}
+}
+
+// visitChildren visits the children of node, an element or a document
+// with id, in context c (see visit). An element child is matched with its
+// counterpart among the children of h, in order; a document child (an
+// iframe's) with a tree built from it. From depth maxMirrorDepth on no
+// child is visited.
+func (p *pass) visitChildren(node *jsonObject, id int32, c ctx, h *html.Node, depth int) {
+	var hc *html.Node
+	if h != nil {
+		hc = h.FirstChild
+	}
+	for _, e := range childList(node) {
+		child, ok := e.(*jsonObject)
+		if !ok {
+			continue
 		}
-		for _, e := range childList(node) {
-			child, ok := e.(*jsonObject)
-			if !ok {
-				continue
+		var ch *html.Node
+		switch t, _ := intOf(child.get("type")); t {
+		case 2:
+			ch = hc
+			if hc != nil {
+				hc = hc.NextSibling
 			}
-			var ch *html.Node
-			switch t, _ := intOf(child.get("type")); t {
-			case 2:
-				ch = hc
-				if hc != nil {
-					hc = hc.NextSibling
-				}
-			case 0:
-				ch = p.buildHTML(child, 0)
-			}
-			if depth < maxMirrorDepth {
-				p.visit(child, id, 0, c, ch, depth+1)
-			}
+		case 0:
+			ch = p.buildHTML(child, 0)
+		}
+		if depth < maxMirrorDepth {
+			p.visit(child, id, 0, c, ch, depth+1)
 		}
 	}
 }
