@@ -373,15 +373,7 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 
 func (p *pass) mutation(d *jsonObject) bool {
 	m, mr := p.m, p.mr
-	for _, e := range jsonArray(d.get("removes")) {
-		it, ok := e.(*jsonObject)
-		if !ok {
-			continue
-		}
-		if id, ok := intOf(it.get("id")); ok {
-			mr.remove(id)
-		}
-	}
+	mr.removeAll(d)
 
 	if raw, ok := d.get("adds").([]any); ok && len(raw) > 0 {
 		items := listOf(raw)

@@ -263,16 +263,7 @@ func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, mar
 		attrs, _ := node.get("attributes").(*jsonObject)
 		set := attrSet(m, attrs)
 		n.attrs = mr.internSet(set)
-		n.bits = marker&markerBits | m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) })
-		if mr.pw[id] {
-			n.bits |= bPw
-		}
-		if n.bits&bPw != 0 {
-			if mr.pw == nil {
-				mr.pw = map[int32]bool{}
-			}
-			mr.pw[id] = true
-		}
+		n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) }))
 	}
 	mr.live++
 	mr.link(id, n, before)
@@ -323,6 +314,35 @@ func (mr *mirror) unlink(id int32, n *mnode) {
 		p.last = n.prev
 	}
 	n.prev, n.next = 0, 0
+}
+
+// removeAll deletes the nodes a mutation's data d removes, with their
+// subtrees.
+func (mr *mirror) removeAll(d *jsonObject) {
+	for _, e := range jsonArray(d.get("removes")) {
+		it, ok := e.(*jsonObject)
+		if !ok {
+			continue
+		}
+		if id, ok := intOf(it.get("id")); ok {
+			mr.remove(id)
+		}
+	}
+}
+
+// stickyPw returns the bits of element id with bPw added when id ever was
+// a password field, and remembers id when bits make it one now.
+func (mr *mirror) stickyPw(id int32, bits uint16) uint16 {
+	if mr.pw[id] {
+		bits |= bPw
+	}
+	if bits&bPw != 0 {
+		if mr.pw == nil {
+			mr.pw = map[int32]bool{}
+		}
+		mr.pw[id] = true
+	}
+	return bits
 }
 
 // remove deletes a node and its subtree.
@@ -701,15 +721,7 @@ func (mr *mirror) applyStored(m *masker, e *Event) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range jsonArray(d.get("removes")) {
-			it, ok := e.(*jsonObject)
-			if !ok {
-				continue
-			}
-			if id, ok := intOf(it.get("id")); ok {
-				mr.remove(id)
-			}
-		}
+		mr.removeAll(d)
 		adds := listOf(d.get("adds"))
 		for _, i := range mr.resolveAdds(adds) {
 			it := adds[i]
@@ -785,16 +797,7 @@ func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject
 	}
 	set = attrSet(m, mapObject(kv))
 	n.attrs = mr.internSet(set)
-	n.bits = marker&markerBits | m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) })
-	if mr.pw[id] {
-		n.bits |= bPw
-	}
-	if n.bits&bPw != 0 {
-		if mr.pw == nil {
-			mr.pw = map[int32]bool{}
-		}
-		mr.pw[id] = true
-	}
+	n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) }))
 }
 
 // resolveAdds orders the adds of a mutation as the replayer resolves them:
