@@ -602,31 +602,29 @@ func (n *node) visited(f *facts) bool {
 	return false
 }
 
+// evalKids evaluates the kids of an "all" (decisive = fails, rest =
+// holds) or an "any" (the other way round): decisive as soon as a kid is,
+// else notYet when a kid is not yet decided, else rest.
+func (n *node) evalKids(f *facts, decisive, rest outcome) outcome {
+	out := rest
+	for _, k := range n.kids {
+		switch k.eval(f) {
+		case decisive:
+			return decisive
+		case notYet:
+			out = notYet
+		}
+	}
+	return out
+}
+
 // eval evaluates n three-valued.
 func (n *node) eval(f *facts) outcome {
 	switch n.kind {
 	case "all":
-		out := holds
-		for _, k := range n.kids {
-			switch k.eval(f) {
-			case fails:
-				return fails
-			case notYet:
-				out = notYet
-			}
-		}
-		return out
+		return n.evalKids(f, fails, holds)
 	case "any":
-		out := fails
-		for _, k := range n.kids {
-			switch k.eval(f) {
-			case holds:
-				return holds
-			case notYet:
-				out = notYet
-			}
-		}
-		return out
+		return n.evalKids(f, holds, fails)
 	case "not":
 		switch n.kids[0].eval(f) {
 		case holds:
