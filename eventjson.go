@@ -390,9 +390,7 @@ func (p *parser) numberRaw() ([]byte, error) {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digits(b, i)
 	default:
 		p.i = i
 		return nil, p.unexpected()
@@ -400,13 +398,12 @@ func (p *parser) numberRaw() ([]byte, error) {
 	big := false
 	if i < len(b) && b[i] == '.' {
 		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+		j := digits(b, i)
+		if j == i {
 			p.i = i
 			return nil, p.errorf("invalid number")
 		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = j
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		big = true
@@ -414,13 +411,12 @@ func (p *parser) numberRaw() ([]byte, error) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+		j := digits(b, i)
+		if j == i {
 			p.i = i
 			return nil, p.errorf("invalid number")
 		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = j
 	}
 	p.i = i
 	text := b[start:i]
@@ -433,6 +429,15 @@ func (p *parser) numberRaw() ([]byte, error) {
 		}
 	}
 	return text, nil
+}
+
+// digits returns the index after the run of ASCII digits in s that starts
+// at i (i itself when there is none).
+func digits[T string | []byte](s T, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // number reads a number.

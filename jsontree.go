@@ -489,12 +489,6 @@ func appendString(dst []byte, s string) []byte {
 // validNumber reports whether s is a JSON number, as encoding/json checks
 // a json.Number before writing it (its range is not checked).
 func validNumber(s string) bool {
-	digits := func(i int) int {
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i
-	}
 	i := 0
 	if i < len(s) && s[i] == '-' {
 		i++
@@ -503,12 +497,12 @@ func validNumber(s string) bool {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		i = digits(i)
+		i = digits(s, i)
 	default:
 		return false
 	}
 	if i < len(s) && s[i] == '.' {
-		j := digits(i + 1)
+		j := digits(s, i+1)
 		if j == i+1 {
 			return false
 		}
@@ -519,7 +513,7 @@ func validNumber(s string) bool {
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		j := digits(i)
+		j := digits(s, i)
 		if j == i {
 			return false
 		}
