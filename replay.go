@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -153,6 +154,7 @@ func (r *Recorder) Ingest(ctx context.Context, b *Batch, from Client) (Result, e
 	}
 
 	// 3. Facts.
+	knownWindow := slices.Contains(sess.WindowIDs, b.Window)
 	r.updateFacts(&sess, b, from, now)
 
 	// 4. Target.
@@ -171,9 +173,12 @@ func (r *Recorder) Ingest(ctx context.Context, b *Batch, from Client) (Result, e
 	}
 	err = r.store.Append(ctx, key, storage.Chunk{Window: b.Window, Seq: b.Seq, Events: len(b.Events), Data: data})
 	switch {
-	case errors.Is(err, storage.ErrExists) && !isNew:
+	case errors.Is(err, storage.ErrExists) && !isNew && knownWindow:
 		return accepted, nil // a retry: stored once, counted once
 	case errors.Is(err, storage.ErrExists):
+		// Stored before, but the metadata never told of it (the session or
+		// the window is new to it): the earlier try failed after Append, so
+		// its facts are written now.
 	case err != nil:
 		return Result{}, fmt.Errorf("append %s/%s/%s/%d: %w", key.Site, key.Session, b.Window, b.Seq, err)
 	default:
