@@ -165,45 +165,48 @@ func (p *parser) object(member func(key string) error) error {
 // the '{', and with n = 1, 2, ... after the caller read each value, it
 // returns the next key, or more = false after the '}'.
 func (p *parser) member(n int) (key string, more bool, err error) {
-	if more, err = p.step(n, '{', '}'); err != nil || !more {
+	var ok bool
+	if n == 0 {
+		more, err = p.enter('{', '}')
+	} else if more, ok = p.next('}'); !ok {
+		err = p.unexpected()
+	}
+	if err != nil || !more {
 		return "", false, err
 	}
 	if key, err = p.key(); err != nil {
 		return "", false, err
 	}
-	if err := p.colon(); err != nil {
-		return "", false, err
-	}
-	return key, true, nil
-}
-
-// colon steps past the ':' after an object key.
-func (p *parser) colon() error {
 	if p.ws() != ':' {
-		return p.unexpected()
+		return "", false, p.unexpected()
 	}
 	p.i++
-	return nil
+	return key, true, nil
 }
 
 // skipObject checks and skips an object. It is object without reading
 // the keys into strings.
 func (p *parser) skipObject() error {
-	for n := 0; ; n++ {
-		more, err := p.step(n, '{', '}')
-		if err != nil || !more {
-			return err
-		}
+	more, err := p.enter('{', '}')
+	if err != nil {
+		return err
+	}
+	for ok := true; more; {
 		if _, _, err := p.stringRaw(); err != nil {
 			return err
 		}
-		if err := p.colon(); err != nil {
-			return err
+		if p.ws() != ':' {
+			return p.unexpected()
 		}
+		p.i++
 		if err := p.skip(); err != nil {
 			return err
 		}
+		if more, ok = p.next('}'); !ok {
+			return p.unexpected()
+		}
 	}
+	return nil
 }
 
 // array reads an array, calling elem with each index; elem must read the
@@ -223,41 +226,50 @@ func (p *parser) array(elem func(i int) error) error {
 // element steps through an array as member does through an object: it
 // reports whether element n follows.
 func (p *parser) element(n int) (more bool, err error) {
-	return p.step(n, '[', ']')
+	if n == 0 {
+		return p.enter('[', ']')
+	}
+	more, ok := p.next(']')
+	if !ok {
+		return false, p.unexpected()
+	}
+	return more, nil
 }
 
-// step is the stepping member and element share, for an object or an
-// array with brackets open and close: called with n = 0 at open, it steps
-// in (counting the depth); called with n = 1, 2, ... after the caller read
-// each member or element, it steps past the ',' that follows. It reports
-// whether another member or element follows, or steps past close and
-// reports false.
-func (p *parser) step(n int, open, close byte) (more bool, err error) {
-	if n == 0 {
-		if p.ws() != open {
-			return false, p.unexpected()
-		}
-		if p.depth++; p.depth > maxJSONDepth {
-			return false, p.errorf("exceeded max depth")
-		}
-		p.i++
-		if p.ws() == close {
-			p.i++
-			p.depth--
-			return false, nil
-		}
-		return true, nil
+// enter steps into the object or array that starts with open, counting its
+// depth, and reports whether a member or element follows; when none does,
+// it steps past close too.
+func (p *parser) enter(open, close byte) (more bool, err error) {
+	if p.ws() != open {
+		return false, p.unexpected()
 	}
-	switch p.ws() {
-	case ',':
-		p.i++
-		return true, nil
-	case close:
+	if p.depth++; p.depth > maxJSONDepth {
+		return false, p.errorf("exceeded max depth")
+	}
+	p.i++
+	if p.ws() == close {
 		p.i++
 		p.depth--
 		return false, nil
 	}
-	return false, p.unexpected()
+	return true, nil
+}
+
+// next steps past what follows a member or element of an object or array
+// that ends with close: a ',' before another one (more), or close. ok is
+// false, and nothing read, when it is neither. It is small enough to
+// inline, and leaves the error to the caller for that reason.
+func (p *parser) next(close byte) (more, ok bool) {
+	switch p.ws() {
+	case ',':
+		p.i++
+		return true, true
+	case close:
+		p.i++
+		p.depth--
+		return false, true
+	}
+	return false, false
 }
 
 // stringRaw reads a string and returns its contents between the quotes,

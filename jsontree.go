@@ -244,47 +244,48 @@ func (p *treeParser) string() (string, error) {
 func (p *treeParser) value() (any, error) {
 	switch c := p.ws(); {
 	case c == '{':
+		more, err := p.enter('{', '}')
+		if err != nil {
+			return nil, err
+		}
 		base := len(p.members)
-		for n := 0; ; n++ {
-			more, err := p.step(n, '{', '}')
-			if err != nil {
-				return nil, err
-			}
-			if !more {
-				break
-			}
+		for ok := true; more; {
 			k, err := p.string()
 			if err != nil {
 				return nil, err
 			}
-			if err := p.colon(); err != nil {
-				return nil, err
+			if p.ws() != ':' {
+				return nil, p.unexpected()
 			}
+			p.i++
 			v, err := p.value()
 			if err != nil {
 				return nil, err
 			}
 			p.members = append(p.members, jsonMember{k, v})
+			if more, ok = p.next('}'); !ok {
+				return nil, p.unexpected()
+			}
 		}
 		o := p.newObject(p.members[base:])
 		clear(p.members[base:])
 		p.members = p.members[:base]
 		return o, nil
 	case c == '[':
+		more, err := p.enter('[', ']')
+		if err != nil {
+			return nil, err
+		}
 		base := len(p.elems)
-		for n := 0; ; n++ {
-			more, err := p.element(n)
-			if err != nil {
-				return nil, err
-			}
-			if !more {
-				break
-			}
+		for ok := true; more; {
 			v, err := p.value()
 			if err != nil {
 				return nil, err
 			}
 			p.elems = append(p.elems, v)
+			if more, ok = p.next(']'); !ok {
+				return nil, p.unexpected()
+			}
 		}
 		if len(p.elems) == base {
 			return emptyArray, nil
