@@ -408,14 +408,11 @@ func (p *parser) numberRaw() ([]byte, error) {
 		return nil, p.unexpected()
 	}
 	big := false
+	var err error
 	if i < len(b) && b[i] == '.' {
-		i++
-		j := digits(b, i)
-		if j == i {
-			p.i = i
-			return nil, p.errorf("invalid number")
+		if i, err = p.someDigits(i + 1); err != nil {
+			return nil, err
 		}
-		i = j
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		big = true
@@ -423,12 +420,9 @@ func (p *parser) numberRaw() ([]byte, error) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		j := digits(b, i)
-		if j == i {
-			p.i = i
-			return nil, p.errorf("invalid number")
+		if i, err = p.someDigits(i); err != nil {
+			return nil, err
 		}
-		i = j
 	}
 	p.i = i
 	text := b[start:i]
@@ -450,6 +444,17 @@ func digits[T string | []byte](s T, i int) int {
 		i++
 	}
 	return i
+}
+
+// someDigits returns the index after the digits that start at p.b[i], as
+// a fraction and an exponent need at least one.
+func (p *parser) someDigits(i int) (int, error) {
+	j := digits(p.b, i)
+	if j == i {
+		p.i = i
+		return 0, p.errorf("invalid number")
+	}
+	return j, nil
 }
 
 // number reads a number.
