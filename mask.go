@@ -486,8 +486,6 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 		return m.scrub.url(val), true
 	case m.keep[key] && key != "value":
 		return val, true // what selectors read stays as it is
-	case key == "selected" && c.field && c.fieldMasked:
-		return val, false
 	case key == "value" && (tag == "input" || tag == "textarea" || tag == "select"):
 		if inputMasked(bits, c) {
 			return maskInputValue(val), true

@@ -346,6 +346,33 @@ func TestLeak(t *testing.T) {
 			secrets: []string{"MovedSecret"},
 			benign:  []string{"Movable text"},
 		},
+		{
+			name:   "adjacent sibling selector after a sibling is added, then removed",
+			policy: &Policy{MaskTextSelector: "label.secret + span"},
+			batches: [][]string{
+				{pMeta, psnap(pel(10, "span", "", ptxt(11, "Plain span text")))},
+				{pmut(`"texts":[],"attributes":[],"removes":[],"adds":[{"parentId":5,"nextId":10,"node":` + pel(20, "label", `"class":"secret"`) + `}]`),
+					pmut(`"texts":[{"id":11,"value":"SiblingSecret1"}],"attributes":[],"removes":[],"adds":[]`)},
+				{pmut(`"texts":[{"id":11,"value":"SiblingSecret2"}],"attributes":[],"removes":[],"adds":[{"parentId":5,"nextId":10,"node":` + pel(21, "label", `"class":"secret"`) + `}]`),
+					pmut(`"texts":[],"attributes":[],"removes":[{"parentId":5,"id":21},{"parentId":5,"id":20}],"adds":[]`),
+					pmut(`"texts":[{"id":11,"value":"UnmaskedAgainText"}],"attributes":[],"removes":[],"adds":[]`)},
+			},
+			secrets: []string{"SiblingSecret1", "SiblingSecret2"},
+			benign:  []string{"Plain span text", "UnmaskedAgainText"},
+		},
+		{
+			name:   "first-child selector after the first child is removed, then a child is added before",
+			policy: &Policy{MaskTextSelector: "p:first-child"},
+			batches: [][]string{
+				{pMeta, psnap(pel(10, "div", "", pel(11, "p", "", ptxt(12, "FirstParaSecret")), pel(13, "p", "", ptxt(14, "Second para text"))))},
+				{pmut(`"texts":[],"attributes":[],"removes":[{"parentId":10,"id":11}],"adds":[]`),
+					pmut(`"texts":[{"id":14,"value":"NowFirstSecret"}],"attributes":[],"removes":[],"adds":[]`)},
+				{pmut(`"texts":[],"attributes":[],"removes":[],"adds":[{"parentId":10,"nextId":13,"node":` + pel(15, "p", "", ptxt(16, "NewFirstSecret")) + `}]`),
+					pmut(`"texts":[{"id":14,"value":"NoLongerFirstText"}],"attributes":[],"removes":[],"adds":[]`)},
+			},
+			secrets: []string{"FirstParaSecret", "NowFirstSecret", "NewFirstSecret"},
+			benign:  []string{"Second para text", "NoLongerFirstText"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -571,4 +598,13 @@ func TestPeekSource(t *testing.T) {
 		assert.Equal(t, tt.ok, ok, tt.data)
 		assert.Equal(t, tt.want, got, tt.data)
 	}
+}
+
+func TestMaskSiblingSelectorSurvivesRestart(t *testing.T) {
+	env := newPrivEnv(t, &Policy{MaskTextSelector: "label.secret + span"})
+	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "span", "", ptxt(11, "Plain span text"))))
+	env.ingest(env.r, "w1", 1, pmut(`"texts":[],"attributes":[],"removes":[],"adds":[{"parentId":5,"nextId":10,"node":`+pel(20, "label", `"class":"secret"`)+`}]`))
+	r := env.recorder() // the mirror is rebuilt from the stored chunks
+	env.ingest(r, "w1", 2, pmut(`"texts":[{"id":11,"value":"RestartSiblingSecret"}],"attributes":[],"removes":[],"adds":[]`))
+	assert.NotContains(t, env.stored(), "RestartSiblingSecret")
 }

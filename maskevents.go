@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,6 +61,10 @@ type pass struct {
 	mr     *mirror
 	budget int    // elements reeval may still visit in this batch
 	force  uint16 // bits the next element visited gets whatever it matches
+	// touched holds the parents a mutation added children to or removed
+	// children from, when the policy has sibling-sensitive selectors:
+	// their other children are re-matched once the adds are done.
+	touched []int32
 	// closed is bUnsure when the mirror missed a batch before this one (a
 	// gap, or a batch that arrived out of order) and so may be stale: the
 	// whole batch then fails closed. Every element it serializes or changes
@@ -373,6 +378,14 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 
 func (p *pass) mutation(d *jsonObject) bool {
 	m, mr := p.m, p.mr
+	p.touched = p.touched[:0]
+	if m.siblingSen {
+		for _, it := range listOf(d.get("removes")) {
+			if id, ok := intOf(it.get("id")); ok {
+				p.touch(id)
+			}
+		}
+	}
 	mr.removeAll(d)
 
 	if raw, ok := d.get("adds").([]any); ok && len(raw) > 0 {
@@ -389,6 +402,7 @@ func (p *pass) mutation(d *jsonObject) bool {
 		}
 		d.set("adds", out)
 	}
+	markers := p.reevalTouched()
 
 	if raw, ok := d.get("texts").([]any); ok {
 		out := raw[:0]
@@ -415,8 +429,10 @@ func (p *pass) mutation(d *jsonObject) bool {
 		d.set("texts", out)
 	}
 
-	if raw, ok := d.get("attributes").([]any); ok {
-		out := make([]any, 0, len(raw))
+	if raw, ok := d.get("attributes").([]any); ok || len(markers) > 0 {
+		// The re-matched siblings' markers come first: a change the page
+		// made to the same element in this mutation writes its own.
+		out := append(make([]any, 0, len(markers)+len(raw)), markers...)
 		var extra []any
 		for _, it := range listOf(raw) {
 			id, _ := intOf(it.get("id"))
@@ -470,6 +486,10 @@ func (p *pass) add(it *jsonObject) bool {
 	if !ok {
 		return false
 	}
+	if m.siblingSen {
+		p.touch(id) // a move: its old siblings may match differently
+		p.touched = append(p.touched, parent)
+	}
 	mr.remove(id) // a move: the node comes back with a new parent
 	var h *html.Node
 	switch t, _ := intOf(node.get("type")); t {
@@ -492,6 +512,41 @@ func (p *pass) add(it *jsonObject) bool {
 	p.visit(node, parent, next, c, h, 0)
 	p.force = 0
 	return mr.get(id) != nil
+}
+
+// touch records the parent of node id, if the mirror knows it, as one whose
+// children a mutation changes.
+func (p *pass) touch(id int32) {
+	if n := p.mr.get(id); n != nil && n.parent != 0 {
+		p.touched = append(p.touched, n.parent)
+	}
+}
+
+// reevalTouched re-matches the children of the parents a mutation added
+// children to or removed children from (and their subtrees): with
+// sibling-sensitive selectors (+, ~, :nth-child, :first-child, ...) the
+// other children may start or stop matching. It returns the marker changes
+// as attribute changes. Past the re-evaluation budget the parent is marked
+// unsure, so everything below it is masked.
+func (p *pass) reevalTouched() []any {
+	if len(p.touched) == 0 {
+		return nil
+	}
+	slices.Sort(p.touched)
+	var extra []any
+	for _, parent := range slices.Compact(p.touched) {
+		if p.mr.get(parent) == nil {
+			continue // removed later in the same mutation
+		}
+		for _, ch := range p.reeval(parent, false) {
+			extra = append(extra, &jsonObject{m: []jsonMember{
+				{"id", jsonNumber(strconv.Itoa(int(ch.id)))},
+				{"attributes", &jsonObject{m: []jsonMember{{markerAttr, markerValue(ch.bits)}}}},
+			}})
+		}
+	}
+	p.touched = p.touched[:0]
+	return extra
 }
 
 // changeAttrs masks an attribute change of a known element in context c0
