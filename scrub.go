@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"encoding/json"
 	"net/url"
 	"regexp"
 	"strings"
@@ -119,10 +118,8 @@ func (s *scrubber) pairs(q string) string {
 // and numbers that are card numbers become strings of '*'. A string that
 // is not JSON is scrubbed as text.
 func (s *scrubber) jsonString(v string) string {
-	dec := json.NewDecoder(strings.NewReader(v))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil || dec.More() {
+	tree, err := decodeValue([]byte(v))
+	if err != nil {
 		return s.text(v)
 	}
 	tree, changed := s.walk(tree)
@@ -146,21 +143,12 @@ func (s *scrubber) walk(v any) (any, bool) {
 			u = s.url(u)
 		}
 		return u, u != t
-	case json.Number:
+	case jsonNumber:
 		if s.card {
 			if u := scrubCards(string(t)); u != string(t) {
 				return u, true
 			}
 		}
-	case map[string]any:
-		changed := false
-		for k, e := range t {
-			if u, c := s.walk(e); c {
-				t[k] = u
-				changed = true
-			}
-		}
-		return t, changed
 	case *jsonObject:
 		changed := false
 		for i := range t.m {
