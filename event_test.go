@@ -252,13 +252,7 @@ func TestValidate(t *testing.T) {
 			b, err := DecodeBatch(batchBody(tt.events))
 			require.NoError(t, err)
 			err = b.Validate()
-			if tt.want == "" {
-				assert.NoError(t, err)
-				return
-			}
-			var ve *ValidationError
-			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, tt.want, err.Error())
+			assertValidation(t, err, tt.want)
 		})
 	}
 }
@@ -287,13 +281,7 @@ func TestValidateBatchFields(t *testing.T) {
 			b := valid()
 			tt.change(b)
 			err := b.Validate()
-			if tt.want == "" {
-				assert.NoError(t, err)
-				return
-			}
-			var ve *ValidationError
-			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, tt.want, err.Error())
+			assertValidation(t, err, tt.want)
 		})
 	}
 }
@@ -724,4 +712,17 @@ func TestTypedAccessSourcesNotInRecordings(t *testing.T) {
 
 	_, err = event(`{"source":5,"id":1,"text":"a"}`).Console()
 	assert.EqualError(t, err, "replay: want source Log, have Input")
+}
+
+// assertValidation checks that err is nil when want is empty, and otherwise
+// a *ValidationError whose message is want.
+func assertValidation(t *testing.T, err error, want string) {
+	t.Helper()
+	if want == "" {
+		assert.NoError(t, err)
+		return
+	}
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, want, err.Error())
 }
