@@ -57,11 +57,6 @@ func (o *jsonObject) set(k string, v any) {
 	o.m = append(o.m, jsonMember{k, v})
 }
 
-// del removes key k.
-func (o *jsonObject) del(k string) {
-	o.m = slices.DeleteFunc(o.m, func(m jsonMember) bool { return m.k == k })
-}
-
 // filter calls f with each member in order and keeps its value, replaced
 // by f's first result, when f's second result is true.
 func (o *jsonObject) filter(f func(k string, v any) (any, bool)) {

@@ -101,8 +101,6 @@ func (env *privEnv) read() string {
 	return buf.String()
 }
 
-func lax(p *Policy) *Policy { return p }
-
 // TestLeak plants one secret per place rrweb can carry a value and checks
 // that it reaches neither the store nor the read API, while benign content
 // next to it survives.

@@ -130,14 +130,6 @@ a{color:#2f5d50;font-weight:bold}</style>
 <script src="/replay/v1/recorder.js" data-site="demo" defer></script></head><body>` + body + `</body></html>`
 }
 
-// sessions lists the sessions of site "demo" in every state.
-func (env *dashEnv) sessions(t *testing.T) []storage.Session {
-	t.Helper()
-	page, err := env.rec.Sessions(context.Background(), storage.Query{Site: "demo", State: storage.FilterAll, Limit: 500})
-	require.NoError(t, err)
-	return page.Sessions
-}
-
 // waitSession waits until session id of site "demo" is stored and
 // satisfies ok.
 func (env *dashEnv) waitSession(t *testing.T, id, what string, ok func(storage.Session) bool) storage.Session {

@@ -42,7 +42,7 @@ type cursorJSON struct {
 
 // String encodes c as an opaque, URL-safe token for [Page.Next].
 func (c Cursor) String() string {
-	b, err := json.Marshal(cursorJSON{Start: c.Start, ID: c.ID, Site: c.Site})
+	b, err := json.Marshal(cursorJSON(c))
 	if err != nil {
 		// Only a year outside [0, 9999] fails to marshal; no session
 		// starts there, and such a cursor could not be parsed back.
@@ -71,7 +71,7 @@ func ParseCursor(s string) (Cursor, error) {
 	if cj.ID == "" {
 		return Cursor{}, fmt.Errorf("%w: no session id", ErrInvalidCursor)
 	}
-	return Cursor{Start: cj.Start, ID: cj.ID, Site: cj.Site}, nil
+	return Cursor(cj), nil
 }
 
 // Before reports whether c sorts before s in a listing, so that s belongs on
