@@ -10,18 +10,23 @@ ARGS ?=
 # marker that web/node_modules matches web/package-lock.json.
 WEB := web/node_modules/.package-lock.json
 
-.PHONY: demo test vet fmt-check bench web
+.PHONY: demo test vet fmt-check staticcheck bench web
 
 ## demo: install the web packages if needed, then run the demo shop and dashboard
 demo: $(WEB)
 	$(GO) run ./examples/demo $(ARGS)
 
-## test: vet, gofmt check, and every test with the race detector (browser tests included)
-test: $(WEB) vet fmt-check
+## test: vet, gofmt check, staticcheck, and every test with the race detector (browser tests included)
+test: $(WEB) vet fmt-check staticcheck
 	$(GO) test -race ./...
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck is pinned so that a new release cannot turn CI red on its own.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
 
 fmt-check:
 	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './web/*' -not -path './.git/*')); \
