@@ -407,6 +407,31 @@ func TestPendingBoundCountsWhatARestartFinds(t *testing.T) {
 	assert.Equal(t, storage.StatePending, e.state("after-001"), "the session of the batch itself is never evicted by it")
 }
 
+// Eviction locks each victim while the batch holds its own session. Many
+// victims make sure that some would have shared a lock with the batch's
+// session had locks been striped over a fixed number of slots; every one of
+// them must still be evicted.
+func TestPendingBoundEvictsEveryVictimWhileHoldingItsOwnSession(t *testing.T) {
+	tg := Targeting{Rules: []Rule{{Name: "never thank-you", When: Cond{Not: &Cond{Visited: "/thank-you*"}}}}, MaxPendingBytes: 1 << 30}
+	store := memstore.New()
+	clock := newFakeClock()
+	e := newLifecycleEnv(t, store, &Site{ID: "shop", Targeting: tg}, clock)
+	const victims = 600
+	for i := range victims {
+		e.send(fmt.Sprintf("victim-%04d", i), "w1", 0, moveEv(0))
+		clock.Advance(time.Millisecond)
+	}
+	tg.MaxPendingBytes = 1
+	e = newLifecycleEnv(t, store, &Site{ID: "shop", Targeting: tg}, clock)
+	e.send("trigger-01", "w1", 0, moveEv(0))
+	for i := range victims {
+		id := fmt.Sprintf("victim-%04d", i)
+		require.Equal(t, storage.StateDropped, e.state(id), "%s was skipped by the pending bound", id)
+	}
+	assert.Equal(t, int64(victims), e.rec.Stats()["shop"].Evicted)
+	assert.Equal(t, storage.StatePending, e.state("trigger-01"))
+}
+
 func TestLifecycleDecisionSurvivesARestartOnFilestore(t *testing.T) {
 	dir := t.TempDir()
 	clock := newFakeClock()

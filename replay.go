@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/sessionreplay/replay/storage"
@@ -266,39 +264,4 @@ func (r *Recorder) Delete(ctx context.Context, site, id string) error {
 		return err
 	}
 	return r.drop(ctx, key, &sess, false)
-}
-
-// sessionLocks serialises the batches of one session within this process.
-type sessionLocks struct {
-	seed  maphash.Seed
-	once  sync.Once
-	slots [256]sync.Mutex
-}
-
-func (l *sessionLocks) lock(k storage.Key) (unlock func()) {
-	m := l.slot(k)
-	m.Lock()
-	return m.Unlock
-}
-
-// tryLock is lock without waiting: ok is false when the session's slot is
-// held (by another batch, or by the caller for another session).
-func (l *sessionLocks) tryLock(k storage.Key) (unlock func(), ok bool) {
-	m := l.slot(k)
-	if !m.TryLock() {
-		return nil, false
-	}
-	return m.Unlock, true
-}
-
-// slot returns the mutex of the session's slot: sessions share 256 slots
-// by a hash of their key.
-func (l *sessionLocks) slot(k storage.Key) *sync.Mutex {
-	l.once.Do(func() { l.seed = maphash.MakeSeed() })
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(k.Site)
-	h.WriteByte(0)
-	h.WriteString(k.Session)
-	return &l.slots[h.Sum64()%uint64(len(l.slots))]
 }
