@@ -466,5 +466,5 @@ func TestIngestDecodedLimitDefaultFitsRecorderBatches(t *testing.T) {
 	// recorder.js flushes at 512 KiB; a batch is that plus one event,
 	// which may be a full snapshot of several MB.
 	assert.GreaterOrEqual(t, int64(transport.DefaultMaxDecodedBytes), int64(512<<10+8<<20))
-	assert.GreaterOrEqual(t, int64(transport.DefaultMaxInFlightBytes), 4*int64(transport.DefaultMaxDecodedBytes))
+	assert.GreaterOrEqual(t, int64(transport.DefaultMaxInFlightBytes), 2*int64(transport.DefaultMaxDecodedBytes))
 }

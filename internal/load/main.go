@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ import (
 
 	"github.com/sessionreplay/replay"
 	"github.com/sessionreplay/replay/internal/corpus"
+	"github.com/sessionreplay/replay/internal/cputime"
 	"github.com/sessionreplay/replay/storage/filestore"
 	"github.com/sessionreplay/replay/transport"
 )
@@ -49,6 +51,8 @@ type config struct {
 	addr     string
 	site     string
 	token    string
+	heap     string
+	inFlight int64
 }
 
 func main() {
@@ -59,6 +63,8 @@ func main() {
 	flag.StringVar(&c.addr, "addr", "", "base URL of a running handler (for example http://127.0.0.1:8080/replay); empty starts one in-process")
 	flag.StringVar(&c.site, "site", "load", "site id to send as")
 	flag.StringVar(&c.token, "token", "load-token", "bearer token of the read API, to read the sessions back")
+	flag.Int64Var(&c.inFlight, "inflight", 0, "the in-process handler's MaxInFlightBytes; 0 means the default")
+	flag.StringVar(&c.heap, "memprofile", "", "write a heap profile to `file` once everything is sent (in-process handler only)")
 	flag.Parse()
 	log.SetFlags(0)
 	if err := run(c); err != nil {
@@ -94,7 +100,7 @@ func run(c config) error {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		url, stop, err := serve(filepath.Join(tmp, "store"), c.site, c.token)
+		url, stop, err := serve(filepath.Join(tmp, "store"), c.site, c.token, c.inFlight)
 		if err != nil {
 			return err
 		}
@@ -156,6 +162,7 @@ func run(c config) error {
 	)
 	ingestURL := base + "/v1/ingest?site=" + c.site + "&enc=gzip"
 	start := time.Now()
+	cpuStart, _ := cputime.Process()
 	for _, ss := range browsers {
 		wg.Go(func() {
 			var lat []time.Duration
@@ -193,6 +200,7 @@ func run(c config) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpuEnd, cpuOK := cputime.Process()
 	slices.Sort(latencies)
 	pct := func(p float64) time.Duration {
 		if len(latencies) == 0 {
@@ -203,6 +211,16 @@ func run(c config) error {
 	fmt.Printf("sent: %d requests in %s: %.1f requests/s, %.1f MB/s of event JSON; latency p50 %s, p90 %s, p99 %s, max %s; %d retried (503/429)\n",
 		len(latencies), elapsed.Round(time.Millisecond), float64(len(latencies))/elapsed.Seconds(),
 		mb(int(sentRaw.Load()))/elapsed.Seconds(), pct(0.5), pct(0.9), pct(0.99), pct(1), retries.Load())
+	if hwm != nil && cpuOK {
+		cpu := cpuEnd - cpuStart
+		fmt.Printf("CPU time of the process (handler and load tool): %s, %.0f%% of the cores; %.1f MB of event JSON per CPU-second\n",
+			cpu.Round(time.Millisecond), 100*cpu.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), mb(int(sentRaw.Load()))/cpu.Seconds())
+	}
+	if hwm != nil && c.heap != "" {
+		if err := writeHeap(c.heap); err != nil {
+			return err
+		}
+	}
 	if hwm != nil {
 		peak, err := hwm()
 		if err == nil {
@@ -299,7 +317,7 @@ func post(ctx context.Context, client *http.Client, url string, body []byte) (in
 
 // serve starts a handler on 127.0.0.1 with a filestore in dir, and returns
 // its base URL.
-func serve(dir, site, token string) (string, func(), error) {
+func serve(dir, site, token string, inFlight int64) (string, func(), error) {
 	store, err := filestore.Open(dir, nil)
 	if err != nil {
 		return "", nil, err
@@ -319,13 +337,24 @@ func serve(dir, site, token string) (string, func(), error) {
 		store.Close()
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: transport.NewHandler(rec, &transport.Options{Authorizer: transport.BearerToken(token)}),
+	srv := &http.Server{Handler: transport.NewHandler(rec, &transport.Options{
+		Authorizer: transport.BearerToken(token), MaxInFlightBytes: inFlight}),
 		ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String(), func() {
 		srv.Shutdown(context.Background())
 		store.Close()
 	}, nil
+}
+
+// writeHeap writes a heap profile to file.
+func writeHeap(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // peakRSS reads the process's peak resident set size (VmHWM).
