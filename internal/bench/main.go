@@ -155,8 +155,8 @@ func run(dur time.Duration, cpuprofile, only string) error {
 		defer prof.Close()
 	}
 	results := map[string][2]rate{}
-	fmt.Printf("%-50s %22s %22s %7s\n", "", "1 core", "2 cores", "")
-	fmt.Printf("%-50s %10s %11s %10s %11s %7s\n", "path", "MB/s", "MB/cpu-s", "MB/s", "MB/cpu-s", "2c/1c")
+	fmt.Printf("%-50s %28s %28s %7s\n", "", "1 core", "2 cores", "")
+	fmt.Printf("%-50s %8s %10s %8s %8s %10s %8s %7s\n", "path", "MB/s", "MB/cpu-s", "CPU use", "MB/s", "MB/cpu-s", "CPU use", "2c/1c")
 	for _, p := range paths {
 		if only != "" && !strings.Contains(p.name, only) {
 			continue
@@ -177,7 +177,8 @@ func run(dur time.Duration, cpuprofile, only string) error {
 			}
 		}
 		results[p.name] = r
-		fmt.Printf("%-50s %10.1f %11.1f %10.1f %11.1f %6.2fx\n", p.name, r[0].wall, r[0].cpu, r[1].wall, r[1].cpu, r[1].wall/r[0].wall)
+		fmt.Printf("%-50s %8.1f %10.1f %8.2f %8.1f %10.1f %8.2f %6.2fx\n", p.name,
+			r[0].wall, r[0].cpu, r[0].used, r[1].wall, r[1].cpu, r[1].used, r[1].wall/r[0].wall)
 	}
 	runtime.GOMAXPROCS(runtime.NumCPU())
 
@@ -205,8 +206,10 @@ func run(dur time.Duration, cpuprofile, only string) error {
 }
 
 // rate is a measured throughput: MB/s by the wall clock, and MB per second
-// of the process's CPU time (0 where the platform does not tell).
-type rate struct{ wall, cpu float64 }
+// of the process's CPU time (0 where the platform does not tell); used is
+// how many cores' worth of CPU time the process got (CPU time / wall time):
+// on a shared machine, the ceiling of the two-core speed-up.
+type rate struct{ wall, cpu, used float64 }
 
 // measure runs whole passes over the batches with cores goroutines on
 // GOMAXPROCS=cores until dur has passed, and returns MB/s of batch JSON.
@@ -264,9 +267,11 @@ func measure(p path, batches []batch, cores int, dur time.Duration, tmp string) 
 		})
 	}
 	wg.Wait()
-	r := rate{wall: mb(total) / time.Since(start).Seconds()}
+	wall := time.Since(start)
+	r := rate{wall: mb(total) / wall.Seconds()}
 	if cpuEnd, ok := cputime.Process(); ok {
 		r.cpu = mb(total) / (cpuEnd - cpuStart).Seconds()
+		r.used = (cpuEnd - cpuStart).Seconds() / wall.Seconds()
 	}
 	return r, first
 }
