@@ -13,10 +13,10 @@ func TestBatchesFlushEveryIntervalAndAtTheSizeLimit(t *testing.T) {
 	}
 	v := Visit{Name: "t", Events: []json.RawMessage{
 		ev(1000, 0), ev(2000, 0), // the first batch: the timer fires at 6000
-		ev(6000, 0),              // starts the second,
-		ev(7000, MaxBatchBytes),  // which reaches 512 KiB: flushed at once
-		ev(7001, 0),              // the third, flushed by the timer at 11000
-		ev(20000, 0),             // the last
+		ev(6000, 0),             // starts the second,
+		ev(7000, MaxBatchBytes), // which reaches 512 KiB: flushed at once
+		ev(7001, 0),             // the third, flushed by the timer at 11000
+		ev(20000, 0),            // the last
 	}}
 	got := v.Batches("site", "session-1", "w1")
 	var sizes []int
