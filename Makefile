@@ -32,8 +32,9 @@ fmt-check:
 	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './web/*' -not -path './.git/*')); \
 	if [ -n "$$files" ]; then echo "gofmt wants to change:"; echo "$$files"; exit 1; fi
 
-## bench: run the benchmarks (each with its baseline), no tests
+## bench: the ingest benchmark on the corpus (internal/bench), then the Go benchmarks (each with its baseline), no tests
 bench:
+	$(GO) run ./internal/bench
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## web: install web/node_modules from web/package-lock.json

@@ -1,10 +1,11 @@
 package replay
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -12,8 +13,13 @@ import (
 // Chunks are stored as a zstd frame holding a JSON array of events. The
 // encoder and decoder are safe for concurrent use through EncodeAll and
 // DecodeAll and are built once.
+//
+// The level is zstd's fastest: on the recorded corpus it encodes chunks in
+// about 60% of the CPU time of the default level for 2% more bytes, and
+// better compression costs twice the time for 10% fewer bytes
+// (BenchmarkEncodeChunk).
 var (
-	chunkEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+	chunkEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	chunkDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxChunkBytes))
 )
 
@@ -23,25 +29,45 @@ const maxChunkBytes = 256 << 20
 
 // encodeChunk encodes events as a compressed JSON array.
 func encodeChunk(events []Event) ([]byte, error) {
+	return encodeChunkWith(chunkEncoder, events)
+}
+
+// chunkBuffers reuses the JSON buffers of encodeChunk: the JSON is
+// transient, only its compressed copy is kept.
+var chunkBuffers sync.Pool
+
+// maxPooledBuffer is the largest buffer kept for reuse.
+const maxPooledBuffer = 4 << 20
+
+// encodeChunkWith is encodeChunk with the encoder given. The events are
+// written one after the other into one buffer, which is compressed.
+func encodeChunkWith(enc *zstd.Encoder, events []Event) ([]byte, error) {
 	size := 2
 	for i := range events {
 		size += len(events[i].Data) + 64
 	}
-	var buf bytes.Buffer
-	buf.Grow(size)
-	buf.WriteByte('[')
+	bp, _ := chunkBuffers.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	buf := slices.Grow((*bp)[:0], size)
+	buf = append(buf, '[')
 	for i := range events {
 		if i > 0 {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
-		b, err := events[i].MarshalJSON()
-		if err != nil {
+		var err error
+		if buf, err = events[i].appendJSON(buf); err != nil {
 			return nil, fmt.Errorf("events[%d]: %w", i, err)
 		}
-		buf.Write(b)
 	}
-	buf.WriteByte(']')
-	return chunkEncoder.EncodeAll(buf.Bytes(), nil), nil
+	buf = append(buf, ']')
+	out := enc.EncodeAll(buf, nil)
+	if cap(buf) <= maxPooledBuffer {
+		*bp = buf
+		chunkBuffers.Put(bp)
+	}
+	return out, nil
 }
 
 // decodeChunk returns the events of a stored chunk as raw JSON, in the order

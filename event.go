@@ -72,14 +72,18 @@ func (e *Event) Time() time.Time {
 // MarshalJSON encodes the event: type, data, timestamp, then the Extra keys
 // in sorted order. An event without Data is encoded with an empty object.
 func (e Event) MarshalJSON() ([]byte, error) {
-	if math.IsNaN(e.Timestamp) || math.IsInf(e.Timestamp, 0) {
-		return nil, errors.New("replay: event timestamp is not a finite number")
-	}
 	n := len(e.Data) + 64
 	for k, v := range e.Extra {
 		n += len(k) + len(v) + 4
 	}
-	buf := make([]byte, 0, n)
+	return e.appendJSON(make([]byte, 0, n))
+}
+
+// appendJSON appends the event's JSON, as MarshalJSON writes it, to buf.
+func (e *Event) appendJSON(buf []byte) ([]byte, error) {
+	if math.IsNaN(e.Timestamp) || math.IsInf(e.Timestamp, 0) {
+		return nil, errors.New("replay: event timestamp is not a finite number")
+	}
 	buf = append(buf, `{"type":`...)
 	buf = strconv.AppendInt(buf, int64(e.Type), 10)
 	buf = append(buf, `,"data":`...)

@@ -41,6 +41,27 @@
 // ([Options].MaxDecodedBytes), so a gzip bomb costs at most the limit; a
 // per-client rate limit is available ([Options].IngestRate).
 //
+// # Memory under load
+//
+// The decoded limit of one body, [DefaultMaxDecodedBytes] (16 MiB), is sized
+// to what recorder.js sends: it flushes a batch as soon as it holds 512 KiB
+// of events, so a batch is 512 KiB plus its last event, which may be a full
+// snapshot with the page's stylesheets inlined (a few MB on heavy pages).
+// Across requests, the decoded bytes being handled at once are bounded by
+// [Options].MaxInFlightBytes ([DefaultMaxInFlightBytes], 32 MiB): a body
+// is counted before it is inflated (by the size its gzip trailer claims,
+// checked once inflated) until its answer is written, and a body that does
+// not fit is answered 503 with Retry-After: 1, which recorder.js honours by
+// sending it again a second later. The handler's memory peaks at about ten
+// times the bytes in flight (the body, its copy, the decoded and masked
+// events, the stored chunk; measured with internal/load on the recorded
+// corpus: 64 browsers, 430 MB peak RSS at 32 MiB, 820 MB at 128 MiB).
+//
+// Batches of a session that was dropped or deleted are refused from the
+// envelope alone: the site and session, which recorder.js writes first, are
+// read and the events are neither decoded nor validated, only counted for
+// the answer.
+//
 // The read API has no anonymous default: without an [Authorizer] it answers
 // 403. [BearerToken] compares tokens in constant time. Tokens travel in the
 // Authorization header only, never in URLs.

@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sessionreplay/replay"
 	"github.com/sessionreplay/replay/storage"
@@ -21,7 +22,17 @@ const (
 	// DefaultMaxBodyBytes bounds an ingest body as it arrives (compressed).
 	DefaultMaxBodyBytes = 10 << 20
 	// DefaultMaxDecodedBytes bounds an ingest body once decompressed.
-	DefaultMaxDecodedBytes = 100 << 20
+	// recorder.js sends a batch as soon as it holds 512 KiB of events, so
+	// a batch is 512 KiB plus its last event; that event may be a full
+	// snapshot with the page's stylesheets inlined (1.8 MB for an admin
+	// template with a 1.4 MB stylesheet). 16 MiB leaves room for heavy
+	// pages.
+	DefaultMaxDecodedBytes = 16 << 20
+	// DefaultMaxInFlightBytes bounds the decoded bytes of the ingest
+	// bodies being handled at once, across requests: twice the largest
+	// body. The handler's memory peaks at about ten times the bytes in
+	// flight (measured with internal/load on the recorded corpus).
+	DefaultMaxInFlightBytes = 32 << 20
 
 	// DefaultRRWebURL is the rrweb recorder build recorder.js loads when
 	// the page has no rrweb: the UMD bundle of the version web/package.json
@@ -54,6 +65,14 @@ type Options struct {
 	// body is answered 413 after at most this many bytes were inflated.
 	// 0 means [DefaultMaxDecodedBytes].
 	MaxDecodedBytes int64
+	// MaxInFlightBytes bounds the decoded bytes of all the ingest bodies
+	// being handled at once, so that memory stays bounded under load
+	// (the handler's memory peaks at about ten times this). A body that
+	// does not fit now is answered 503 with Retry-After: 1, before it is
+	// inflated; recorder.js waits and sends it again. One body is always
+	// let through when none is in flight. 0 means
+	// [DefaultMaxInFlightBytes].
+	MaxInFlightBytes int64
 
 	// IngestRate limits ingest requests per client (per IP address, per
 	// /64 for IPv6) to this many per second, on average; requests over
@@ -94,7 +113,33 @@ type handler struct {
 	mux     *http.ServeMux
 	limiter *rateLimiter
 	assets  *assets
+
+	inFlight budget // decoded ingest bytes being handled (ingest.go)
 }
+
+// budget counts bytes in use against a maximum. It is safe for concurrent
+// use.
+type budget struct {
+	max  int64
+	used atomic.Int64
+}
+
+// take reserves n bytes, or reports false when they would exceed the
+// maximum; a reservation is always granted when nothing is reserved.
+func (b *budget) take(n int64) bool {
+	for {
+		u := b.used.Load()
+		if u > 0 && u+n > b.max {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+// give returns n reserved bytes.
+func (b *budget) give(n int64) { b.used.Add(-n) }
 
 // NewHandler returns an http.Handler that serves the whole wire contract of
 // API.md for rec: ingest, config, recorder.js, the read API and the
@@ -118,6 +163,10 @@ func NewHandler(rec *replay.Recorder, opts *Options) http.Handler {
 	if o.MaxDecodedBytes <= 0 {
 		o.MaxDecodedBytes = DefaultMaxDecodedBytes
 	}
+	if o.MaxInFlightBytes <= 0 {
+		o.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	h.inFlight.max = o.MaxInFlightBytes
 	o.RRWebURL = cmpOr(o.RRWebURL, DefaultRRWebURL)
 	o.RRWebPlayerURL = cmpOr(o.RRWebPlayerURL, DefaultRRWebPlayerURL)
 	o.RRWebPlayerCSSURL = cmpOr(o.RRWebPlayerCSSURL, DefaultRRWebPlayerCSSURL)

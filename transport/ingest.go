@@ -2,7 +2,6 @@ package transport
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,11 +38,15 @@ func (h *handler) ingest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, status, msg := h.readBody(w, r)
+	body, release, status, msg := h.readBody(w, r)
 	if status != 0 {
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
 		writeError(w, status, msg)
 		return
 	}
+	defer release()
 	if res, refused := h.refused(w, r, body, querySite, origin); refused {
 		if res != nil {
 			writeJSON(w, http.StatusOK, res)
@@ -75,37 +78,53 @@ func (h *handler) ingest(w http.ResponseWriter, r *http.Request) {
 }
 
 // refused answers a batch of a dropped or deleted session without decoding
-// its events: only the envelope is read (site, session, and the events as
-// raw JSON to count them). It returns refused true when the request has been
-// dealt with: res is the answer to write, or nil when allowOrigin already
-// answered. A body whose envelope does not parse is left to DecodeBatch,
-// which names what is wrong.
+// its events: only the envelope (site and session) is read, and the events
+// are counted, without being decoded, only when the session is refused. It
+// returns refused true when the request has been dealt with: res is the
+// answer to write, or nil when allowOrigin already answered. A body whose
+// envelope does not parse is left to DecodeBatch, which names what is wrong.
 func (h *handler) refused(w http.ResponseWriter, r *http.Request, body []byte, querySite, origin string) (res *replay.Result, refused bool) {
-	var env struct {
-		Site    string            `json:"site"`
-		Session string            `json:"session"`
-		Events  []json.RawMessage `json:"events"`
-	}
-	if json.Unmarshal(body, &env) != nil || (querySite != "" && env.Site != querySite) {
+	site, session, ok := readEnvelope(body)
+	if !ok || (querySite != "" && site != querySite) {
 		return nil, false
 	}
-	drop, err := h.rec.Refuses(r.Context(), env.Site, env.Session)
+	drop, err := h.rec.Refuses(r.Context(), site, session)
 	if err != nil || !drop {
 		return nil, false // a store error is reported by Ingest
 	}
-	if querySite == "" && !h.allowOrigin(w, r, env.Site, origin) {
+	n, ok := countEvents(body)
+	if !ok {
+		return nil, false // DecodeBatch names what is wrong
+	}
+	if querySite == "" && !h.allowOrigin(w, r, site, origin) {
 		return nil, true
 	}
-	return &replay.Result{Accepted: len(env.Events), Record: false}, true
+	return &replay.Result{Accepted: n, Record: false}, true
 }
 
 // readBody reads the ingest body within the limits and decompresses it. It
 // returns a status and message to answer instead when the body is refused.
-func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, status int, msg string) {
+// The body's decoded bytes are taken from the in-flight budget before it is
+// inflated (by the size the gzip trailer claims, checked afterwards), and
+// given back by release, which the caller calls once done with the body; a
+// body the budget cannot take now is answered 503.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), status int, msg string) {
+	release = func() {}
+	body, taken, status, msg := h.readBodyBudget(w, r)
+	if taken > 0 {
+		release = func() { h.inFlight.give(taken) }
+	}
+	return body, release, status, msg
+}
+
+// busy is the message of a 503 answer for the in-flight budget.
+const busy = "busy: too many ingest bytes in flight, retry later"
+
+func (h *handler) readBodyBudget(w http.ResponseWriter, r *http.Request) (body []byte, taken int64, status int, msg string) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !jsonMediaType(mt) {
-			return nil, http.StatusUnsupportedMediaType, "Content-Type: want text/plain or application/json, got " + quote(ct)
+			return nil, 0, http.StatusUnsupportedMediaType, "Content-Type: want text/plain or application/json, got " + quote(ct)
 		}
 	}
 	gz := false
@@ -114,42 +133,62 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 	case "gzip", "x-gzip":
 		gz = true
 	default:
-		return nil, http.StatusUnsupportedMediaType, "Content-Encoding: want gzip or none, got " + quote(enc)
+		return nil, 0, http.StatusUnsupportedMediaType, "Content-Encoding: want gzip or none, got " + quote(enc)
 	}
 	switch enc := r.URL.Query().Get("enc"); enc {
 	case "":
 	case "gzip":
 		gz = true
 	default:
-		return nil, http.StatusUnsupportedMediaType, "enc: want gzip, got " + quote(enc)
+		return nil, 0, http.StatusUnsupportedMediaType, "enc: want gzip, got " + quote(enc)
 	}
 
-	max := h.opts.MaxBodyBytes
-	if r.ContentLength > max {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: %d bytes on the wire, over the limit of %d", r.ContentLength, max)
+	wireMax := h.opts.MaxBodyBytes
+	if r.ContentLength > wireMax {
+		return nil, 0, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: %d bytes on the wire, over the limit of %d", r.ContentLength, wireMax)
 	}
-	wire, err := readUpTo(http.MaxBytesReader(w, r.Body, max), max, r.ContentLength)
+	wire, err := readUpTo(http.MaxBytesReader(w, r.Body, wireMax), wireMax, r.ContentLength)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig), errors.Is(err, errTooLarge):
-		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: over the limit of %d bytes on the wire", max)
+		return nil, 0, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: over the limit of %d bytes on the wire", wireMax)
 	case err != nil:
-		return nil, http.StatusBadRequest, "body: " + err.Error()
+		return nil, 0, http.StatusBadRequest, "body: " + err.Error()
 	}
 	if !gz && !isGzip(wire) {
 		if int64(len(wire)) > h.opts.MaxDecodedBytes {
-			return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: over the limit of %d bytes decompressed", h.opts.MaxDecodedBytes)
+			return nil, 0, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: over the limit of %d bytes decompressed", h.opts.MaxDecodedBytes)
 		}
-		return wire, 0, ""
+		n := int64(len(wire))
+		if !h.inFlight.take(n) {
+			return nil, 0, http.StatusServiceUnavailable, busy
+		}
+		return wire, n, 0, ""
 	}
-	body, err = gunzip(wire, h.opts.MaxDecodedBytes)
+	// The gzip trailer claims the decoded size (of the last member, mod
+	// 2^32): it sizes the reservation and the buffer, and is checked.
+	claim := min(max(gzipSize(wire), int64(len(wire))), h.opts.MaxDecodedBytes)
+	if !h.inFlight.take(claim) {
+		return nil, 0, http.StatusServiceUnavailable, busy
+	}
+	body, err = gunzip(wire, h.opts.MaxDecodedBytes, claim)
 	switch {
 	case errors.Is(err, errTooLarge):
-		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: over the limit of %d bytes decompressed", h.opts.MaxDecodedBytes)
+		h.inFlight.give(claim)
+		return nil, 0, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: over the limit of %d bytes decompressed", h.opts.MaxDecodedBytes)
 	case err != nil:
-		return nil, http.StatusBadRequest, "body: invalid gzip: " + err.Error()
+		h.inFlight.give(claim)
+		return nil, 0, http.StatusBadRequest, "body: invalid gzip: " + err.Error()
 	}
-	return body, 0, ""
+	n := int64(len(body))
+	switch {
+	case n > claim && !h.inFlight.take(n-claim):
+		h.inFlight.give(claim)
+		return nil, 0, http.StatusServiceUnavailable, busy
+	case n < claim:
+		h.inFlight.give(claim - n)
+	}
+	return body, n, 0, ""
 }
 
 // jsonMediaType reports whether an ingest body may have this media type:
@@ -200,10 +239,21 @@ var errTooLarge = errors.New("too large")
 // gzipReaders reuses gzip readers (and their 32 KiB windows) across requests.
 var gzipReaders sync.Pool
 
+// gzipSize returns the decoded size a gzip stream's trailer claims (ISIZE,
+// the size of its last member mod 2^32), 0 when it is too short to have one.
+func gzipSize(data []byte) int64 {
+	if len(data) < 18 {
+		return 0
+	}
+	t := data[len(data)-4:]
+	return int64(uint32(t[0]) | uint32(t[1])<<8 | uint32(t[2])<<16 | uint32(t[3])<<24)
+}
+
 // gunzip inflates data, all gzip members of it, reading at most limit bytes of
-// output (plus one to tell that there is more): a gzip bomb costs at most
-// about twice limit bytes of memory and the time to inflate limit bytes.
-func gunzip(data []byte, limit int64) ([]byte, error) {
+// output (plus one to tell that there is more) into a buffer that starts at
+// sizeHint+1 bytes: a gzip bomb costs at most about twice limit bytes of
+// memory and the time to inflate limit bytes.
+func gunzip(data []byte, limit, sizeHint int64) ([]byte, error) {
 	zr, _ := gzipReaders.Get().(*gzip.Reader)
 	var err error
 	if zr == nil {
@@ -215,7 +265,7 @@ func gunzip(data []byte, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer gzipReaders.Put(zr)
-	return readUpTo(zr, limit, int64(len(data))*4)
+	return readUpTo(zr, limit, sizeHint)
 }
 
 // allowOrigin applies the CORS rule of API.md for site: a request without an

@@ -181,10 +181,11 @@ func TestIngestGzipBombCostsAtMostTheLimit(t *testing.T) {
 			assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code)
 			assert.Contains(t, errorOf(t, w.Body.Bytes()), "decompressed")
 			// Allocation is bounded by the limits (the wire body, then
-			// at most 100 MiB inflated into a buffer that doubles), far
+			// at most DefaultMaxDecodedBytes inflated into a buffer sized
+			// by the gzip trailer's claim, capped at that limit), far
 			// below the 1 GiB the bomb holds.
 			alloc := after.TotalAlloc - before.TotalAlloc
-			assert.Less(t, alloc, uint64(256<<20), "allocated %d bytes", alloc)
+			assert.Less(t, alloc, uint64(2*transport.DefaultMaxBodyBytes+2*transport.DefaultMaxDecodedBytes), "allocated %d bytes", alloc)
 			t.Logf("allocated %d MiB for a 1 GiB bomb", alloc>>20)
 		})
 	}
@@ -423,4 +424,48 @@ func jsonField(t *testing.T, body []byte, key string) any {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(body, &m))
 	return m[key]
+}
+
+func TestIngestOverTheInFlightBudgetIs503WithRetryAfter(t *testing.T) {
+	store := &blockingStore{Store: memstore.New(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	// Each body below is about 3 KiB decoded: one fits in the budget,
+	// two do not.
+	e := newEnvStore(t, store, &transport.Options{MaxInFlightBytes: 5 << 10})
+	body := func(session string) []byte {
+		b := batch("demo", session, "w1", 0, 0)
+		b["attrs"] = map[string]string{"pad": strings.Repeat("x", 3<<10)}
+		return gz(t, mustJSON(t, b))
+	}
+	first := make(chan int)
+	go func() {
+		resp, _ := e.do(http.MethodPost, "/v1/ingest?enc=gzip", bytes.NewReader(body("session-budget-1")), nil)
+		first <- resp.StatusCode
+	}()
+	<-store.entered // the first batch is being stored: its bytes are in flight
+
+	resp, b := e.do(http.MethodPost, "/v1/ingest?enc=gzip", bytes.NewReader(body("session-budget-2")), nil)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s", b)
+	assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+	assert.Contains(t, errorOf(t, b), "busy")
+
+	close(store.release)
+	assert.Equal(t, http.StatusOK, <-first)
+	resp, b = e.do(http.MethodPost, "/v1/ingest?enc=gzip", bytes.NewReader(body("session-budget-2")), nil)
+	<-store.entered
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "%s: the budget was given back", b)
+}
+
+func TestIngestBodyBiggerThanTheBudgetPassesAlone(t *testing.T) {
+	e := newEnv(t, &transport.Options{MaxInFlightBytes: 1 << 10})
+	b := batch("demo", "session-budget-3", "w1", 0, 0)
+	b["attrs"] = map[string]string{"pad": strings.Repeat("x", 4<<10)}
+	resp, body := e.do(http.MethodPost, "/v1/ingest?enc=gzip", bytes.NewReader(gz(t, mustJSON(t, b))), nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+}
+
+func TestIngestDecodedLimitDefaultFitsRecorderBatches(t *testing.T) {
+	// recorder.js flushes at 512 KiB; a batch is that plus one event,
+	// which may be a full snapshot of several MB.
+	assert.GreaterOrEqual(t, int64(transport.DefaultMaxDecodedBytes), int64(512<<10+8<<20))
+	assert.GreaterOrEqual(t, int64(transport.DefaultMaxInFlightBytes), 2*int64(transport.DefaultMaxDecodedBytes))
 }

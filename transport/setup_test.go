@@ -197,3 +197,17 @@ func hasHeaderValue(h http.Header, key, want string) bool {
 	}
 	return false
 }
+
+// blockingStore holds every Append until release is closed, telling
+// entered when one starts.
+type blockingStore struct {
+	storage.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingStore) Append(ctx context.Context, key storage.Key, c storage.Chunk) error {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.Store.Append(ctx, key, c)
+}
