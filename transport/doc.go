@@ -43,10 +43,12 @@
 //
 // # Memory under load
 //
-// The decoded limit of one body, [DefaultMaxDecodedBytes] (16 MiB), is sized
-// to what recorder.js sends: it flushes a batch as soon as it holds 512 KiB
-// of events, so a batch is 512 KiB plus its last event, which may be a full
-// snapshot with the page's stylesheets inlined (a few MB on heavy pages).
+// The decoded limit of one body, [DefaultMaxDecodedBytes], is the wire
+// contract's 100 MiB. recorder.js sends far less: it flushes a batch as soon
+// as it holds 512 KiB of events, so a batch is 512 KiB plus its last event,
+// which may be a full snapshot with the page's stylesheets inlined (a few MB
+// on heavy pages); a host that takes only recorder.js batches may set
+// [Options].MaxDecodedBytes to 16 MiB.
 // Across requests, the decoded bytes being handled at once are bounded by
 // [Options].MaxInFlightBytes ([DefaultMaxInFlightBytes], 32 MiB): a body
 // is counted before it is inflated (by the size its gzip trailer claims,

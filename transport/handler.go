@@ -21,13 +21,13 @@ import (
 const (
 	// DefaultMaxBodyBytes bounds an ingest body as it arrives (compressed).
 	DefaultMaxBodyBytes = 10 << 20
-	// DefaultMaxDecodedBytes bounds an ingest body once decompressed.
-	// recorder.js sends a batch as soon as it holds 512 KiB of events, so
-	// a batch is 512 KiB plus its last event; that event may be a full
-	// snapshot with the page's stylesheets inlined (1.8 MB for an admin
-	// template with a 1.4 MB stylesheet). 16 MiB leaves room for heavy
-	// pages.
-	DefaultMaxDecodedBytes = 16 << 20
+	// DefaultMaxDecodedBytes bounds an ingest body once decompressed, as
+	// the wire contract says (100 MiB). recorder.js sends far less: a batch
+	// is 512 KiB plus its last event, which may be a full snapshot with the
+	// page's stylesheets inlined (1.8 MB for an admin template with a
+	// 1.4 MB stylesheet); a host that only takes recorder.js batches may
+	// lower it to 16 MiB with [Options].MaxDecodedBytes.
+	DefaultMaxDecodedBytes = 100 << 20
 	// DefaultMaxInFlightBytes bounds the decoded bytes of the ingest
 	// bodies being handled at once, across requests: twice the largest
 	// body. The handler's memory peaks at about ten times the bytes in
