@@ -1,6 +1,7 @@
 package cssrules
 
 import (
+	"io"
 	"strings"
 
 	"github.com/tdewolff/minify/v2"
@@ -40,6 +41,22 @@ func Minify(src string) string {
 		return src
 	}
 	return out
+}
+
+// MinifyFunc minifies CSS for a *minify.M, registered with
+// m.AddFunc("text/css", MinifyFunc): a style sheet (the text of a <style>
+// element) with [Minify]; the declarations of a style attribute (params
+// inline=1) with tdewolff's CSS minifier, as they hold no rules.
+func MinifyFunc(m *minify.M, w io.Writer, r io.Reader, params map[string]string) error {
+	if params["inline"] == "1" {
+		return css.Minify(m, w, r, params)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, Minify(string(b)))
+	return err
 }
 
 // writer writes items minified.
