@@ -1,6 +1,7 @@
 package cssrules
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
@@ -27,20 +28,25 @@ func Minify(src string) string {
 	if err != nil {
 		return src
 	}
-	w := &writer{p: p, m: minify.New()}
-	w.b.Grow(len(src))
-	for _, it := range items {
-		w.item(it, false)
-	}
-	if w.err != nil || w.b.Len() >= len(src) {
+	out, err := write(p, items)
+	if err != nil || len(out) >= len(src) {
 		return src
 	}
-	out := w.b.String()
 	p2, items2, err := parseItems(out)
 	if err != nil || shape(p, items) != shape(p2, items2) {
 		return src
 	}
 	return out
+}
+
+// write writes parsed items minified.
+func write(p *parser, items []*item) (string, error) {
+	w := &writer{p: p, m: minify.New()}
+	w.b.Grow(len(p.src))
+	for _, it := range items {
+		w.item(it, false)
+	}
+	return w.b.String(), w.err
 }
 
 // MinifyFunc minifies CSS for a *minify.M, registered with
@@ -187,6 +193,37 @@ func groupRule(name string) bool {
 // index of the token written before them, or -1. sel says the tokens are a
 // selector list, where whitespace around combinators means nothing.
 func putTokens(b *strings.Builder, p *parser, lo, hi, prev int, sel bool) {
+	walkTokens(p, lo, hi, prev, sel, func(i int, space bool) {
+		if i < 0 {
+			if space {
+				b.WriteByte(' ')
+			} else {
+				b.WriteString("/**/")
+			}
+			return
+		}
+		b.WriteString(p.text(i))
+	})
+}
+
+// putSignature writes what putTokens writes as tokens: each token's type
+// and text, and the spaces kept. Two ranges with the same signature are
+// the same tokens, where equal text may be tokens of another kind ("-- >"
+// minified to "-->", one token).
+func putSignature(b *strings.Builder, p *parser, lo, hi int, sel bool) {
+	walkTokens(p, lo, hi, -1, sel, func(i int, space bool) {
+		switch {
+		case i >= 0:
+			fmt.Fprintf(b, "%d%q", p.toks[i].typ, p.text(i))
+		case space:
+			b.WriteByte('_')
+		}
+	})
+}
+
+// walkTokens calls fn for each token putTokens writes, and with i < 0 for
+// a space (space true) or an empty comment between two of them.
+func walkTokens(p *parser, lo, hi, prev int, sel bool, fn func(i int, space bool)) {
 	space, depth := false, 0
 	for i := lo; i < hi; i++ {
 		t := p.toks[i]
@@ -196,12 +233,12 @@ func putTokens(b *strings.Builder, p *parser, lo, hi, prev int, sel bool) {
 		}
 		if prev >= 0 {
 			if space && spaceNeeded(p, prev, i, sel && depth == 0) {
-				b.WriteByte(' ')
+				fn(-1, true)
 			} else if !space && t.glued {
-				b.WriteString("/**/")
+				fn(-1, false)
 			}
 		}
-		b.WriteString(p.src[t.lo:t.hi])
+		fn(i, false)
 		switch t.typ {
 		case pcss.LeftParenthesisToken, pcss.FunctionToken, pcss.LeftBracketToken, pcss.LeftBraceToken:
 			depth++
@@ -225,7 +262,30 @@ func spaceNeeded(p *parser, a, b int, sel bool) bool {
 		pcss.RightParenthesisToken, pcss.RightBracketToken:
 		return false
 	}
-	return !sel || !combinator(p, a) && !combinator(p, b)
+	if sel && combinator(p, a) {
+		return !unmergeable(p, b)
+	}
+	if sel && combinator(p, b) {
+		return !unmergeable(p, a)
+	}
+	return true
+}
+
+// unmergeable reports whether token i, beside a combinator, stays the
+// same token without the whitespace between them ("+ .5" would become
+// the number "+.5", "-- >" the token "-->").
+func unmergeable(p *parser, i int) bool {
+	switch p.toks[i].typ {
+	case pcss.IdentToken:
+		return !strings.HasSuffix(p.text(i), "-")
+	case pcss.HashToken, pcss.ColonToken, pcss.LeftBracketToken, pcss.RightBracketToken,
+		pcss.RightParenthesisToken, pcss.FunctionToken:
+		return true
+	case pcss.DelimToken:
+		s := p.text(i)
+		return s == "." || s == "*" || s == "&"
+	}
+	return false
 }
 
 func combinator(p *parser, i int) bool {

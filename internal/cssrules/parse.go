@@ -31,8 +31,9 @@ type item struct {
 
 // parser parses tokens of src into items.
 type parser struct {
-	src  string
-	toks []tok
+	src        string
+	toks       []tok
+	signatures bool // rules get token signatures as preludes (see putSignature)
 }
 
 // parseItems parses a whole sheet into its top-level items.

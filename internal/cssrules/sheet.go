@@ -99,13 +99,17 @@ func (p *parser) rules(items []*item, nested bool) []*Rule {
 func (p *parser) rule(it *item, nested bool) *Rule {
 	var b strings.Builder
 	r := &Rule{Block: it.block}
+	put := putTokens
+	if p.signatures {
+		put = func(b *strings.Builder, p *parser, lo, hi, _ int, sel bool) { putSignature(b, p, lo, hi, sel) }
+	}
 	if it.kind == itemStyle {
 		r.Kind = StyleRule
-		putTokens(&b, p, it.lo, it.pre, -1, true)
+		put(&b, p, it.lo, it.pre, -1, true)
 		r.nested = true
 	} else {
 		r.Kind, r.Name = AtRule, it.name
-		putTokens(&b, p, it.lo+1, it.pre, -1, false)
+		put(&b, p, it.lo+1, it.pre, -1, false)
 		r.nested = nested && groupRule(it.name)
 	}
 	r.Prelude = b.String()
@@ -339,8 +343,10 @@ func outline(b *strings.Builder, rules []*Rule, depth int, props bool) {
 	}
 }
 
-// shape returns the shape of parsed items.
+// shape returns the shape of parsed items, preludes as token signatures.
 func shape(p *parser, items []*item) string {
+	p.signatures = true
+	defer func() { p.signatures = false }()
 	s := &Sheet{Rules: p.rules(items, false)}
 	return s.shape()
 }
