@@ -1,6 +1,9 @@
 package cssrules
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -108,10 +111,67 @@ var unchangedCases = []string{
 	"",
 }
 
+// sameRules reports whether two sheets parse to the same rule list.
+func sameRules(t testing.TB, a, b string) bool {
+	t.Helper()
+	pa, ia, err := parseItems(a)
+	require.NoError(t, err, "%q", a)
+	pb, ib, err := parseItems(b)
+	require.NoError(t, err, "%q", b)
+	return sameShape(pa, ia, pb, ib)
+}
+
 // mustParse parses src, failing the test on an error.
 func mustParse(t testing.TB, src string) *Sheet {
 	t.Helper()
 	s, err := Parse(src)
 	require.NoError(t, err, "%q", src)
 	return s
+}
+
+// corpus returns style sheets to measure on: every _cssText and inserted
+// rule of the rrweb recordings in testdata, and the *.css files of the
+// directory named by $CSSRULES_CORPUS (large real sheets, kept out of the
+// repository) each as one sheet.
+func corpus(t testing.TB) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	files, err := filepath.Glob("../../testdata/recordings/*.json")
+	require.NoError(t, err)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var v any
+		require.NoError(t, json.Unmarshal(data, &v))
+		collectCSS(v, func(s string) { out["recordings"] = append(out["recordings"], s) })
+	}
+	require.NotEmpty(t, out["recordings"])
+	if dir := os.Getenv("CSSRULES_CORPUS"); dir != "" {
+		files, err := filepath.Glob(filepath.Join(dir, "*.css"))
+		require.NoError(t, err)
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			out[filepath.Base(f)] = []string{string(data)}
+		}
+	}
+	return out
+}
+
+// collectCSS calls fn with the style sheets and rules in a decoded
+// recording.
+func collectCSS(v any, fn func(string)) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && (k == "_cssText" || k == "rule") {
+				fn(s)
+			}
+			collectCSS(x, fn)
+		}
+	case []any:
+		for _, x := range v {
+			collectCSS(x, fn)
+		}
+	}
 }

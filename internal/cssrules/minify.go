@@ -1,7 +1,6 @@
 package cssrules
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
@@ -33,7 +32,7 @@ func Minify(src string) string {
 		return src
 	}
 	p2, items2, err := parseItems(out)
-	if err != nil || shape(p, items) != shape(p2, items2) {
+	if err != nil || !sameShape(p, items, p2, items2) {
 		return src
 	}
 	return out
@@ -203,21 +202,6 @@ func putTokens(b *strings.Builder, p *parser, lo, hi, prev int, sel bool) {
 			return
 		}
 		b.WriteString(p.text(i))
-	})
-}
-
-// putSignature writes what putTokens writes as tokens: each token's type
-// and text, and the spaces kept. Two ranges with the same signature are
-// the same tokens, where equal text may be tokens of another kind ("-- >"
-// minified to "-->", one token).
-func putSignature(b *strings.Builder, p *parser, lo, hi int, sel bool) {
-	walkTokens(p, lo, hi, -1, sel, func(i int, space bool) {
-		switch {
-		case i >= 0:
-			fmt.Fprintf(b, "%d%q", p.toks[i].typ, p.text(i))
-		case space:
-			b.WriteByte('_')
-		}
 	})
 }
 

@@ -31,9 +31,8 @@ type item struct {
 
 // parser parses tokens of src into items.
 type parser struct {
-	src        string
-	toks       []tok
-	signatures bool // rules get token signatures as preludes (see putSignature)
+	src  string
+	toks []tok
 }
 
 // parseItems parses a whole sheet into its top-level items.

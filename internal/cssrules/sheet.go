@@ -99,17 +99,13 @@ func (p *parser) rules(items []*item, nested bool) []*Rule {
 func (p *parser) rule(it *item, nested bool) *Rule {
 	var b strings.Builder
 	r := &Rule{Block: it.block}
-	put := putTokens
-	if p.signatures {
-		put = func(b *strings.Builder, p *parser, lo, hi, _ int, sel bool) { putSignature(b, p, lo, hi, sel) }
-	}
 	if it.kind == itemStyle {
 		r.Kind = StyleRule
-		put(&b, p, it.lo, it.pre, -1, true)
+		putTokens(&b, p, it.lo, it.pre, -1, true)
 		r.nested = true
 	} else {
 		r.Kind, r.Name = AtRule, it.name
-		put(&b, p, it.lo+1, it.pre, -1, false)
+		putTokens(&b, p, it.lo+1, it.pre, -1, false)
 		r.nested = nested && groupRule(it.name)
 	}
 	r.Prelude = b.String()
@@ -306,18 +302,11 @@ func propertyName(s string) string {
 // rules at every index path.
 func (s *Sheet) Outline() string {
 	var b strings.Builder
-	outline(&b, s.Rules, 0, true)
+	outline(&b, s.Rules, 0)
 	return b.String()
 }
 
-// shape is the outline without property names: what Minify keeps.
-func (s *Sheet) shape() string {
-	var b strings.Builder
-	outline(&b, s.Rules, 0, false)
-	return b.String()
-}
-
-func outline(b *strings.Builder, rules []*Rule, depth int, props bool) {
+func outline(b *strings.Builder, rules []*Rule, depth int) {
 	for _, r := range rules {
 		b.WriteString(strings.Repeat("  ", depth))
 		b.WriteString(r.Kind.String())
@@ -330,23 +319,13 @@ func outline(b *strings.Builder, rules []*Rule, depth int, props bool) {
 		if r.Block {
 			b.WriteString(" {}")
 		}
-		if props {
-			for _, d := range r.Style {
-				b.WriteString(" " + d.Property)
-				if d.Important {
-					b.WriteString("!")
-				}
+		for _, d := range r.Style {
+			b.WriteString(" " + d.Property)
+			if d.Important {
+				b.WriteString("!")
 			}
 		}
 		b.WriteByte('\n')
-		outline(b, r.Rules, depth+1, props)
+		outline(b, r.Rules, depth+1)
 	}
-}
-
-// shape returns the shape of parsed items, preludes as token signatures.
-func shape(p *parser, items []*item) string {
-	p.signatures = true
-	defer func() { p.signatures = false }()
-	s := &Sheet{Rules: p.rules(items, false)}
-	return s.shape()
 }
