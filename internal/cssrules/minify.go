@@ -66,10 +66,29 @@ func MinifyFunc(m *minify.M, w io.Writer, r io.Reader, params map[string]string)
 
 // writer writes items minified.
 type writer struct {
-	p   *parser
-	m   *minify.M
-	b   strings.Builder
-	err error
+	p    *parser
+	m    *minify.M
+	b    strings.Builder
+	srcb []byte // a copy of p.src, for declMinifier
+	err  error
+}
+
+// runReader gives tdewolff's parser the bytes of a run without a copy
+// (parse.NewInput takes them from Bytes).
+type runReader struct {
+	b   []byte
+	off int
+}
+
+func (r *runReader) Bytes() []byte { return r.b }
+
+func (r *runReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
 }
 
 // item writes one item of a rule list or block. style says whether
@@ -127,8 +146,12 @@ func (w *writer) decls(run []*item, style bool) {
 	p := w.p
 	if style && !w.hasBrace(run) {
 		lo, hi := p.toks[run[0].lo].lo, p.toks[run[len(run)-1].hi-1].hi
+		if w.srcb == nil {
+			w.srcb = []byte(p.src)
+		}
 		n := w.b.Len()
-		if err := declMinifier.Minify(w.m, &w.b, strings.NewReader(p.src[lo:hi]), nil); err != nil {
+		// The minifier changes the bytes it reads: each run is read once.
+		if err := declMinifier.Minify(w.m, &w.b, &runReader{b: w.srcb[lo:hi]}, nil); err != nil {
 			w.err = err
 		}
 		if w.b.Len() > n {

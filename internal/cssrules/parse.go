@@ -33,6 +33,16 @@ type item struct {
 type parser struct {
 	src  string
 	toks []tok
+	slab []item // items are allocated from it
+}
+
+// alloc returns a new item holding v.
+func (p *parser) alloc(v item) *item {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]item, 0, min(max(len(p.toks)/8, 16), 1024))
+	}
+	p.slab = append(p.slab, v)
+	return &p.slab[len(p.slab)-1]
 }
 
 // parseItems parses a whole sheet into its top-level items.
@@ -87,7 +97,7 @@ func (p *parser) sheet(lo, hi int) ([]*item, error) {
 // atRule consumes an at-rule starting at i. Outside blocks a '}' in its
 // prelude is an error; nested, the block's end ends it.
 func (p *parser) atRule(i, hi int, nested bool) (*item, int, error) {
-	it := &item{kind: itemAt, lo: i, name: strings.ToLower(p.text(i)[1:])}
+	it := p.alloc(item{kind: itemAt, lo: i, name: strings.ToLower(p.text(i)[1:])})
 	for j := i + 1; j < hi; {
 		switch p.toks[j].typ {
 		case css.SemicolonToken:
@@ -123,7 +133,7 @@ func (p *parser) qualified(i, hi int, nested bool) (*item, int, error) {
 		switch p.toks[j].typ {
 		case css.SemicolonToken:
 			if nested {
-				return &item{kind: itemJunk, lo: i, hi: j, pre: j}, j, nil
+				return p.alloc(item{kind: itemJunk, lo: i, hi: j, pre: j}), j, nil
 			}
 			j++
 		case css.RightBraceToken:
@@ -131,13 +141,13 @@ func (p *parser) qualified(i, hi int, nested bool) (*item, int, error) {
 		case css.LeftBraceToken:
 			end := int(p.toks[j].match)
 			if p.customPrelude(i, j) { // "--x:{…}" is no rule
-				return &item{kind: itemJunk, lo: i, hi: end + 1, pre: j}, end + 1, nil
+				return p.alloc(item{kind: itemJunk, lo: i, hi: end + 1, pre: j}), end + 1, nil
 			}
 			kids, err := p.contents(j+1, end)
 			if err != nil {
 				return nil, 0, err
 			}
-			return &item{kind: itemStyle, lo: i, hi: end + 1, pre: j, block: true, kids: kids}, end + 1, nil
+			return p.alloc(item{kind: itemStyle, lo: i, hi: end + 1, pre: j, block: true, kids: kids}), end + 1, nil
 		default:
 			j = p.next(j)
 		}
@@ -145,7 +155,7 @@ func (p *parser) qualified(i, hi int, nested bool) (*item, int, error) {
 	if !nested {
 		return nil, 0, fmt.Errorf("%w: rule cut off at the end", ErrSyntax)
 	}
-	return &item{kind: itemJunk, lo: i, hi: hi, pre: hi}, hi, nil
+	return p.alloc(item{kind: itemJunk, lo: i, hi: hi, pre: hi}), hi, nil
 }
 
 // customPrelude reports whether the prelude lo..hi starts with a custom
@@ -223,5 +233,5 @@ func (p *parser) declaration(i, hi int) (*item, bool) {
 	if !custom && blocks > 0 && blocks+others > 1 {
 		return nil, false
 	}
-	return &item{kind: itemDecl, lo: i, hi: k, pre: j}, true
+	return p.alloc(item{kind: itemDecl, lo: i, hi: k, pre: j}), true
 }
