@@ -31,8 +31,9 @@
 // [Rule.RemoveProperty] change it the way CSSStyleSheet.insertRule,
 // deleteRule and CSSStyleDeclaration.setProperty change a browser's sheet.
 // The model is syntactic: a browser also drops rules whose selector or
-// prelude it does not understand. Minifying keeps every prelude's tokens, so
-// a browser drops the same rules before and after.
+// prelude it does not understand. Minifying keeps every prelude's tokens
+// (only whitespace no grammar gives a meaning to goes), so a browser drops
+// the same rules before and after.
 //
 // # Security
 //

@@ -29,6 +29,7 @@ const (
 	NestedDeclarations
 )
 
+// String returns the kind's name, as [Sheet.Outline] writes it.
 func (k Kind) String() string {
 	switch k {
 	case StyleRule:
@@ -47,7 +48,8 @@ type Sheet struct {
 	Rules []*Rule
 }
 
-// Rule is one rule of a [Sheet] and the rules nested in it.
+// Rule is one rule of a [Sheet] and the rules nested in it. It is used as
+// its Sheet is: by one goroutine at a time while one changes it.
 type Rule struct {
 	Kind Kind
 	// Name is an at-rule's name, lower case, without '@'.
