@@ -121,7 +121,9 @@
 //     stays as it was stored; only later changes are masked.
 //   - Images (src URLs, rr_dataURL), canvas frames, fonts, CSS (_cssText,
 //     style attributes and rules, including content: strings) and the
-//     network plugin's bodies are not inspected; CSS is only minified.
+//     network plugin's bodies are not inspected; CSS is only minified, and
+//     keeps every rule (empty ones too) in order, since rrweb's StyleSheetRule
+//     and StyleDeclaration events address rules by index.
 //   - Selectors see attributes as they are stored (a value masked on a
 //     masked element no longer matches), and :has, :contains, :matches and
 //     :empty are refused, because the server keeps no text.

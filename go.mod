@@ -11,10 +11,8 @@ require (
 	github.com/mileusna/useragent v1.3.5
 	github.com/stretchr/testify v1.12.1
 	github.com/tdewolff/minify/v2 v2.24.25
+	github.com/tdewolff/parse/v2 v2.8.20
 	golang.org/x/net v0.62.0
 )
 
-require (
-	github.com/tdewolff/parse/v2 v2.8.20 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
-)
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

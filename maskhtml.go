@@ -4,8 +4,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sessionreplay/replay/internal/cssrules"
 	"github.com/tdewolff/minify/v2"
-	"github.com/tdewolff/minify/v2/css"
 	mhtml "github.com/tdewolff/minify/v2/html"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -14,7 +14,7 @@ import (
 // minifier is built once and shared: a *minify.M is safe for concurrent use.
 var minifier = sync.OnceValue(func() *minify.M {
 	m := minify.New()
-	m.AddFunc("text/css", css.Minify)
+	m.AddFunc("text/css", cssrules.MinifyFunc) // keeps every rule: rrweb addresses rules by index
 	m.Add("text/html", &mhtml.Minifier{KeepDocumentTags: true, KeepEndTags: true, KeepQuotes: true, KeepDefaultAttrVals: true})
 	return m
 })
