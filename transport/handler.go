@@ -71,6 +71,12 @@ type Options struct {
 	// RRWebURL is where recorder.js loads rrweb from when the page has
 	// none (sent in the answer to /v1/config). "" means [DefaultRRWebURL].
 	// A host that serves rrweb itself sets a URL on its own origin.
+	//
+	// RRWebURL and ConsolePluginURL may be absolute ("https://cdn…/x.js")
+	// or relative: recorder.js resolves a relative URL against the URL of
+	// /v1/config it asked, that is against the handler, never against the
+	// recorded page. "/vendor/rrweb.umd.min.cjs" thus loads from the
+	// handler's origin even when the site is served from another one.
 	RRWebURL string
 	// RRWebPlayerURL and RRWebPlayerCSSURL are where the dashboard loads
 	// rrweb-player and its style sheet from. "" means

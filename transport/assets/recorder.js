@@ -394,6 +394,12 @@
     if (!res.ok) return false;
     const c = await res.json();
     if (!c.record || (!window.rrweb && !c.rrwebURL)) return false;
+    // The URLs of the answer are the handler's: a relative one is resolved
+    // against the URL of /v1/config, not against the page, which may be on
+    // another origin. Absolute URLs stay as they are.
+    const resolve = (u) => (u ? new URL(u, res.url || `${base}/v1/config`).href : u);
+    c.rrwebURL = resolve(c.rrwebURL);
+    c.consolePluginURL = resolve(c.consolePluginURL);
     c.flushIntervalMs = c.flushIntervalMs > 0 ? c.flushIntervalMs : 5000;
     c.maxBatchBytes = c.maxBatchBytes > 0 ? c.maxBatchBytes : 512 * 1024;
     if (!window.rrweb) await load(c.rrwebURL);
