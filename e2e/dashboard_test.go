@@ -624,8 +624,19 @@ document.getElementById('go').addEventListener('click', () => {
 		b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo#/session/"+id))
 		b.waitJS(t, "the replay of "+id, `(`+dashReplayed+`).includes('Hostile page')`)
 		b.waitJS(t, "the side list of "+id, `document.querySelectorAll('#timeline .item.error').length > 0`)
+		b.waitJS(t, "the console panel of "+id, `document.querySelectorAll('#console .line.level-error').length > 0`)
 		b.eval(t, `document.querySelector('#timeline').innerText + document.querySelector('#facts').innerText`, &text)
 		assert.Contains(t, text, "<img src=x onerror=", "hostile strings are shown as text in the player of %s", id)
+		b.eval(t, `document.querySelector('#console').innerText`, &text)
+		assert.Contains(t, text, "<img src=x onerror=", "hostile console text is shown as text in the console panel of %s", id)
+		// Seek through every console line, and copy the link of a moment.
+		var lines int
+		b.eval(t, `document.querySelectorAll('#console .line').length`, &lines)
+		for i := range lines {
+			b.eval(t, fmt.Sprintf(`document.querySelectorAll('#console .line')[%d].click(), true`, i), nil)
+			time.Sleep(100 * time.Millisecond)
+		}
+		b.eval(t, `document.querySelector('#copy-moment').click(), true`, nil)
 		// Seek through every listed item: each rebuilds the replay.
 		var n int
 		b.eval(t, `document.querySelectorAll('#timeline .item').length`, &n)

@@ -4,7 +4,8 @@
 // Routes (the dashboard works under any mount prefix: every URL is relative):
 //
 //	?site=S&<filters>                  the session list; filters as in API.md (and limit, the page size)
-//	?site=S&<filters>#/session/ID      the player ("&window=W" after the id: one page load)
+//	?site=S&<filters>#/session/ID      the player ("&window=W" after the id: one page load;
+//	                                   "&t=83.2" last: open at that moment, in seconds, clamped)
 //
 // Security. Everything recorded is hostile: page contents, URLs, titles,
 // error messages, custom event tags and payloads, attributes. The recording
@@ -229,15 +230,47 @@ function currentParams() {
 function route() {
   const params = currentParams();
   app.site = params.get('site') || sessionStorage.getItem(SITE_KEY) || 'demo';
-  const key = location.search + location.hash + '|' + app.token;
-  if (key === app.routeKey) return;
+  const [hash, moment] = splitMoment(location.hash);
+  const key = location.search + hash + '|' + app.token;
+  if (key === app.routeKey) {
+    if (moment != null) app.player?.seek?.(moment); // the same replay, another moment
+    return;
+  }
   app.routeKey = key;
   leavePlayer();
   renderHeader();
   if (!app.token) return renderSignIn();
-  const m = location.hash.match(/^#\/session\/([A-Za-z0-9_-]{1,64})(?:&window=([A-Za-z0-9_-]{1,64}))?$/);
-  if (m) return renderPlayer(m[1], m[2] || '');
+  const m = hash.match(/^#\/session\/([A-Za-z0-9_-]{1,64})(?:&window=([A-Za-z0-9_-]{1,64}))?$/);
+  if (m) return renderPlayer(m[1], m[2] || '', moment);
   return renderList();
+}
+
+// splitMoment splits "&t=SECONDS" off the end of a player's hash. It
+// returns the hash without it and the moment in milliseconds: null when
+// there is none, 0 for a value that is not a number (a forged link). The
+// player clamps it to the recording.
+function splitMoment(hash) {
+  const m = hash.match(/^(#\/session\/[^&]*(?:&window=[^&]*)?)&t=([^&]{0,40})$/);
+  if (!m) return [hash, null];
+  let raw = '';
+  try {
+    raw = decodeURIComponent(m[2]);
+  } catch {
+    // not percent-encoded text: no moment
+  }
+  const s = Number(raw);
+  return [m[1], Number.isNaN(s) ? 0 : s * 1000];
+}
+
+// clampMoment bounds a moment (ms from the start) to a recording of total ms.
+function clampMoment(ms, total) {
+  return Math.min(Math.max(0, Number.isFinite(ms) ? ms : ms > 0 ? total : 0), total);
+}
+
+// momentHash returns the hash of the player at ms from the start.
+function momentHash(ms) {
+  const [hash] = splitMoment(location.hash);
+  return `${hash}&t=${(Math.max(0, ms) / 1000).toFixed(1)}`;
 }
 
 // navigate changes the URL's query (filters, site) and shows it.
@@ -544,20 +577,25 @@ function playerSize(box) {
   return { width, height };
 }
 
-async function renderPlayer(id, windowId) {
+async function renderPlayer(id, windowId, moment) {
   const main = clear($('#main'));
   const abort = new AbortController();
   app.player = { instance: null, resize: () => {}, abort };
   const stage = el('div', { class: 'stage', id: 'stage' }, el('p', { class: 'muted' }, 'Loading the recording…'));
   const facts = el('section', { class: 'facts', id: 'facts' });
   const timeline = el('section', { class: 'timeline', id: 'timeline' });
+  const consoleBox = el('section', { class: 'console', id: 'console' });
+  const momentLink = el('input', { id: 'moment-link', readonly: true, hidden: true, 'aria-label': 'Link to this moment', onfocus: (e) => e.target.select() });
+  const momentStatus = el('span', { class: 'muted', id: 'moment-status', role: 'status' });
+  const copyMoment = el('button', { type: 'button', class: 'ghost', id: 'copy-moment', disabled: true, title: 'Copy a link that opens this replay at the current moment' }, 'Copy link at this moment');
   const windowSelect = el('select', { id: 'window-select', title: 'Page load to replay' });
   const toolbar = el('div', { class: 'toolbar' },
     el('a', { class: 'back', href: listHref(), id: 'back' }, '← Sessions'),
     el('h1', {}, 'Session ', el('code', {}, id)),
     el('span', { class: 'spacer' }),
+    momentLink, momentStatus, copyMoment,
     el('label', { class: 'window-switch', hidden: true }, 'Page load ', windowSelect));
-  main.append(toolbar, el('div', { class: 'player-layout' }, el('div', { class: 'player-col' }, stage), el('aside', {}, facts, timeline)));
+  main.append(toolbar, el('div', { class: 'player-layout' }, el('div', { class: 'player-col' }, stage), el('aside', {}, consoleBox, timeline, facts)));
 
   let session;
   try {
@@ -609,7 +647,7 @@ async function renderPlayer(id, windowId) {
         events: playEvents,
         width: size.width,
         height: size.height,
-        autoPlay: true,
+        autoPlay: moment == null,
         skipInactive: true,
         speedOption: [1, 2, 4, 8],
         showController: true,
@@ -633,6 +671,37 @@ async function renderPlayer(id, windowId) {
   window.addEventListener('resize', app.player.resize);
 
   const start = events[0].timestamp;
+  const total = Math.max(0, events[events.length - 1].timestamp - start);
+  const p = app.player;
+  p.now = 0;
+  instance.addEventListener('ui-update-current-time', (e) => { p.now = e.payload; });
+  // The URL carries the moment the replay was paused at, so that reloading
+  // or sharing it opens there (replaceState: no new history entry, no route).
+  const remember = (ms) => {
+    if (app.player === p) history.replaceState(null, '', location.pathname + location.search + momentHash(ms));
+  };
+  p.seek = (ms) => {
+    const at = clampMoment(ms, total);
+    p.now = at;
+    instance.goto(at, false);
+    remember(at);
+  };
+  instance.addEventListener('ui-update-player-state', (e) => { if (e.payload === 'paused') remember(p.now); });
+  if (moment != null) p.seek(moment);
+  copyMoment.disabled = false;
+  copyMoment.addEventListener('click', async () => {
+    const url = location.origin + location.pathname + location.search + momentHash(p.now);
+    momentLink.value = url;
+    momentLink.hidden = false;
+    try {
+      await navigator.clipboard.writeText(url);
+      momentStatus.textContent = 'Link copied';
+    } catch {
+      momentStatus.textContent = 'Copy the link:';
+      momentLink.focus();
+    }
+  });
+  renderConsole(consoleBox, consoleEntries(events), start, instance);
   renderTimeline(timeline, items, start, instance);
   if (windows.length > 1 && windowId) {
     const meta = events.find((e) => e.type === 4);
@@ -680,6 +749,101 @@ function timelineItems(events) {
     }
   }
   return items;
+}
+
+// consoleEntries lists what the console panel shows: the console plugin's
+// records (any level) and the $error events of recorder.js, in time order.
+// An uncaught error that the plugin recorded as well is listed once. Every
+// string in them is recorded data, already scrubbed by the server.
+function consoleEntries(events) {
+  const out = [];
+  let lastErr = null;
+  for (const e of events) {
+    const d = e.data || {};
+    if (e.type === 5 && d.tag === '$error') {
+      const p = d.payload;
+      const msg = preview(p && typeof p === 'object' ? p.message ?? p : p, 500);
+      const source = p && typeof p === 'object' && p.source ? preview(p.source, 200) : '';
+      out.push({ t: e.timestamp, level: 'error', text: msg, source, detail: p && typeof p === 'object' ? preview(p.stack, 2000) : '' });
+      lastErr = { t: e.timestamp, msg };
+    } else if (e.type === 6 && d.plugin === 'rrweb/console@1' && d.payload && typeof d.payload === 'object') {
+      const level = String(d.payload.level ?? 'log');
+      const args = Array.isArray(d.payload.payload) ? d.payload.payload : [];
+      const msg = args.map((a) => {
+        try {
+          const v = JSON.parse(a);
+          return typeof v === 'string' ? v : JSON.stringify(v);
+        } catch {
+          return String(a);
+        }
+      }).join(' ');
+      if (level === 'error' && lastErr && Math.abs(e.timestamp - lastErr.t) < 1000 && (msg.includes(lastErr.msg) || lastErr.msg.includes(msg))) continue;
+      const trace = Array.isArray(d.payload.trace) ? d.payload.trace.map(String) : [];
+      out.push({ t: e.timestamp, level, text: preview(msg, 500), source: preview(trace[0] || '', 200), detail: preview(trace.join('\n'), 2000) });
+    }
+  }
+  return out;
+}
+
+// CONSOLE_LEVELS are the filters of the console panel: each level the
+// plugin records falls in one of them.
+const CONSOLE_LEVELS = [
+  ['error', 'Errors', (l) => l === 'error' || l === 'assert'],
+  ['warn', 'Warnings', (l) => l === 'warn'],
+  ['log', 'Logs', (l) => l !== 'error' && l !== 'assert' && l !== 'warn'],
+];
+
+// renderConsole shows the recorded console beside the player: level
+// filters, a line per entry (its text only: recorded strings never become
+// markup), click or Enter seeks there, and the line at the current moment
+// is marked and kept in view as the replay plays.
+function renderConsole(box, entries, start, player) {
+  const counts = Object.fromEntries(CONSOLE_LEVELS.map(([k, , has]) => [k, entries.filter((e) => has(e.level)).length]));
+  const shown = new Set(CONSOLE_LEVELS.map(([k]) => k));
+  const list = el('ol', { class: 'items console-lines', id: 'console-lines' });
+  const filters = el('div', { class: 'console-filters' }, CONSOLE_LEVELS.map(([k, label]) =>
+    el('label', { class: `check level-${k}` },
+      el('input', { type: 'checkbox', name: `level-${k}`, checked: true, onchange: (e) => {
+        if (e.target.checked) shown.add(k);
+        else shown.delete(k);
+        for (const r of rows) r.li.hidden = !shown.has(r.group);
+      } }),
+      `${label} (${counts[k]})`)));
+  clear(box).append(el('h2', {}, 'Console ', el('span', { class: 'muted' }, `(${entries.length})`)), filters);
+  if (!entries.length) {
+    box.append(el('p', { class: 'muted', id: 'console-empty' }, 'Nothing was logged.'));
+    return;
+  }
+  let playing = true;
+  player.addEventListener('ui-update-player-state', (s) => { playing = s.payload === 'playing'; });
+  const rows = entries.map((it) => {
+    const offset = Math.max(0, it.t - start);
+    const group = CONSOLE_LEVELS.find(([, , has]) => has(it.level))[0];
+    const li = el('li', { class: `item line level-${group}`, tabindex: 0, role: 'button', 'data-offset': offset, 'data-level': it.level,
+      title: [it.text, it.source, it.detail].filter(Boolean).join('\n'),
+      onclick: () => player.goto(offset, playing),
+      onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); player.goto(offset, playing); } } },
+    el('span', { class: 'when' }, fmtClock(offset)),
+    el('span', { class: 'what' }, el('span', { class: 'text' }, it.text || '(empty)'), it.source ? el('span', { class: 'source' }, it.source) : null));
+    list.append(li);
+    return { li, offset, group };
+  });
+  box.append(list);
+  let current = null;
+  player.addEventListener('ui-update-current-time', (e) => {
+    const now = e.payload;
+    let found = null;
+    for (const r of rows) if (!r.li.hidden && r.offset <= now + 50) found = r;
+    if (found === current) return;
+    current?.li.classList.remove('current');
+    found?.li.classList.add('current');
+    current = found;
+    if (found) {
+      // Scroll the list only, never the page.
+      const top = found.li.offsetTop - list.offsetTop;
+      if (top < list.scrollTop || top + found.li.offsetHeight > list.scrollTop + list.clientHeight) list.scrollTop = top - list.clientHeight / 2;
+    }
+  });
 }
 
 // withMarkers returns the events with a custom event added for each page load
