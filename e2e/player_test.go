@@ -93,6 +93,7 @@ func TestDashboardConsoleAndDeepLinks(t *testing.T) {
 	assert.Contains(t, lines[2], "error 0:03 checkout failed: E42")
 	assert.Contains(t, lines[3], "error 0:04 Uncaught TypeError: price is undefined")
 	assert.Contains(t, lines[4], "info 0:06 retrying payment")
+	b.waitJS(t, "who viewed it: this read, by the bearer token", `document.querySelector('#views')?.innerText.includes('bearer token')`)
 	b.waitJS(t, "the warning as the current line at 2.5 s", `document.querySelector('#console .line.current')?.dataset.offset === '2000'`)
 	var state string
 	b.eval(t, `location.hash`, &state)
@@ -140,6 +141,7 @@ func TestDashboardConsoleAndDeepLinks(t *testing.T) {
 	b.run(t, chromedp.Navigate("about:blank"), chromedp.Navigate(player+"&t=99999"))
 	b.waitJS(t, "the replay at its end", `(`+dashReplayed+`).includes('Step two')`)
 	b.waitJS(t, "the clamped moment", `location.hash === '#/session/`+id+`&t=10.0'`)
+	b.waitJS(t, "two reads in the viewer list", `document.querySelectorAll('#views .view').length === 2`)
 	b.waitJS(t, "the last line as current at the end", `document.querySelector('#console .line.current')?.dataset.offset === '6000'`)
 	var imgs int
 	b.eval(t, `document.querySelectorAll('img').length`, &imgs)

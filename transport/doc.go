@@ -11,6 +11,7 @@
 //	GET    /v1/sites/{site}/sessions?filters       list sessions (authorized)
 //	GET    /v1/sites/{site}/sessions/{id}          one session (authorized)
 //	GET    /v1/sites/{site}/sessions/{id}/events   its events, for rrweb-player (authorized)
+//	GET    /v1/sites/{site}/sessions/{id}/views    who read its events, and when (authorized)
 //	DELETE /v1/sites/{site}/sessions/{id}          delete it (authorized)
 //	GET    /                                       the dashboard
 //
@@ -30,6 +31,23 @@
 // Host pages load the recorder with one tag:
 //
 //	<script src="/replay/v1/recorder.js" data-site="demo" defer></script>
+//
+// # Who viewed a replay
+//
+// Each successful read of a session's events (GET .../events) is recorded
+// with the principal the [Authorizer] named and the server's time:
+// Authorizers that implement [PrincipalAuthorizer] (such as [PrincipalFunc]
+// and [BearerToken], whose principal is always [BearerPrincipal]) name one,
+// others are recorded with "". GET .../views answers
+//
+//	{"views": [{"principal": "alice", "at": "2026-03-01T12:00:00.123Z"}, ...], "durable": true}
+//
+// oldest first. The log is kept by the store when it implements
+// [storage.ViewLog] (memstore does), else in the handler's memory
+// ("durable": false: lost on restart, not shared between processes, bounded
+// to the newest 100 views of the last 10 000 sessions viewed). Deleting a
+// session deletes its views. The endpoint answers GET only: clients cannot
+// write the log, only reading events adds to it.
 //
 // # Security
 //

@@ -100,6 +100,8 @@ type handler struct {
 	mux     *http.ServeMux
 	limiter *rateLimiter
 	assets  *assets
+
+	memViews memViews // the view log when the store has none (views.go)
 }
 
 // NewHandler returns an http.Handler that serves the whole wire contract of
@@ -156,6 +158,9 @@ func NewHandler(rec *replay.Recorder, opts *Options) http.Handler {
 	})
 	h.mux.Handle("/v1/sites/{site}/sessions/{id}/events", methods{
 		http.MethodGet: h.authorized(h.events),
+	})
+	h.mux.Handle("/v1/sites/{site}/sessions/{id}/views", methods{
+		http.MethodGet: h.authorized(h.views),
 	})
 	// Everything else, the dashboard included, goes through one handler
 	// so that the mux never answers with a redirect of its own (a

@@ -585,6 +585,7 @@ async function renderPlayer(id, windowId, moment) {
   const facts = el('section', { class: 'facts', id: 'facts' });
   const timeline = el('section', { class: 'timeline', id: 'timeline' });
   const consoleBox = el('section', { class: 'console', id: 'console' });
+  const viewers = el('section', { class: 'viewers', id: 'viewers', hidden: true });
   const momentLink = el('input', { id: 'moment-link', readonly: true, hidden: true, 'aria-label': 'Link to this moment', onfocus: (e) => e.target.select() });
   const momentStatus = el('span', { class: 'muted', id: 'moment-status', role: 'status' });
   const copyMoment = el('button', { type: 'button', class: 'ghost', id: 'copy-moment', disabled: true, title: 'Copy a link that opens this replay at the current moment' }, 'Copy link at this moment');
@@ -595,7 +596,7 @@ async function renderPlayer(id, windowId, moment) {
     el('span', { class: 'spacer' }),
     momentLink, momentStatus, copyMoment,
     el('label', { class: 'window-switch', hidden: true }, 'Page load ', windowSelect));
-  main.append(toolbar, el('div', { class: 'player-layout' }, el('div', { class: 'player-col' }, stage), el('aside', {}, consoleBox, timeline, facts)));
+  main.append(toolbar, el('div', { class: 'player-layout' }, el('div', { class: 'player-col' }, stage), el('aside', {}, consoleBox, timeline, facts, viewers)));
 
   let session;
   try {
@@ -702,6 +703,10 @@ async function renderPlayer(id, windowId, moment) {
     }
   });
   renderConsole(consoleBox, consoleEntries(events), start, instance);
+  // Who viewed it, this read included (it is recorded by the server).
+  api(sitePath(`sessions/${encodeURIComponent(id)}/views`), abort.signal)
+    .then((v) => renderViewers(viewers, v))
+    .catch((err) => { if (err.name !== 'AbortError') clear(viewers).append(el('p', { class: 'muted' }, `Viewers: ${err.message}`)); });
   renderTimeline(timeline, items, start, instance);
   if (windows.length > 1 && windowId) {
     const meta = events.find((e) => e.type === 4);
@@ -890,6 +895,24 @@ function renderTimeline(box, items, start, player) {
     found?.li.classList.add('current');
     current = found;
   });
+}
+
+// renderViewers lists who read the recording, newest first. Principals
+// come from the server's Authorizer; they are shown as text.
+function renderViewers(box, answer) {
+  const views = (answer.views || []).slice().reverse();
+  box.hidden = false;
+  clear(box).append(el('h2', {}, 'Viewed by ', el('span', { class: 'muted' }, `(${views.length})`)));
+  if (!views.length) {
+    box.append(el('p', { class: 'muted' }, 'Nobody yet.'));
+    return;
+  }
+  box.append(el('ol', { class: 'views', id: 'views' }, views.slice(0, 20).map((v) =>
+    el('li', { class: 'view', title: fmtDate(v.at, true) },
+      el('span', { class: 'who' }, v.principal ? shorten(v.principal, 60) : 'unnamed reader'),
+      el('span', { class: 'muted' }, ` · ${fmtDate(v.at)}`)))),
+  views.length > 20 ? el('p', { class: 'muted' }, `… and ${views.length - 20} earlier`) : null,
+  answer.durable ? null : el('p', { class: 'muted' }, 'Kept in the server’s memory only: this store keeps no view log.'));
 }
 
 function renderFacts(box, s) {
