@@ -152,6 +152,9 @@ func NewHandler(rec *replay.Recorder, opts *Options) http.Handler {
 	h.mux.Handle("/v1/sites/{site}/sessions", methods{
 		http.MethodGet: h.authorized(h.listSessions),
 	})
+	h.mux.Handle("/v1/sites/{site}/overview", methods{
+		http.MethodGet: h.authorized(h.overview),
+	})
 	h.mux.Handle("/v1/sites/{site}/sessions/{id}", methods{
 		http.MethodGet:    h.authorized(h.getSession),
 		http.MethodDelete: h.authorized(h.deleteSession),

@@ -40,6 +40,7 @@ const app = {
   config: null, // a promise of v1/dashboard-config
   playerClass: null, // a promise of the rrweb-player constructor
   routeKey: '',
+  overview: null, // {key, data}: the last overview drawn
 };
 
 // ---- DOM helpers -------------------------------------------------------
@@ -462,8 +463,10 @@ async function renderList() {
   const params = currentParams();
   const main = clear($('#main'));
   const results = el('section', { class: 'results', id: 'results' });
-  main.append(renderFilters(params), results);
+  const overview = el('section', { class: 'overview', id: 'overview' });
+  main.append(renderFilters(params), overview, results);
   const key = app.site + '|' + location.search;
+  renderOverview(overview, params, key);
   if (app.list && app.list.key === key) {
     showSessions(results, app.list);
     window.scrollTo(0, app.list.scroll || 0);
@@ -477,6 +480,125 @@ async function renderList() {
   } catch (err) {
     handleError(err, results);
   }
+}
+
+// ---- Overview ----------------------------------------------------------
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+// svg creates an SVG element; like el(), children strings become text.
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null) continue;
+    if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, String(v));
+  }
+  return append(node, children);
+}
+
+// overviewPath is the overview of the list's filters. Without a date range
+// it asks for the last 14 days, in whole days of the reader's time zone.
+function overviewPath(params) {
+  const q = new URLSearchParams();
+  for (const k of FILTERS) {
+    const val = params.get(k);
+    if (val) q.set(k, val);
+  }
+  if (!q.get('from') && !q.get('to')) {
+    const to = new Date();
+    to.setHours(24, 0, 0, 0); // the next local midnight
+    const from = new Date(to);
+    from.setDate(from.getDate() - 14);
+    q.set('from', from.toISOString());
+    q.set('to', to.toISOString());
+    q.set('step', 'day');
+  }
+  return sitePath(`overview?${q}`);
+}
+
+// renderOverview draws the sessions per hour or day of the list's filters
+// above it: kept and pending stacked, a red mark where sessions had errors.
+// Clicking a bar (or Enter on it) filters the list to its interval.
+async function renderOverview(box, params, key) {
+  // Drawn again from memory only when the list is, too (back from the player).
+  let data = app.list && app.list.key === key && app.overview && app.overview.key === key ? app.overview.data : null;
+  if (!data) {
+    box.append(el('p', { class: 'muted' }, 'Counting sessions…'));
+    try {
+      data = await api(overviewPath(params));
+    } catch (err) {
+      if (err.name === 'AbortError' || err instanceof AuthError) return clear(box);
+      clear(box).append(el('p', { class: 'muted' }, `Overview: ${err.message}`));
+      return;
+    }
+    app.overview = { key, data };
+  }
+  if (!box.isConnected) return;
+  const buckets = data.buckets || [];
+  const step = data.stepMs || 86400000;
+  const total = (k) => buckets.reduce((n, b) => n + (b[k] || 0), 0);
+  const kept = total('kept');
+  const pending = total('pending');
+  const errors = total('errors');
+  const max = Math.max(1, ...buckets.map((b) => (b.kept || 0) + (b.pending || 0)));
+  const W = 1000;
+  const H = 120;
+  const top = 14;
+  const left = 30;
+  const slot = (W - left) / Math.max(1, buckets.length);
+  const barW = Math.max(1, slot * 0.78);
+  const scale = (n) => (n / max) * (H - top);
+  const hourly = step < 86400000;
+  const label = (d) => hourly
+    ? `${String(d.getHours()).padStart(2, '0')}:00`
+    : d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  const every = Math.max(1, Math.ceil(buckets.length / 12));
+  const selFrom = params.get('from');
+  const selTo = params.get('to');
+  const chart = svg('svg', { class: 'overview-chart', id: 'overview-chart', viewBox: `0 0 ${W} ${H + 22}`, role: 'img', 'aria-label': 'Sessions over time' },
+    svg('line', { x1: left, x2: W, y1: H + 0.5, y2: H + 0.5, class: 'axis' }),
+    svg('line', { x1: left, x2: W, y1: top + 0.5, y2: top + 0.5, class: 'grid' }),
+    svg('text', { x: left - 6, y: top + 4, class: 'tick', 'text-anchor': 'end' }, String(max)),
+    svg('text', { x: left - 6, y: H, class: 'tick', 'text-anchor': 'end' }, '0'),
+    buckets.map((b, i) => {
+      const start = new Date(b.start);
+      const end = new Date(start.getTime() + step);
+      const x = left + i * slot + (slot - barW) / 2;
+      const hk = scale(b.kept || 0);
+      const hp = scale(b.pending || 0);
+      const from = start.toISOString().replace(/\.000Z$/, 'Z');
+      const to = end.toISOString().replace(/\.000Z$/, 'Z');
+      const selected = selFrom === from && selTo === to;
+      const go = () => {
+        const next = new URLSearchParams(params);
+        next.set('site', app.site);
+        next.set('from', from);
+        next.set('to', to);
+        app.list = null;
+        navigate(next);
+      };
+      const n = (b.kept || 0) + (b.pending || 0);
+      const title = `${fmtDate(start, true)} – ${fmtDate(end, true)}: ${plural(n, 'session')} (${b.kept || 0} kept, ${b.pending || 0} pending), ${b.errors || 0} with errors. Click to list them.`;
+      return svg('g', { class: `bar${selected ? ' selected' : ''}${b.errors ? ' has-errors' : ''}`, tabindex: 0, role: 'button', 'data-start': from, 'data-end': to,
+        'data-kept': b.kept || 0, 'data-pending': b.pending || 0, 'data-errors': b.errors || 0,
+        onclick: go, onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); go(); } } },
+      svg('title', {}, title),
+      svg('rect', { x: left + i * slot, y: 0, width: slot, height: H, class: 'hit' }),
+      hk ? svg('rect', { x, y: H - hk, width: barW, height: hk, class: 'kept' }) : null,
+      hp ? svg('rect', { x, y: H - hk - hp, width: barW, height: hp, class: 'pending' }) : null,
+      b.errors ? svg('circle', { cx: x + barW / 2, cy: Math.max(5, H - hk - hp - 6), r: 3.5, class: 'errors' }) : null,
+      i % every === 0 ? svg('text', { x: x + barW / 2, y: H + 16, class: 'tick', 'text-anchor': 'middle' }, label(start)) : null);
+    }));
+  clear(box).append(
+    el('div', { class: 'overview-head' },
+      el('h2', {}, `Sessions per ${hourly ? 'hour' : 'day'}`),
+      el('span', { class: 'legend' },
+        el('span', { class: 'swatch kept' }), `${kept} kept `,
+        el('span', { class: 'swatch pending' }), `${pending} pending `,
+        el('span', { class: 'swatch errors' }), `${errors} with errors`),
+      data.complete === false ? el('span', { class: 'muted' }, ' · at least: the store cannot count, the first 10 000 were') : null),
+    chart);
 }
 
 function showSessions(results, list) {
