@@ -333,8 +333,8 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 <div class="card form">
   <label>Name on card <input id="name" value=""></label>
   <label>Card number <input id="card" autocomplete="off"></label>
-  <button id="coupon" onclick="replay.event('coupon', {code: 'TEA10'}); this.textContent = 'Coupon TEA10 applied'">Apply coupon</button>
-  <button id="pay" onclick="throw new Error('Payment failed: card declined')">Pay 42.00 €</button>
+  <button id="coupon" onclick="replay.event('coupon', {code: 'TEA10'}); console.warn('Coupon TEA10: 10% off, not valid on sale items'); this.textContent = 'Coupon TEA10 applied'">Apply coupon</button>
+  <button id="pay" onclick="setTimeout(() => console.error('Payment API answered 402 for order', 1042), 50); throw new Error('Payment failed: card declined')">Pay 42.00 €</button>
 </div>
 </main>`))
 
@@ -534,6 +534,20 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	b.waitJS(t, "the coupon item to become current", `document.querySelector('#timeline .item.event.current')`)
 	time.Sleep(300 * time.Millisecond)
 	b.screenshot(t, "player.png")
+
+	// The console panel: the coupon's warning, the uncaught error and the
+	// console error after it; clicking the warning seeks there.
+	var consoleLines []string
+	b.eval(t, `[...document.querySelectorAll('#console .line')].map((li) => li.dataset.level + ': ' + li.querySelector('.text').textContent)`, &consoleLines)
+	assert.Equal(t, []string{
+		"warn: Coupon TEA10: 10% off, not valid on sale items",
+		"error: Uncaught Error: Payment failed: card declined",
+		"error: Payment API answered 402 for order 1042",
+	}, consoleLines)
+	b.eval(t, `document.querySelector('#console .line.level-warn').click(), true`, nil)
+	b.waitJS(t, "the warning to become the current line", `document.querySelector('#console .line.level-warn.current')`)
+	time.Sleep(300 * time.Millisecond)
+	b.screenshot(t, "console.png")
 
 	// Signing out forgets the token.
 	b.run(t, chromedp.Click(chromedp.CSS(`#sign-out`)))
