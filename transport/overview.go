@@ -1,8 +1,12 @@
 package transport
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/sessionreplay/replay/storage"
@@ -17,10 +21,12 @@ import (
 // store cannot count (it does not implement storage.Counter).
 const overviewFallbackMax = 10000
 
-// overviewAnswer is the body of GET /v1/sites/{site}/overview.
-type overviewAnswer struct {
-	From    time.Time        `json:"from"`
-	To      time.Time        `json:"to"`
+// Overview is the answer of GET /v1/sites/{site}/overview: the sessions of
+// a site per bucket of their Start (see the package documentation). It is
+// plain data, safe to share once returned.
+type Overview struct {
+	From    time.Time        `json:"from"` // Start of the first bucket
+	To      time.Time        `json:"to"`   // end of the last bucket
 	Step    string           `json:"step"` // hour, day or week
 	StepMs  int64            `json:"stepMs"`
 	Buckets []storage.Bucket `json:"buckets"`
@@ -114,7 +120,7 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := overviewSteps[step]
-	ans := overviewAnswer{From: q.From, To: q.To, Step: step, StepMs: d.Milliseconds(), Complete: true}
+	ans := Overview{From: q.From, To: q.To, Step: step, StepMs: d.Milliseconds(), Complete: true}
 	if c, ok := h.rec.Store().(storage.Counter); ok {
 		ans.Buckets, err = c.Count(r.Context(), q, d)
 	} else {
@@ -158,4 +164,21 @@ func (h *handler) countByListing(r *http.Request, q storage.Query, step time.Dur
 		}
 		q.Cursor = page.Next
 	}
+}
+
+// Overview counts the sessions of site that match q (q.Site, Cursor and
+// Limit are ignored) per hour, day or week of their Start: step is "hour",
+// "day", "week" or "" (the handler chooses). See the package documentation
+// for the defaults of a zero q.From or q.To.
+func (c *Client) Overview(ctx context.Context, site string, q storage.Query, step string) (Overview, error) {
+	v := queryValues(q)
+	v.Del("cursor")
+	v.Del("limit")
+	if step != "" {
+		v.Set("step", step)
+	}
+	var o Overview
+	err := c.do(ctx, http.MethodGet, "/v1/sites/"+url.PathEscape(site)+"/overview", v, nil, true,
+		func(r io.Reader) error { return json.NewDecoder(r).Decode(&o) })
+	return o, err
 }

@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -132,4 +134,14 @@ func (h *handler) views(w http.ResponseWriter, r *http.Request) {
 		ans.Views = []storage.View{}
 	}
 	writeJSON(w, http.StatusOK, ans)
+}
+
+// Views returns who read a session's events through the read API, and
+// when, oldest first. An unknown session is an [*HTTPError] that matches
+// [storage.ErrNotFound].
+func (c *Client) Views(ctx context.Context, site, id string) ([]storage.View, error) {
+	var ans viewsAnswer
+	err := c.do(ctx, http.MethodGet, sessionPath(site, id)+"/views", nil, nil, true,
+		func(r io.Reader) error { return json.NewDecoder(r).Decode(&ans) })
+	return ans.Views, err
 }

@@ -151,3 +151,34 @@ func TestViewsPrincipals(t *testing.T) {
 	resp, _ = e.do(http.MethodGet, "/v1/sites/demo/sessions/"+id+"/views", nil, nil)
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 }
+
+func TestClientViewsAndOverview(t *testing.T) {
+	store := memstore.New()
+	putOverviewSessions(t, store)
+	e := newEnvStore(t, store, nil)
+	c := transport.NewClient(e.base, fastRetries(testToken))
+	ctx := t.Context()
+
+	const id = "session-views-3"
+	resp, body := e.ingest(batch("demo", id, "w1", 0, 0, "a"), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body %s", body)
+	_, err := c.Events(ctx, "demo", id, "")
+	require.NoError(t, err)
+	views, err := c.Views(ctx, "demo", id)
+	require.NoError(t, err)
+	require.Len(t, views, 1)
+	assert.Equal(t, transport.BearerPrincipal, views[0].Principal)
+	_, err = c.Views(ctx, "demo", "session-unknown")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+
+	o, err := c.Overview(ctx, "demo", storage.Query{State: storage.FilterAll, From: ovBase, To: ovBase.Add(72 * time.Hour), Limit: 3, Cursor: "x"}, "day")
+	require.NoError(t, err)
+	assert.Equal(t, "day", o.Step)
+	require.Len(t, o.Buckets, 3)
+	assert.Equal(t, 2, o.Buckets[0].Kept)
+	assert.True(t, o.Complete)
+	_, err = c.Overview(ctx, "demo", storage.Query{}, "year")
+	var herr *transport.HTTPError
+	require.ErrorAs(t, err, &herr)
+	assert.Equal(t, http.StatusBadRequest, herr.Status)
+}
