@@ -333,8 +333,8 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 <div class="card form">
   <label>Name on card <input id="name" value=""></label>
   <label>Card number <input id="card" autocomplete="off"></label>
-  <button id="coupon" onclick="replay.event('coupon', {code: 'TEA10'}); this.textContent = 'Coupon TEA10 applied'">Apply coupon</button>
-  <button id="pay" onclick="throw new Error('Payment failed: card declined')">Pay 42.00 €</button>
+  <button id="coupon" onclick="replay.event('coupon', {code: 'TEA10'}); console.warn('Coupon TEA10: 10% off, not valid on sale items'); this.textContent = 'Coupon TEA10 applied'">Apply coupon</button>
+  <button id="pay" onclick="setTimeout(() => console.error('Payment API answered 402 for order', 1042), 50); throw new Error('Payment failed: card declined')">Pay 42.00 €</button>
 </div>
 </main>`))
 
@@ -535,6 +535,20 @@ func TestDashboardListsFiltersAndReplaysRecordedVisits(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	b.screenshot(t, "player.png")
 
+	// The console panel: the coupon's warning, the uncaught error and the
+	// console error after it; clicking the warning seeks there.
+	var consoleLines []string
+	b.eval(t, `[...document.querySelectorAll('#console .line')].map((li) => li.dataset.level + ': ' + li.querySelector('.text').textContent)`, &consoleLines)
+	assert.Equal(t, []string{
+		"warn: Coupon TEA10: 10% off, not valid on sale items",
+		"error: Uncaught Error: Payment failed: card declined",
+		"error: Payment API answered 402 for order 1042",
+	}, consoleLines)
+	b.eval(t, `document.querySelector('#console .line.level-warn').click(), true`, nil)
+	b.waitJS(t, "the warning to become the current line", `document.querySelector('#console .line.level-warn.current')`)
+	time.Sleep(300 * time.Millisecond)
+	b.screenshot(t, "console.png")
+
 	// Signing out forgets the token.
 	b.run(t, chromedp.Click(chromedp.CSS(`#sign-out`)))
 	b.waitJS(t, "the sign-in form", `document.querySelector('#signin-token')`)
@@ -624,8 +638,19 @@ document.getElementById('go').addEventListener('click', () => {
 		b.run(t, chromedp.Navigate(env.URL+"/replay/?site=demo#/session/"+id))
 		b.waitJS(t, "the replay of "+id, `(`+dashReplayed+`).includes('Hostile page')`)
 		b.waitJS(t, "the side list of "+id, `document.querySelectorAll('#timeline .item.error').length > 0`)
+		b.waitJS(t, "the console panel of "+id, `document.querySelectorAll('#console .line.level-error').length > 0`)
 		b.eval(t, `document.querySelector('#timeline').innerText + document.querySelector('#facts').innerText`, &text)
 		assert.Contains(t, text, "<img src=x onerror=", "hostile strings are shown as text in the player of %s", id)
+		b.eval(t, `document.querySelector('#console').innerText`, &text)
+		assert.Contains(t, text, "<img src=x onerror=", "hostile console text is shown as text in the console panel of %s", id)
+		// Seek through every console line, and copy the link of a moment.
+		var lines int
+		b.eval(t, `document.querySelectorAll('#console .line').length`, &lines)
+		for i := range lines {
+			b.eval(t, fmt.Sprintf(`document.querySelectorAll('#console .line')[%d].click(), true`, i), nil)
+			time.Sleep(100 * time.Millisecond)
+		}
+		b.eval(t, `document.querySelector('#copy-moment').click(), true`, nil)
 		// Seek through every listed item: each rebuilds the replay.
 		var n int
 		b.eval(t, `document.querySelectorAll('#timeline .item').length`, &n)

@@ -10,7 +10,9 @@
 //	GET    /v1/dashboard-config                    asset URLs of the dashboard (public)
 //	GET    /v1/sites/{site}/sessions?filters       list sessions (authorized)
 //	GET    /v1/sites/{site}/sessions/{id}          one session (authorized)
+//	GET    /v1/sites/{site}/overview?filters&step  sessions per hour, day or week (authorized)
 //	GET    /v1/sites/{site}/sessions/{id}/events   its events, for rrweb-player (authorized)
+//	GET    /v1/sites/{site}/sessions/{id}/views    who read its events, and when (authorized)
 //	DELETE /v1/sites/{site}/sessions/{id}          delete it (authorized)
 //	GET    /                                       the dashboard
 //
@@ -30,6 +32,44 @@
 // Host pages load the recorder with one tag:
 //
 //	<script src="/replay/v1/recorder.js" data-site="demo" defer></script>
+//
+// # Who viewed a replay
+//
+// Each successful read of a session's events (GET .../events) is recorded
+// with the principal the [Authorizer] named and the server's time:
+// Authorizers that implement [PrincipalAuthorizer] (such as [PrincipalFunc]
+// and [BearerToken], whose principal is always [BearerPrincipal]) name one,
+// others are recorded with "". GET .../views answers
+//
+//	{"views": [{"principal": "alice", "at": "2026-03-01T12:00:00.123Z"}, ...], "durable": true}
+//
+// oldest first. The log is kept by the store when it implements
+// [storage.ViewLog] (memstore does), else in the handler's memory
+// ("durable": false: lost on restart, not shared between processes, bounded
+// to the newest 100 views of the last 10 000 sessions viewed). Deleting a
+// session deletes its views. The endpoint answers GET only: clients cannot
+// write the log, only reading events adds to it.
+//
+// # Overview
+//
+// GET /v1/sites/{site}/overview takes the filters of the session list
+// (limit and cursor aside) and counts the sessions they select per bucket of
+// their Start, for the chart above the dashboard's list:
+//
+//	{"from": "2026-03-01T00:00:00Z", "to": "2026-03-15T00:00:00Z", "step": "day", "stepMs": 86400000,
+//	 "buckets": [{"start": "2026-03-01T00:00:00Z", "kept": 12, "pending": 3, "errors": 2}, ...],
+//	 "complete": true}
+//
+// Every bucket from "from" to "to" is there, empty ones too; errors counts
+// the sessions of the bucket that had an error. step is hour, day or week;
+// without it, hour for ranges up to 48 hours, else day. Without to it is
+// now, without from 14 days (48 hours for step=hour) before to; a range
+// the handler chose is widened to whole steps in UTC, one the client gave
+// is kept (the dashboard sends its reader's local days). At most
+// [storage.MaxBuckets] buckets; times from 1970 to 9998. The store counts
+// when it implements [storage.Counter] (memstore does); otherwise the
+// handler pages through the store's list, up to 10 000 sessions, and answers
+// "complete": false when it stopped there.
 //
 // # Security
 //

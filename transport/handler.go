@@ -90,6 +90,12 @@ type Options struct {
 	// RRWebURL is where recorder.js loads rrweb from when the page has
 	// none (sent in the answer to /v1/config). "" means [DefaultRRWebURL].
 	// A host that serves rrweb itself sets a URL on its own origin.
+	//
+	// RRWebURL and ConsolePluginURL may be absolute ("https://cdn…/x.js")
+	// or relative: recorder.js resolves a relative URL against the URL of
+	// /v1/config it asked, that is against the handler, never against the
+	// recorded page. "/vendor/rrweb.umd.min.cjs" thus loads from the
+	// handler's origin even when the site is served from another one.
 	RRWebURL string
 	// RRWebPlayerURL and RRWebPlayerCSSURL are where the dashboard loads
 	// rrweb-player and its style sheet from. "" means
@@ -114,7 +120,8 @@ type handler struct {
 	limiter *rateLimiter
 	assets  *assets
 
-	inFlight budget // decoded ingest bytes being handled (ingest.go)
+	inFlight budget   // decoded ingest bytes being handled (ingest.go)
+	memViews memViews // the view log when the store has none (views.go)
 }
 
 // budget counts bytes in use against a maximum. It is safe for concurrent
@@ -193,12 +200,18 @@ func NewHandler(rec *replay.Recorder, opts *Options) http.Handler {
 	h.mux.Handle("/v1/sites/{site}/sessions", methods{
 		http.MethodGet: h.authorized(h.listSessions),
 	})
+	h.mux.Handle("/v1/sites/{site}/overview", methods{
+		http.MethodGet: h.authorized(h.overview),
+	})
 	h.mux.Handle("/v1/sites/{site}/sessions/{id}", methods{
 		http.MethodGet:    h.authorized(h.getSession),
 		http.MethodDelete: h.authorized(h.deleteSession),
 	})
 	h.mux.Handle("/v1/sites/{site}/sessions/{id}/events", methods{
 		http.MethodGet: h.authorized(h.events),
+	})
+	h.mux.Handle("/v1/sites/{site}/sessions/{id}/views", methods{
+		http.MethodGet: h.authorized(h.views),
 	})
 	// Everything else, the dashboard included, goes through one handler
 	// so that the mux never answers with a redirect of its own (a

@@ -65,6 +65,7 @@ func (h *handler) deleteSession(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, site, err)
 		return
 	}
+	h.memViews.forget(storage.Key{Site: site, Session: id})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -95,6 +96,9 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	err := h.rec.Events(r.Context(), site, id, window, out)
 	if err == nil && zw != nil {
 		err = zw.Close()
+	}
+	if err == nil {
+		h.recordView(r, storage.Key{Site: site, Session: id})
 	}
 	switch {
 	case err == nil && !sw.started:

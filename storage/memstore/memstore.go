@@ -41,6 +41,7 @@ type Store struct {
 type entry struct {
 	meta   *storage.Session // nil until PutSession
 	chunks map[chunkKey]storage.Chunk
+	views  []storage.View // oldest first, at most maxViews (views.go)
 }
 
 type chunkKey struct {

@@ -166,8 +166,16 @@
     send();
   }
 
+  // A batch takes its seq when it is first sent, not when it is made: a
+  // batch that was never sent may still be cut into parts (for beacons, or
+  // after a 413), and the parts then take consecutive seqs as they are
+  // sent, in order. Once a request with its seq may have reached the
+  // handler (batch.sent), a batch is only ever sent again whole, with the
+  // same seq and the same events, which the handler stores once. So the
+  // handler sees every seq of a window once, or the same (window, seq)
+  // again with the same events: no gap, no event twice.
   function batchBuffer() {
-    enqueue({ session: session.id, window: windowId, seq: nextSeq(windowId), events: buffer, bytes: bufferBytes, attrs: { ...attrs }, tries: 0 });
+    enqueue({ session: session.id, window: windowId, seq: null, sent: false, events: buffer, bytes: bufferBytes, attrs: { ...attrs }, tries: 0 });
     buffer = [];
     bufferBytes = 0;
   }
@@ -199,13 +207,22 @@
     `{"site":${JSON.stringify(site)},"session":"${b.session}","window":"${b.window}","seq":${b.seq},` +
     `"events":[${b.events.join(',')}],"attrs":${JSON.stringify(b.attrs)}}`;
 
+  // seqOf returns the seq of a batch, giving it the window's next one if
+  // it has none yet.
+  const seqOf = (batch) => (batch.seq ??= nextSeq(batch.window));
+
+  // part returns a batch of some events of batch, without a seq.
+  const part = (batch, events) => ({ ...batch, seq: null, sent: false, events, bytes: events.reduce((n, json) => n + json.length + 1, 0), tries: 0 });
+
   // send POSTs the oldest batch, one at a time so batches arrive in order.
   // Network errors, 429 and 5xx are retried with exponential backoff (429
-  // waits for Retry-After); a batch is only given up when the handler
-  // refuses it for good (another 4xx) or answers record:false.
+  // waits for Retry-After); a 413 on the first try halves the batch; a
+  // batch is only given up when the handler refuses it for good (another
+  // 4xx) or answers record:false.
   async function send() {
     if (inFlight || stopped || !queue.length) return;
     const batch = (inFlight = queue[0]);
+    seqOf(batch);
     batch.abort = new AbortController(); // hide aborts a batch it beacons
     batch.keepalive = false;
     let wait = 0;
@@ -213,9 +230,21 @@
       const res = await post(batch);
       if (res.status === 429 || res.status === 408 || res.status >= 500) {
         wait = backoff(batch, res.headers.get('Retry-After'));
+      } else if (res.status === 413 && batch.tries === 0 && batch.events.length > 1 && queue[0] === batch) {
+        // Too big for the handler, which refused it before storing
+        // anything; no earlier try can have been stored either (this was
+        // the first), so the seq is still free: the first half keeps it,
+        // the second takes the next one when it is sent.
+        const half = Math.ceil(batch.events.length / 2);
+        const first = { ...part(batch, batch.events.slice(0, half)), seq: batch.seq };
+        queue.splice(0, 1, first, part(batch, batch.events.slice(half)));
       } else {
         const answer = res.ok ? await res.json().catch(() => ({})) : {};
         settle(batch);
+        // Refused for good (4xx): nothing of it was stored, and on a first
+        // try nothing with its seq ever was, so the seq goes to the next
+        // batch when no later seq was given yet: no gap.
+        if (!res.ok && batch.tries === 0 && seqs.get(batch.window) === batch.seq + 1) seqs.set(batch.window, batch.seq);
         if (res.status === 403 || answer.record === false) stop();
       }
     } catch {
@@ -242,6 +271,7 @@
     batch.abort.signal.throwIfAborted(); // beaconed by hide while it was compressed
     const blob = new Blob([data], { type: TEXT });
     batch.keepalive = blob.size <= BEACON_MAX;
+    batch.sent = true;
     return fetch(url, { method: 'POST', body: blob, keepalive: batch.keepalive, credentials: 'omit', signal: batch.abort.signal });
   }
 
@@ -262,17 +292,18 @@
   // after the page is gone. A beacon cannot be gzipped synchronously, and
   // the browser allows about 64 KiB in flight for all the beacons and
   // keepalive fetches of a page together, so a batch too big for one beacon
-  // is cut into pieces that take fresh seq numbers (the handler does not
-  // mind gaps, and it stores a (session, window, seq) once, so a batch sent
-  // twice is harmless). At the first refused beacon hide stops, so what
-  // arrives has no holes; the rest stays queued and is sent by fetch if the
-  // page lives on, and is lost if it does not. Flushing every
-  // flushIntervalMs keeps that rest small.
+  // is cut into pieces, if it was never sent: the pieces take consecutive
+  // seqs (see batchBuffer). A batch that was sent already goes whole, with
+  // its seq, or not at all. At the first batch or piece that cannot go,
+  // hide stops, so what arrives has no holes; the rest stays queued and is
+  // sent by fetch if the page lives on, and is lost if it does not.
+  // Flushing every flushIntervalMs keeps that rest small.
   function hide() {
     if (stopped || !cfg) return;
     if (buffer.length) batchBuffer();
     for (const batch of queue.slice()) {
       if (batch === inFlight && batch.keepalive) continue; // the browser completes it
+      if (batch.sent && !fits(batch)) break; // only fetch can send it: keep it, and what follows, in order
       if (batch === inFlight) batch.abort.abort();
       const rest = beacon(batch);
       if (!rest) {
@@ -288,26 +319,42 @@
     send();
   }
 
+  const beaconBody = (b) => new Blob([body(b)], { type: TEXT });
+  const fits = (b) => beaconBody(b).size <= BEACON_MAX;
+
   // beacon sends a batch as one or more beacons and returns what it could
-  // not send (the batch itself, or a new batch of its last events), or null.
+  // not send (the batch itself, or a batch of its last events), or null.
+  // Only a batch that was never sent is cut: its first piece takes its seq,
+  // if it has one, and the others the next seqs, in order.
   function beacon(batch) {
-    const sendBeacon = (b) => navigator.sendBeacon(ingestURL, new Blob([body(b)], { type: TEXT }));
-    if (new Blob([body(batch)]).size <= BEACON_MAX) return sendBeacon(batch) ? null : batch;
+    const sendBeacon = (b) => {
+      const ok = navigator.sendBeacon(ingestURL, beaconBody(b));
+      if (ok) b.sent = true;
+      return ok;
+    };
+    if (fits(batch)) {
+      seqOf(batch);
+      return sendBeacon(batch) ? null : batch;
+    }
     const enc = new TextEncoder();
     const sizes = batch.events.map((json) => enc.encode(json).length + 1);
     const overhead = 300 + enc.encode(JSON.stringify(batch.attrs)).length;
     let i = 0;
+    let seq = batch.seq; // the seq of the next piece, if it has one already
     while (i < sizes.length) {
       let j = i;
       for (let size = overhead; j < sizes.length && size + sizes[j] <= BEACON_MAX; j++) size += sizes[j];
       if (j === i) break; // one event over the limit: it can only go by fetch
-      if (!sendBeacon({ ...batch, seq: nextSeq(batch.window), events: batch.events.slice(i, j) })) break;
+      const piece = { ...part(batch, batch.events.slice(i, j)), seq };
+      seqOf(piece);
+      seq = piece.seq;
+      if (!sendBeacon(piece)) break; // the browser refused it: its seq was not sent
+      seq = null;
       i = j;
     }
     if (i === sizes.length) return null;
-    if (i === 0) return batch;
-    const events = batch.events.slice(i);
-    return { ...batch, seq: nextSeq(batch.window), events, bytes: events.reduce((n, json) => n + json.length + 1, 0), tries: 0 };
+    if (i === 0) return seq === batch.seq ? batch : { ...batch, seq };
+    return { ...part(batch, batch.events.slice(i)), seq };
   }
 
   // stop ends recording and sending for good: the handler answered
@@ -394,6 +441,12 @@
     if (!res.ok) return false;
     const c = await res.json();
     if (!c.record || (!window.rrweb && !c.rrwebURL)) return false;
+    // The URLs of the answer are the handler's: a relative one is resolved
+    // against the URL of /v1/config, not against the page, which may be on
+    // another origin. Absolute URLs stay as they are.
+    const resolve = (u) => (u ? new URL(u, res.url || `${base}/v1/config`).href : u);
+    c.rrwebURL = resolve(c.rrwebURL);
+    c.consolePluginURL = resolve(c.consolePluginURL);
     c.flushIntervalMs = c.flushIntervalMs > 0 ? c.flushIntervalMs : 5000;
     c.maxBatchBytes = c.maxBatchBytes > 0 ? c.maxBatchBytes : 512 * 1024;
     if (!window.rrweb) await load(c.rrwebURL);

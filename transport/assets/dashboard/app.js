@@ -4,7 +4,8 @@
 // Routes (the dashboard works under any mount prefix: every URL is relative):
 //
 //	?site=S&<filters>                  the session list; filters as in API.md (and limit, the page size)
-//	?site=S&<filters>#/session/ID      the player ("&window=W" after the id: one page load)
+//	?site=S&<filters>#/session/ID      the player ("&window=W" after the id: one page load;
+//	                                   "&t=83.2" last: open at that moment, in seconds, clamped)
 //
 // Security. Everything recorded is hostile: page contents, URLs, titles,
 // error messages, custom event tags and payloads, attributes. The recording
@@ -39,6 +40,7 @@ const app = {
   config: null, // a promise of v1/dashboard-config
   playerClass: null, // a promise of the rrweb-player constructor
   routeKey: '',
+  overview: null, // {key, data}: the last overview drawn
 };
 
 // ---- DOM helpers -------------------------------------------------------
@@ -229,15 +231,47 @@ function currentParams() {
 function route() {
   const params = currentParams();
   app.site = params.get('site') || sessionStorage.getItem(SITE_KEY) || 'demo';
-  const key = location.search + location.hash + '|' + app.token;
-  if (key === app.routeKey) return;
+  const [hash, moment] = splitMoment(location.hash);
+  const key = location.search + hash + '|' + app.token;
+  if (key === app.routeKey) {
+    if (moment != null) app.player?.seek?.(moment); // the same replay, another moment
+    return;
+  }
   app.routeKey = key;
   leavePlayer();
   renderHeader();
   if (!app.token) return renderSignIn();
-  const m = location.hash.match(/^#\/session\/([A-Za-z0-9_-]{1,64})(?:&window=([A-Za-z0-9_-]{1,64}))?$/);
-  if (m) return renderPlayer(m[1], m[2] || '');
+  const m = hash.match(/^#\/session\/([A-Za-z0-9_-]{1,64})(?:&window=([A-Za-z0-9_-]{1,64}))?$/);
+  if (m) return renderPlayer(m[1], m[2] || '', moment);
   return renderList();
+}
+
+// splitMoment splits "&t=SECONDS" off the end of a player's hash. It
+// returns the hash without it and the moment in milliseconds: null when
+// there is none, 0 for a value that is not a number (a forged link). The
+// player clamps it to the recording.
+function splitMoment(hash) {
+  const m = hash.match(/^(#\/session\/[^&]*(?:&window=[^&]*)?)&t=([^&]{0,40})$/);
+  if (!m) return [hash, null];
+  let raw = '';
+  try {
+    raw = decodeURIComponent(m[2]);
+  } catch {
+    // not percent-encoded text: no moment
+  }
+  const s = Number(raw);
+  return [m[1], Number.isNaN(s) ? 0 : s * 1000];
+}
+
+// clampMoment bounds a moment (ms from the start) to a recording of total ms.
+function clampMoment(ms, total) {
+  return Math.min(Math.max(0, Number.isFinite(ms) ? ms : ms > 0 ? total : 0), total);
+}
+
+// momentHash returns the hash of the player at ms from the start.
+function momentHash(ms) {
+  const [hash] = splitMoment(location.hash);
+  return `${hash}&t=${(Math.max(0, ms) / 1000).toFixed(1)}`;
 }
 
 // navigate changes the URL's query (filters, site) and shows it.
@@ -429,8 +463,10 @@ async function renderList() {
   const params = currentParams();
   const main = clear($('#main'));
   const results = el('section', { class: 'results', id: 'results' });
-  main.append(renderFilters(params), results);
+  const overview = el('section', { class: 'overview', id: 'overview' });
+  main.append(renderFilters(params), overview, results);
   const key = app.site + '|' + location.search;
+  renderOverview(overview, params, key);
   if (app.list && app.list.key === key) {
     showSessions(results, app.list);
     window.scrollTo(0, app.list.scroll || 0);
@@ -444,6 +480,125 @@ async function renderList() {
   } catch (err) {
     handleError(err, results);
   }
+}
+
+// ---- Overview ----------------------------------------------------------
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+// svg creates an SVG element; like el(), children strings become text.
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null) continue;
+    if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, String(v));
+  }
+  return append(node, children);
+}
+
+// overviewPath is the overview of the list's filters. Without a date range
+// it asks for the last 14 days, in whole days of the reader's time zone.
+function overviewPath(params) {
+  const q = new URLSearchParams();
+  for (const k of FILTERS) {
+    const val = params.get(k);
+    if (val) q.set(k, val);
+  }
+  if (!q.get('from') && !q.get('to')) {
+    const to = new Date();
+    to.setHours(24, 0, 0, 0); // the next local midnight
+    const from = new Date(to);
+    from.setDate(from.getDate() - 14);
+    q.set('from', from.toISOString());
+    q.set('to', to.toISOString());
+    q.set('step', 'day');
+  }
+  return sitePath(`overview?${q}`);
+}
+
+// renderOverview draws the sessions per hour or day of the list's filters
+// above it: kept and pending stacked, a red mark where sessions had errors.
+// Clicking a bar (or Enter on it) filters the list to its interval.
+async function renderOverview(box, params, key) {
+  // Drawn again from memory only when the list is, too (back from the player).
+  let data = app.list && app.list.key === key && app.overview && app.overview.key === key ? app.overview.data : null;
+  if (!data) {
+    box.append(el('p', { class: 'muted' }, 'Counting sessions…'));
+    try {
+      data = await api(overviewPath(params));
+    } catch (err) {
+      if (err.name === 'AbortError' || err instanceof AuthError) return clear(box);
+      clear(box).append(el('p', { class: 'muted' }, `Overview: ${err.message}`));
+      return;
+    }
+    app.overview = { key, data };
+  }
+  if (!box.isConnected) return;
+  const buckets = data.buckets || [];
+  const step = data.stepMs || 86400000;
+  const total = (k) => buckets.reduce((n, b) => n + (b[k] || 0), 0);
+  const kept = total('kept');
+  const pending = total('pending');
+  const errors = total('errors');
+  const max = Math.max(1, ...buckets.map((b) => (b.kept || 0) + (b.pending || 0)));
+  const W = 1000;
+  const H = 120;
+  const top = 14;
+  const left = 30;
+  const slot = (W - left) / Math.max(1, buckets.length);
+  const barW = Math.max(1, slot * 0.78);
+  const scale = (n) => (n / max) * (H - top);
+  const hourly = step < 86400000;
+  const label = (d) => hourly
+    ? `${String(d.getHours()).padStart(2, '0')}:00`
+    : d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  const every = Math.max(1, Math.ceil(buckets.length / 12));
+  const selFrom = params.get('from');
+  const selTo = params.get('to');
+  const chart = svg('svg', { class: 'overview-chart', id: 'overview-chart', viewBox: `0 0 ${W} ${H + 22}`, role: 'img', 'aria-label': 'Sessions over time' },
+    svg('line', { x1: left, x2: W, y1: H + 0.5, y2: H + 0.5, class: 'axis' }),
+    svg('line', { x1: left, x2: W, y1: top + 0.5, y2: top + 0.5, class: 'grid' }),
+    svg('text', { x: left - 6, y: top + 4, class: 'tick', 'text-anchor': 'end' }, String(max)),
+    svg('text', { x: left - 6, y: H, class: 'tick', 'text-anchor': 'end' }, '0'),
+    buckets.map((b, i) => {
+      const start = new Date(b.start);
+      const end = new Date(start.getTime() + step);
+      const x = left + i * slot + (slot - barW) / 2;
+      const hk = scale(b.kept || 0);
+      const hp = scale(b.pending || 0);
+      const from = start.toISOString().replace(/\.000Z$/, 'Z');
+      const to = end.toISOString().replace(/\.000Z$/, 'Z');
+      const selected = selFrom === from && selTo === to;
+      const go = () => {
+        const next = new URLSearchParams(params);
+        next.set('site', app.site);
+        next.set('from', from);
+        next.set('to', to);
+        app.list = null;
+        navigate(next);
+      };
+      const n = (b.kept || 0) + (b.pending || 0);
+      const title = `${fmtDate(start, true)} – ${fmtDate(end, true)}: ${plural(n, 'session')} (${b.kept || 0} kept, ${b.pending || 0} pending), ${b.errors || 0} with errors. Click to list them.`;
+      return svg('g', { class: `bar${selected ? ' selected' : ''}${b.errors ? ' has-errors' : ''}`, tabindex: 0, role: 'button', 'data-start': from, 'data-end': to,
+        'data-kept': b.kept || 0, 'data-pending': b.pending || 0, 'data-errors': b.errors || 0,
+        onclick: go, onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); go(); } } },
+      svg('title', {}, title),
+      svg('rect', { x: left + i * slot, y: 0, width: slot, height: H, class: 'hit' }),
+      hk ? svg('rect', { x, y: H - hk, width: barW, height: hk, class: 'kept' }) : null,
+      hp ? svg('rect', { x, y: H - hk - hp, width: barW, height: hp, class: 'pending' }) : null,
+      b.errors ? svg('circle', { cx: x + barW / 2, cy: Math.max(5, H - hk - hp - 6), r: 3.5, class: 'errors' }) : null,
+      i % every === 0 ? svg('text', { x: x + barW / 2, y: H + 16, class: 'tick', 'text-anchor': 'middle' }, label(start)) : null);
+    }));
+  clear(box).append(
+    el('div', { class: 'overview-head' },
+      el('h2', {}, `Sessions per ${hourly ? 'hour' : 'day'}`),
+      el('span', { class: 'legend' },
+        el('span', { class: 'swatch kept' }), `${kept} kept `,
+        el('span', { class: 'swatch pending' }), `${pending} pending `,
+        el('span', { class: 'swatch errors' }), `${errors} with errors`),
+      data.complete === false ? el('span', { class: 'muted' }, ' · at least: the store cannot count, the first 10 000 were') : null),
+    chart);
 }
 
 function showSessions(results, list) {
@@ -544,20 +699,26 @@ function playerSize(box) {
   return { width, height };
 }
 
-async function renderPlayer(id, windowId) {
+async function renderPlayer(id, windowId, moment) {
   const main = clear($('#main'));
   const abort = new AbortController();
   app.player = { instance: null, resize: () => {}, abort };
   const stage = el('div', { class: 'stage', id: 'stage' }, el('p', { class: 'muted' }, 'Loading the recording…'));
   const facts = el('section', { class: 'facts', id: 'facts' });
   const timeline = el('section', { class: 'timeline', id: 'timeline' });
+  const consoleBox = el('section', { class: 'console', id: 'console' });
+  const viewers = el('section', { class: 'viewers', id: 'viewers', hidden: true });
+  const momentLink = el('input', { id: 'moment-link', readonly: true, hidden: true, 'aria-label': 'Link to this moment', onfocus: (e) => e.target.select() });
+  const momentStatus = el('span', { class: 'muted', id: 'moment-status', role: 'status' });
+  const copyMoment = el('button', { type: 'button', class: 'ghost', id: 'copy-moment', disabled: true, title: 'Copy a link that opens this replay at the current moment' }, 'Copy link at this moment');
   const windowSelect = el('select', { id: 'window-select', title: 'Page load to replay' });
   const toolbar = el('div', { class: 'toolbar' },
     el('a', { class: 'back', href: listHref(), id: 'back' }, '← Sessions'),
     el('h1', {}, 'Session ', el('code', {}, id)),
     el('span', { class: 'spacer' }),
+    momentLink, momentStatus, copyMoment,
     el('label', { class: 'window-switch', hidden: true }, 'Page load ', windowSelect));
-  main.append(toolbar, el('div', { class: 'player-layout' }, el('div', { class: 'player-col' }, stage), el('aside', {}, facts, timeline)));
+  main.append(toolbar, el('div', { class: 'player-layout' }, el('div', { class: 'player-col' }, stage), el('aside', {}, consoleBox, timeline, facts, viewers)));
 
   let session;
   try {
@@ -609,7 +770,7 @@ async function renderPlayer(id, windowId) {
         events: playEvents,
         width: size.width,
         height: size.height,
-        autoPlay: true,
+        autoPlay: moment == null,
         skipInactive: true,
         speedOption: [1, 2, 4, 8],
         showController: true,
@@ -633,6 +794,41 @@ async function renderPlayer(id, windowId) {
   window.addEventListener('resize', app.player.resize);
 
   const start = events[0].timestamp;
+  const total = Math.max(0, events[events.length - 1].timestamp - start);
+  const p = app.player;
+  p.now = 0;
+  instance.addEventListener('ui-update-current-time', (e) => { p.now = e.payload; });
+  // The URL carries the moment the replay was paused at, so that reloading
+  // or sharing it opens there (replaceState: no new history entry, no route).
+  const remember = (ms) => {
+    if (app.player === p) history.replaceState(null, '', location.pathname + location.search + momentHash(ms));
+  };
+  p.seek = (ms) => {
+    const at = clampMoment(ms, total);
+    p.now = at;
+    instance.goto(at, false);
+    remember(at);
+  };
+  instance.addEventListener('ui-update-player-state', (e) => { if (e.payload === 'paused') remember(p.now); });
+  if (moment != null) p.seek(moment);
+  copyMoment.disabled = false;
+  copyMoment.addEventListener('click', async () => {
+    const url = location.origin + location.pathname + location.search + momentHash(p.now);
+    momentLink.value = url;
+    momentLink.hidden = false;
+    try {
+      await navigator.clipboard.writeText(url);
+      momentStatus.textContent = 'Link copied';
+    } catch {
+      momentStatus.textContent = 'Copy the link:';
+      momentLink.focus();
+    }
+  });
+  renderConsole(consoleBox, consoleEntries(events), start, instance);
+  // Who viewed it, this read included (it is recorded by the server).
+  api(sitePath(`sessions/${encodeURIComponent(id)}/views`), abort.signal)
+    .then((v) => renderViewers(viewers, v))
+    .catch((err) => { if (err.name !== 'AbortError') clear(viewers).append(el('p', { class: 'muted' }, `Viewers: ${err.message}`)); });
   renderTimeline(timeline, items, start, instance);
   if (windows.length > 1 && windowId) {
     const meta = events.find((e) => e.type === 4);
@@ -682,6 +878,101 @@ function timelineItems(events) {
   return items;
 }
 
+// consoleEntries lists what the console panel shows: the console plugin's
+// records (any level) and the $error events of recorder.js, in time order.
+// An uncaught error that the plugin recorded as well is listed once. Every
+// string in them is recorded data, already scrubbed by the server.
+function consoleEntries(events) {
+  const out = [];
+  let lastErr = null;
+  for (const e of events) {
+    const d = e.data || {};
+    if (e.type === 5 && d.tag === '$error') {
+      const p = d.payload;
+      const msg = preview(p && typeof p === 'object' ? p.message ?? p : p, 500);
+      const source = p && typeof p === 'object' && p.source ? preview(p.source, 200) : '';
+      out.push({ t: e.timestamp, level: 'error', text: msg, source, detail: p && typeof p === 'object' ? preview(p.stack, 2000) : '' });
+      lastErr = { t: e.timestamp, msg };
+    } else if (e.type === 6 && d.plugin === 'rrweb/console@1' && d.payload && typeof d.payload === 'object') {
+      const level = String(d.payload.level ?? 'log');
+      const args = Array.isArray(d.payload.payload) ? d.payload.payload : [];
+      const msg = args.map((a) => {
+        try {
+          const v = JSON.parse(a);
+          return typeof v === 'string' ? v : JSON.stringify(v);
+        } catch {
+          return String(a);
+        }
+      }).join(' ');
+      if (level === 'error' && lastErr && Math.abs(e.timestamp - lastErr.t) < 1000 && (msg.includes(lastErr.msg) || lastErr.msg.includes(msg))) continue;
+      const trace = Array.isArray(d.payload.trace) ? d.payload.trace.map(String) : [];
+      out.push({ t: e.timestamp, level, text: preview(msg, 500), source: preview(trace[0] || '', 200), detail: preview(trace.join('\n'), 2000) });
+    }
+  }
+  return out;
+}
+
+// CONSOLE_LEVELS are the filters of the console panel: each level the
+// plugin records falls in one of them.
+const CONSOLE_LEVELS = [
+  ['error', 'Errors', (l) => l === 'error' || l === 'assert'],
+  ['warn', 'Warnings', (l) => l === 'warn'],
+  ['log', 'Logs', (l) => l !== 'error' && l !== 'assert' && l !== 'warn'],
+];
+
+// renderConsole shows the recorded console beside the player: level
+// filters, a line per entry (its text only: recorded strings never become
+// markup), click or Enter seeks there, and the line at the current moment
+// is marked and kept in view as the replay plays.
+function renderConsole(box, entries, start, player) {
+  const counts = Object.fromEntries(CONSOLE_LEVELS.map(([k, , has]) => [k, entries.filter((e) => has(e.level)).length]));
+  const shown = new Set(CONSOLE_LEVELS.map(([k]) => k));
+  const list = el('ol', { class: 'items console-lines', id: 'console-lines' });
+  const filters = el('div', { class: 'console-filters' }, CONSOLE_LEVELS.map(([k, label]) =>
+    el('label', { class: `check level-${k}` },
+      el('input', { type: 'checkbox', name: `level-${k}`, checked: true, onchange: (e) => {
+        if (e.target.checked) shown.add(k);
+        else shown.delete(k);
+        for (const r of rows) r.li.hidden = !shown.has(r.group);
+      } }),
+      `${label} (${counts[k]})`)));
+  clear(box).append(el('h2', {}, 'Console ', el('span', { class: 'muted' }, `(${entries.length})`)), filters);
+  if (!entries.length) {
+    box.append(el('p', { class: 'muted', id: 'console-empty' }, 'Nothing was logged.'));
+    return;
+  }
+  let playing = true;
+  player.addEventListener('ui-update-player-state', (s) => { playing = s.payload === 'playing'; });
+  const rows = entries.map((it) => {
+    const offset = Math.max(0, it.t - start);
+    const group = CONSOLE_LEVELS.find(([, , has]) => has(it.level))[0];
+    const li = el('li', { class: `item line level-${group}`, tabindex: 0, role: 'button', 'data-offset': offset, 'data-level': it.level,
+      title: [it.text, it.source, it.detail].filter(Boolean).join('\n'),
+      onclick: () => player.goto(offset, playing),
+      onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); player.goto(offset, playing); } } },
+    el('span', { class: 'when' }, fmtClock(offset)),
+    el('span', { class: 'what' }, el('span', { class: 'text' }, it.text || '(empty)'), it.source ? el('span', { class: 'source' }, it.source) : null));
+    list.append(li);
+    return { li, offset, group };
+  });
+  box.append(list);
+  let current = null;
+  player.addEventListener('ui-update-current-time', (e) => {
+    const now = e.payload;
+    let found = null;
+    for (const r of rows) if (!r.li.hidden && r.offset <= now + 50) found = r;
+    if (found === current) return;
+    current?.li.classList.remove('current');
+    found?.li.classList.add('current');
+    current = found;
+    if (found) {
+      // Scroll the list only, never the page.
+      const top = found.li.offsetTop - list.offsetTop;
+      if (top < list.scrollTop || top + found.li.offsetHeight > list.scrollTop + list.clientHeight) list.scrollTop = top - list.clientHeight / 2;
+    }
+  });
+}
+
 // withMarkers returns the events with a custom event added for each page load
 // and console error, so that rrweb-player marks them on its timeline as it
 // marks $error and $pageview. Custom events do nothing in the replay itself.
@@ -726,6 +1017,24 @@ function renderTimeline(box, items, start, player) {
     found?.li.classList.add('current');
     current = found;
   });
+}
+
+// renderViewers lists who read the recording, newest first. Principals
+// come from the server's Authorizer; they are shown as text.
+function renderViewers(box, answer) {
+  const views = (answer.views || []).slice().reverse();
+  box.hidden = false;
+  clear(box).append(el('h2', {}, 'Viewed by ', el('span', { class: 'muted' }, `(${views.length})`)));
+  if (!views.length) {
+    box.append(el('p', { class: 'muted' }, 'Nobody yet.'));
+    return;
+  }
+  box.append(el('ol', { class: 'views', id: 'views' }, views.slice(0, 20).map((v) =>
+    el('li', { class: 'view', title: fmtDate(v.at, true) },
+      el('span', { class: 'who' }, v.principal ? shorten(v.principal, 60) : 'unnamed reader'),
+      el('span', { class: 'muted' }, ` · ${fmtDate(v.at)}`)))),
+  views.length > 20 ? el('p', { class: 'muted' }, `… and ${views.length - 20} earlier`) : null,
+  answer.durable ? null : el('p', { class: 'muted' }, 'Kept in the server’s memory only: this store keeps no view log.'));
 }
 
 function renderFacts(box, s) {
