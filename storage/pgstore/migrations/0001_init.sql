@@ -1,0 +1,85 @@
+-- Sessions: one row per (site, id), every filterable fact a typed column.
+-- Ids and URLs compare byte by byte (COLLATE "C"), as Go strings do.
+CREATE TABLE sessions (
+	site           text COLLATE "C" NOT NULL,
+	id             text COLLATE "C" NOT NULL,
+	state          text NOT NULL,
+	start_at       timestamptz NOT NULL,
+	end_at         timestamptz NOT NULL,
+	duration_ms    bigint NOT NULL,
+	active_ms      bigint NOT NULL,
+	matched_rules  text[] NOT NULL,
+	pages          text[] COLLATE "C" NOT NULL,
+	entry_url      text NOT NULL,
+	device         text NOT NULL,
+	os             text NOT NULL,
+	browser        text NOT NULL,
+	device_key     text COLLATE "C" NOT NULL, -- device with case folded in Go, for the case-insensitive filter
+	os_key         text COLLATE "C" NOT NULL,
+	browser_key    text COLLATE "C" NOT NULL,
+	viewport_w     integer NOT NULL,
+	viewport_h     integer NOT NULL,
+	errors         integer NOT NULL,
+	error_messages text[] NOT NULL,
+	events         jsonb NOT NULL,  -- tag -> count
+	event_tags     text[] NOT NULL, -- tags whose count is not 0
+	clicks         integer NOT NULL,
+	rage_clicks    integer NOT NULL,
+	windows        integer NOT NULL,
+	window_ids     text[] NOT NULL,
+	event_count    integer NOT NULL,
+	bytes          bigint NOT NULL,
+	stored_bytes   bigint NOT NULL,
+	attrs          jsonb NOT NULL,
+	user_id        text COLLATE "C" NOT NULL, -- attrs.userId
+	first_seen     timestamptz NOT NULL,
+	last_seen      timestamptz NOT NULL,
+	ended          boolean NOT NULL,
+	opaque         bytea NOT NULL,
+	PRIMARY KEY (site, id)
+);
+
+-- The listing order of one site, and of every site (Query.Site "").
+CREATE INDEX sessions_order ON sessions (site, start_at DESC, id DESC);
+CREATE INDEX sessions_order_all ON sessions (start_at DESC, id DESC, site DESC);
+-- States other than kept are few; each has its own ordered index.
+CREATE INDEX sessions_pending ON sessions (site, start_at DESC, id DESC) WHERE state = 'pending';
+CREATE INDEX sessions_dropped ON sessions (site, start_at DESC, id DESC) WHERE state = 'dropped';
+-- One ordered index per equality filter.
+CREATE INDEX sessions_device ON sessions (site, device_key, start_at DESC, id DESC);
+CREATE INDEX sessions_os ON sessions (site, os_key, start_at DESC, id DESC);
+CREATE INDEX sessions_browser ON sessions (site, browser_key, start_at DESC, id DESC);
+CREATE INDEX sessions_user ON sessions (site, user_id, start_at DESC, id DESC) WHERE user_id <> '';
+CREATE INDEX sessions_errors ON sessions (site, start_at DESC, id DESC) WHERE errors > 0;
+CREATE INDEX sessions_duration ON sessions (site, duration_ms);
+-- Multi-valued filters.
+CREATE INDEX sessions_rules ON sessions USING gin (matched_rules);
+CREATE INDEX sessions_event_tags ON sessions USING gin (event_tags);
+-- The lifecycle's sweep looks for open sessions by server clock.
+CREATE INDEX sessions_open ON sessions (last_seen) WHERE NOT ended;
+
+-- Pages visited: one row per URL of a session, with its path, so that a
+-- glob with a literal prefix is an index range.
+CREATE TABLE session_pages (
+	site    text COLLATE "C" NOT NULL,
+	session text COLLATE "C" NOT NULL,
+	n       integer NOT NULL,
+	url     text COLLATE "C" NOT NULL,
+	path    text COLLATE "C" NOT NULL,
+	PRIMARY KEY (site, session, n),
+	FOREIGN KEY (site, session) REFERENCES sessions (site, id) ON DELETE CASCADE
+);
+CREATE INDEX session_pages_path ON session_pages (site, path);
+CREATE INDEX session_pages_url ON session_pages (site, url);
+
+-- Chunks: the bytes, or the key of the object that holds them.
+CREATE TABLE chunks (
+	site     text COLLATE "C" NOT NULL,
+	session  text COLLATE "C" NOT NULL,
+	window_id text COLLATE "C" NOT NULL,
+	seq      integer NOT NULL,
+	events   integer NOT NULL,
+	data     bytea,
+	blob_key text,
+	PRIMARY KEY (site, session, window_id, seq)
+);
