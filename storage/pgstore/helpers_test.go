@@ -196,3 +196,16 @@ func newStore(t testing.TB, bucket *blob.Bucket) *pgstore.Store {
 	t.Helper()
 	return openStore(t, newSchema(t), bucket)
 }
+
+// openStoreDSN opens a Store on dsn and schema, closed when t ends.
+func openStoreDSN(t testing.TB, dsn, schema string) *pgstore.Store {
+	t.Helper()
+	s, err := pgstore.Open(context.Background(), dsn, &pgstore.Options{Schema: schema})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

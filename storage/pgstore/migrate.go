@@ -21,8 +21,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// errNewerSchema reports a database migrated by a newer version of the code.
-var errNewerSchema = errors.New("the database schema is newer than this code")
+// ErrNewerSchema is wrapped by the error of [Open] for a database whose
+// schema was migrated by a newer version of this package: the code refuses
+// to read or write a schema it does not know.
+var ErrNewerSchema = errors.New("pgstore: the database schema is newer than this code")
 
 // migrationLock is the advisory lock key that serialises migrations of
 // processes opening one database at once.
@@ -67,7 +69,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	}
 	slices.Sort(names)
 	if version > len(names) {
-		return fmt.Errorf("migrate: %w: database at version %d, code at %d; upgrade the code", errNewerSchema, version, len(names))
+		return fmt.Errorf("migrate: %w: database at version %d, code at %d; upgrade the code", ErrNewerSchema, version, len(names))
 	}
 	for i, name := range names[version:] {
 		v := version + i + 1
