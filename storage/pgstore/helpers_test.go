@@ -36,6 +36,11 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	if dsn := os.Getenv("REPLAY_TEST_POSTGRES"); dsn != "" {
 		testDSN = dsn
+		defer func() {
+			for _, f := range cleanup {
+				f()
+			}
+		}()
 		return m.Run()
 	}
 	dsn, stop, err := startCluster()
@@ -46,6 +51,11 @@ func run(m *testing.M) int {
 	}
 	defer stop()
 	testDSN = dsn
+	defer func() {
+		for _, f := range cleanup {
+			f()
+		}
+	}()
 	return m.Run()
 }
 

@@ -101,6 +101,7 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Begin(ctx context.Context) (pgx.Tx, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -524,8 +525,7 @@ func deleteRows(ctx context.Context, tx querier, key storage.Key) ([]string, err
 	return blobs, nil
 }
 
-// putSession upserts a session and replaces its pages, in one transaction
-// (a savepoint when q is already one).
+// putSession upserts a session and replaces its pages, all or nothing.
 func (s *Store) putSession(ctx context.Context, q querier, sess storage.Session) error {
 	const op = "put session"
 	if err := s.check(op, ctx); err != nil {
@@ -545,50 +545,43 @@ func (s *Store) putSession(ctx context.Context, q querier, sess storage.Session)
 			tags = append(tags, tag)
 		}
 	}
-	tx, err := q.Begin(ctx)
-	if err != nil {
-		return wrap(op, err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	_, err = tx.Exec(ctx, `INSERT INTO sessions (site, id, state, start_at, end_at, duration_ms, active_ms,
-			matched_rules, pages, entry_url, device, os, browser, device_key, os_key, browser_key,
-			viewport_w, viewport_h, errors, error_messages, events, event_tags, clicks, rage_clicks,
-			windows, window_ids, event_count, bytes, stored_bytes, attrs, user_id,
-			first_seen, last_seen, ended, opaque)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-			$21::jsonb, $22, $23, $24, $25, $26, $27, $28, $29, $30::jsonb, $31, $32, $33, $34, $35)
-		ON CONFLICT (site, id) DO UPDATE SET state = EXCLUDED.state, start_at = EXCLUDED.start_at,
-			end_at = EXCLUDED.end_at, duration_ms = EXCLUDED.duration_ms, active_ms = EXCLUDED.active_ms,
-			matched_rules = EXCLUDED.matched_rules, pages = EXCLUDED.pages, entry_url = EXCLUDED.entry_url,
-			device = EXCLUDED.device, os = EXCLUDED.os, browser = EXCLUDED.browser,
-			device_key = EXCLUDED.device_key, os_key = EXCLUDED.os_key, browser_key = EXCLUDED.browser_key,
-			viewport_w = EXCLUDED.viewport_w, viewport_h = EXCLUDED.viewport_h, errors = EXCLUDED.errors,
-			error_messages = EXCLUDED.error_messages, events = EXCLUDED.events, event_tags = EXCLUDED.event_tags,
-			clicks = EXCLUDED.clicks, rage_clicks = EXCLUDED.rage_clicks, windows = EXCLUDED.windows,
-			window_ids = EXCLUDED.window_ids, event_count = EXCLUDED.event_count, bytes = EXCLUDED.bytes,
-			stored_bytes = EXCLUDED.stored_bytes, attrs = EXCLUDED.attrs, user_id = EXCLUDED.user_id,
-			first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, ended = EXCLUDED.ended,
-			opaque = EXCLUDED.opaque`,
-		sessionArgs(sess, string(events), string(attrs), tags)...)
-	if err != nil {
-		return wrap(op, err)
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM session_pages WHERE site = $1 AND session = $2`, sess.Site, sess.ID); err != nil {
-		return wrap(op, err)
-	}
+	// One round trip: the statements of a batch run in one implicit
+	// transaction (or in q's), all or none.
+	batch := &pgx.Batch{}
+	batch.Queue(upsertSession, sessionArgs(sess, string(events), string(attrs), tags)...)
+	batch.Queue(`DELETE FROM session_pages WHERE site = $1 AND session = $2`, sess.Site, sess.ID)
 	if len(sess.Pages) > 0 {
 		paths := make([]string, len(sess.Pages))
 		for i, p := range sess.Pages {
 			paths[i] = urlPath(p)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO session_pages (site, session, n, url, path)
+		batch.Queue(`INSERT INTO session_pages (site, session, n, url, path)
 			SELECT $1, $2, n, u, p FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(u, p, n)`,
-			sess.Site, sess.ID, sess.Pages, paths); err != nil {
-			return wrap(op, err)
-		}
+			sess.Site, sess.ID, sess.Pages, paths)
 	}
-	return wrap(op, tx.Commit(ctx))
+	return wrap(op, q.SendBatch(ctx, batch).Close())
 }
+
+// upsertSession inserts or replaces a session's row.
+const upsertSession = `INSERT INTO sessions (site, id, state, start_at, end_at, duration_ms, active_ms,
+		matched_rules, pages, entry_url, device, os, browser, device_key, os_key, browser_key,
+		viewport_w, viewport_h, errors, error_messages, events, event_tags, clicks, rage_clicks,
+		windows, window_ids, event_count, bytes, stored_bytes, attrs, user_id,
+		first_seen, last_seen, ended, opaque)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+		$21::jsonb, $22, $23, $24, $25, $26, $27, $28, $29, $30::jsonb, $31, $32, $33, $34, $35)
+	ON CONFLICT (site, id) DO UPDATE SET state = EXCLUDED.state, start_at = EXCLUDED.start_at,
+		end_at = EXCLUDED.end_at, duration_ms = EXCLUDED.duration_ms, active_ms = EXCLUDED.active_ms,
+		matched_rules = EXCLUDED.matched_rules, pages = EXCLUDED.pages, entry_url = EXCLUDED.entry_url,
+		device = EXCLUDED.device, os = EXCLUDED.os, browser = EXCLUDED.browser,
+		device_key = EXCLUDED.device_key, os_key = EXCLUDED.os_key, browser_key = EXCLUDED.browser_key,
+		viewport_w = EXCLUDED.viewport_w, viewport_h = EXCLUDED.viewport_h, errors = EXCLUDED.errors,
+		error_messages = EXCLUDED.error_messages, events = EXCLUDED.events, event_tags = EXCLUDED.event_tags,
+		clicks = EXCLUDED.clicks, rage_clicks = EXCLUDED.rage_clicks, windows = EXCLUDED.windows,
+		window_ids = EXCLUDED.window_ids, event_count = EXCLUDED.event_count, bytes = EXCLUDED.bytes,
+		stored_bytes = EXCLUDED.stored_bytes, attrs = EXCLUDED.attrs, user_id = EXCLUDED.user_id,
+		first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, ended = EXCLUDED.ended,
+		opaque = EXCLUDED.opaque`
 
 // sessionArgs returns the values of a session's row, in column order.
 func sessionArgs(s storage.Session, events, attrs string, tags []string) []any {
@@ -676,20 +669,20 @@ func getSession(ctx context.Context, q querier, key storage.Key) (storage.Sessio
 	return s, nil
 }
 
-// foldKey returns s with every rune replaced by the smallest rune of its
-// Unicode case-folding orbit, so that foldKey(a) == foldKey(b) exactly when
-// strings.EqualFold(a, b), the rule of the device, OS and browser filters.
+// foldKey returns s with every rune replaced by one representative of its
+// Unicode case-folding orbit (the lower case of the orbit's smallest rune),
+// so that foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b),
+// the rule of the device, OS and browser filters. For ASCII it is
+// strings.ToLower.
 func foldKey(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		min := r
+		least := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			if f < min {
-				min = f
-			}
+			least = min(least, f)
 		}
-		b.WriteRune(min)
+		b.WriteRune(unicode.ToLower(least))
 	}
 	return b.String()
 }
