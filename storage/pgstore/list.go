@@ -21,7 +21,7 @@ func listQuery(q storage.Query) (string, []any, error) {
 		return fmt.Sprintf("$%d", len(args))
 	}
 	if q.Site != "" {
-		where = append(where, "site = "+arg(q.Site))
+		where = append(where, "site = "+arg(clean(q.Site)))
 	}
 	switch q.State {
 	case "", storage.FilterKept:
@@ -43,13 +43,13 @@ func listQuery(q storage.Query) (string, []any, error) {
 		where = append(where, "start_at < "+arg(q.To))
 	}
 	if q.Device != "" {
-		where = append(where, "device_key = "+arg(foldKey(q.Device)))
+		where = append(where, "device_key = "+arg(foldKey(clean(q.Device))))
 	}
 	if q.OS != "" {
-		where = append(where, "os_key = "+arg(foldKey(q.OS)))
+		where = append(where, "os_key = "+arg(foldKey(clean(q.OS))))
 	}
 	if q.Browser != "" {
-		where = append(where, "browser_key = "+arg(foldKey(q.Browser)))
+		where = append(where, "browser_key = "+arg(foldKey(clean(q.Browser))))
 	}
 	if q.URL != "" {
 		col := "path"
@@ -58,22 +58,22 @@ func listQuery(q storage.Query) (string, []any, error) {
 		}
 		where = append(where, fmt.Sprintf(
 			"EXISTS (SELECT 1 FROM session_pages p WHERE p.site = sessions.site AND p.session = sessions.id AND p.%s LIKE %s)",
-			col, arg(globToLike(q.URL))))
+			col, arg(globToLike(clean(q.URL)))))
 	}
 	if q.Event != "" {
-		where = append(where, "event_tags @> ARRAY["+arg(q.Event)+"::text]")
+		where = append(where, "event_tags @> ARRAY["+arg(clean(q.Event))+"::text]")
 	}
 	if q.Error {
 		where = append(where, "errors > 0")
 	}
 	if q.Rule != "" {
-		where = append(where, "matched_rules @> ARRAY["+arg(q.Rule)+"::text]")
+		where = append(where, "matched_rules @> ARRAY["+arg(clean(q.Rule))+"::text]")
 	}
 	if q.MinDuration > 0 {
 		where = append(where, "duration_ms >= "+arg(q.MinDuration.Milliseconds()))
 	}
 	if q.User != "" {
-		where = append(where, "user_id = "+arg(q.User))
+		where = append(where, "user_id = "+arg(clean(q.User)))
 	}
 	if q.Open {
 		where = append(where, "NOT ended")
@@ -88,13 +88,13 @@ func listQuery(q storage.Query) (string, []any, error) {
 		}
 		switch {
 		case q.Site == "":
-			where = append(where, fmt.Sprintf("(start_at, id, site) < (%s, %s, %s)", arg(c.Start), arg(c.ID), arg(c.Site)))
+			where = append(where, fmt.Sprintf("(start_at, id, site) < (%s, %s, %s)", arg(c.Start), arg(clean(c.ID)), arg(clean(c.Site))))
 		case q.Site < c.Site:
 			// The session of q.Site with the cursor's (Start, ID) sorts
 			// after the cursor's: it belongs to the next page.
-			where = append(where, fmt.Sprintf("(start_at, id) <= (%s, %s)", arg(c.Start), arg(c.ID)))
+			where = append(where, fmt.Sprintf("(start_at, id) <= (%s, %s)", arg(c.Start), arg(clean(c.ID))))
 		default:
-			where = append(where, fmt.Sprintf("(start_at, id) < (%s, %s)", arg(c.Start), arg(c.ID)))
+			where = append(where, fmt.Sprintf("(start_at, id) < (%s, %s)", arg(c.Start), arg(clean(c.ID))))
 		}
 	}
 	sql := "SELECT " + sessionColumns + " FROM sessions"

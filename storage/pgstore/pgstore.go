@@ -57,6 +57,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -349,6 +350,12 @@ func (s *Store) appendChunk(ctx context.Context, q querier, written *[]string, k
 	if err := s.check(op, ctx); err != nil {
 		return err
 	}
+	if err := validKey(key); err != nil {
+		return err
+	}
+	if clean(c.Window) != c.Window || c.Window == "" {
+		return fmt.Errorf("pgstore: append: window %q: %w", c.Window, storage.ErrInvalidKey)
+	}
 	var data []byte
 	var bkey *string
 	if s.bucket != nil {
@@ -531,11 +538,14 @@ func (s *Store) putSession(ctx context.Context, q querier, sess storage.Session)
 	if err := s.check(op, ctx); err != nil {
 		return err
 	}
-	events, err := json.Marshal(nonNilMap(sess.Events))
+	if err := validKey(storage.Key{Site: sess.Site, Session: sess.ID}); err != nil {
+		return err
+	}
+	events, err := json.Marshal(cleanMap(sess.Events, func(n int) int { return n }))
 	if err != nil {
 		return fmt.Errorf("pgstore: %s: %w", op, err)
 	}
-	attrs, err := json.Marshal(nonNilMap(sess.Attrs))
+	attrs, err := json.Marshal(cleanMap(sess.Attrs, clean))
 	if err != nil {
 		return fmt.Errorf("pgstore: %s: %w", op, err)
 	}
@@ -551,13 +561,14 @@ func (s *Store) putSession(ctx context.Context, q querier, sess storage.Session)
 	batch.Queue(upsertSession, sessionArgs(sess, string(events), string(attrs), tags)...)
 	batch.Queue(`DELETE FROM session_pages WHERE site = $1 AND session = $2`, sess.Site, sess.ID)
 	if len(sess.Pages) > 0 {
-		paths := make([]string, len(sess.Pages))
-		for i, p := range sess.Pages {
+		pages := cleanAll(sess.Pages)
+		paths := make([]string, len(pages))
+		for i, p := range pages {
 			paths[i] = urlPath(p)
 		}
 		batch.Queue(`INSERT INTO session_pages (site, session, n, url, path)
 			SELECT $1, $2, n, u, p FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(u, p, n)`,
-			sess.Site, sess.ID, sess.Pages, paths)
+			sess.Site, sess.ID, pages, paths)
 	}
 	return wrap(op, q.SendBatch(ctx, batch).Close())
 }
@@ -583,32 +594,52 @@ const upsertSession = `INSERT INTO sessions (site, id, state, start_at, end_at, 
 		first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, ended = EXCLUDED.ended,
 		opaque = EXCLUDED.opaque`
 
+// clean returns s as PostgreSQL text can hold it: invalid UTF-8 and NUL
+// bytes, which a text column refuses, are each replaced by U+FFFD. Valid
+// text without NUL, all that a browser normally sends, is unchanged.
+func clean(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+func cleanAll(l []string) []string {
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = clean(v)
+	}
+	return out
+}
+
+func cleanMap[V any](m map[string]V, value func(V) V) map[string]V {
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[clean(k)] = value(v)
+	}
+	return out
+}
+
+// validKey reports whether PostgreSQL text can hold the ids of key.
+func validKey(key storage.Key) error {
+	if clean(key.Site) != key.Site || clean(key.Session) != key.Session || key.Site == "" || key.Session == "" {
+		return fmt.Errorf("pgstore: %q/%q: %w", key.Site, key.Session, storage.ErrInvalidKey)
+	}
+	return nil
+}
+
 // sessionArgs returns the values of a session's row, in column order.
 func sessionArgs(s storage.Session, events, attrs string, tags []string) []any {
 	opaque := s.Opaque
 	if opaque == nil {
 		opaque = []byte{}
 	}
-	return []any{s.Site, s.ID, string(s.State), s.Start, s.End, s.DurationMs, s.ActiveMs,
-		nonNil(s.MatchedRules), nonNil(s.Pages), s.EntryURL, s.Device, s.OS, s.Browser,
-		foldKey(s.Device), foldKey(s.OS), foldKey(s.Browser),
-		s.Viewport.W, s.Viewport.H, s.Errors, nonNil(s.ErrorMessages), events, nonNil(tags),
-		s.Clicks, s.RageClicks, s.Windows, nonNil(s.WindowIDs), s.EventCount, s.Bytes, s.StoredBytes,
-		attrs, s.Attrs["userId"], s.FirstSeen, s.LastSeen, s.Ended, opaque}
-}
-
-func nonNil(l []string) []string {
-	if l == nil {
-		return []string{}
-	}
-	return l
-}
-
-func nonNilMap[V any](m map[string]V) map[string]V {
-	if m == nil {
-		return map[string]V{}
-	}
-	return m
+	return []any{s.Site, s.ID, clean(string(s.State)), s.Start, s.End, s.DurationMs, s.ActiveMs,
+		cleanAll(s.MatchedRules), cleanAll(s.Pages), clean(s.EntryURL), clean(s.Device), clean(s.OS), clean(s.Browser),
+		foldKey(clean(s.Device)), foldKey(clean(s.OS)), foldKey(clean(s.Browser)),
+		s.Viewport.W, s.Viewport.H, s.Errors, cleanAll(s.ErrorMessages), events, cleanAll(tags),
+		s.Clicks, s.RageClicks, s.Windows, cleanAll(s.WindowIDs), s.EventCount, s.Bytes, s.StoredBytes,
+		attrs, clean(s.Attrs["userId"]), s.FirstSeen, s.LastSeen, s.Ended, opaque}
 }
 
 // sessionColumns are the columns scanSession reads, in its order.
