@@ -52,13 +52,16 @@ func listQuery(q storage.Query) (string, []any, error) {
 		where = append(where, "browser_key = "+arg(foldKey(clean(q.Browser))))
 	}
 	if q.URL != "" {
-		col := "path"
+		col := "page_paths"
 		if strings.Contains(q.URL, "://") {
-			col = "url"
+			col = "pages"
 		}
-		where = append(where, fmt.Sprintf(
-			"EXISTS (SELECT 1 FROM session_pages p WHERE p.site = sessions.site AND p.session = sessions.id AND p.%s LIKE %s)",
-			col, arg(globToLike(clean(q.URL)))))
+		glob := clean(q.URL)
+		if strings.Contains(glob, "*") {
+			where = append(where, fmt.Sprintf("EXISTS (SELECT 1 FROM unnest(%s) AS u(v) WHERE u.v LIKE %s)", col, arg(globToLike(glob))))
+		} else {
+			where = append(where, fmt.Sprintf("%s @> ARRAY[%s::text]", col, arg(glob)))
+		}
 	}
 	if q.Event != "" {
 		where = append(where, "event_tags @> ARRAY["+arg(clean(q.Event))+"::text]")

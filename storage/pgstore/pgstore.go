@@ -4,8 +4,7 @@
 //
 // # Layout
 //
-// A session is a row of typed columns; its pages are rows of a side table
-// (URL and path, so that a glob with a literal prefix is an index range);
+// A session is a row of typed columns; its pages (URLs and their paths),
 // rules and custom event tags are arrays with GIN indexes. Every filter of
 // [storage.Query] has an index, and the listing order (Start, ID, Site, all
 // descending) is an index too: a page is an index range scan and the cursor
@@ -27,6 +26,23 @@
 // process, and what a function writes (chunk and session) is committed
 // whole or not at all. Delete takes the same lock, so a delete waits for a
 // batch in flight and a batch that waited for it sees the tombstone.
+//
+// # Text
+//
+// PostgreSQL text holds neither NUL bytes nor invalid UTF-8. Such bytes in
+// a session's facts (a page, an error message, an event tag, an attribute)
+// are stored as U+FFFD, and filters are read the same way, so a batch that
+// carries them is stored rather than refused on every retry. Site, session
+// and window ids that hold them are refused with [storage.ErrInvalidKey].
+//
+// # Limits
+//
+//   - A URL glob without * is an index lookup. One with * is checked on
+//     each session's row along the listing order: fast when it matches
+//     often (a page of 50 is found early), slower the rarer its matches.
+//   - In blob mode an object is written before its row; a process that
+//     dies between the two leaves an object no row names. Objects of
+//     deleted chunks are removed after the deletion commits, best effort.
 //
 // # Errors
 //
@@ -102,7 +118,6 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Begin(ctx context.Context) (pgx.Tx, error)
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -532,7 +547,7 @@ func deleteRows(ctx context.Context, tx querier, key storage.Key) ([]string, err
 	return blobs, nil
 }
 
-// putSession upserts a session and replaces its pages, all or nothing.
+// putSession inserts or replaces a session's row.
 func (s *Store) putSession(ctx context.Context, q querier, sess storage.Session) error {
 	const op = "put session"
 	if err := s.check(op, ctx); err != nil {
@@ -555,22 +570,8 @@ func (s *Store) putSession(ctx context.Context, q querier, sess storage.Session)
 			tags = append(tags, tag)
 		}
 	}
-	// One round trip: the statements of a batch run in one implicit
-	// transaction (or in q's), all or none.
-	batch := &pgx.Batch{}
-	batch.Queue(upsertSession, sessionArgs(sess, string(events), string(attrs), tags)...)
-	batch.Queue(`DELETE FROM session_pages WHERE site = $1 AND session = $2`, sess.Site, sess.ID)
-	if len(sess.Pages) > 0 {
-		pages := cleanAll(sess.Pages)
-		paths := make([]string, len(pages))
-		for i, p := range pages {
-			paths[i] = urlPath(p)
-		}
-		batch.Queue(`INSERT INTO session_pages (site, session, n, url, path)
-			SELECT $1, $2, n, u, p FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(u, p, n)`,
-			sess.Site, sess.ID, pages, paths)
-	}
-	return wrap(op, q.SendBatch(ctx, batch).Close())
+	_, err = q.Exec(ctx, upsertSession, sessionArgs(sess, string(events), string(attrs), tags)...)
+	return wrap(op, err)
 }
 
 // upsertSession inserts or replaces a session's row.
@@ -578,12 +579,13 @@ const upsertSession = `INSERT INTO sessions (site, id, state, start_at, end_at, 
 		matched_rules, pages, entry_url, device, os, browser, device_key, os_key, browser_key,
 		viewport_w, viewport_h, errors, error_messages, events, event_tags, clicks, rage_clicks,
 		windows, window_ids, event_count, bytes, stored_bytes, attrs, user_id,
-		first_seen, last_seen, ended, opaque)
+		first_seen, last_seen, ended, opaque, page_paths)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-		$21::jsonb, $22, $23, $24, $25, $26, $27, $28, $29, $30::jsonb, $31, $32, $33, $34, $35)
+		$21::jsonb, $22, $23, $24, $25, $26, $27, $28, $29, $30::jsonb, $31, $32, $33, $34, $35, $36)
 	ON CONFLICT (site, id) DO UPDATE SET state = EXCLUDED.state, start_at = EXCLUDED.start_at,
 		end_at = EXCLUDED.end_at, duration_ms = EXCLUDED.duration_ms, active_ms = EXCLUDED.active_ms,
-		matched_rules = EXCLUDED.matched_rules, pages = EXCLUDED.pages, entry_url = EXCLUDED.entry_url,
+		matched_rules = EXCLUDED.matched_rules, pages = EXCLUDED.pages, page_paths = EXCLUDED.page_paths,
+		entry_url = EXCLUDED.entry_url,
 		device = EXCLUDED.device, os = EXCLUDED.os, browser = EXCLUDED.browser,
 		device_key = EXCLUDED.device_key, os_key = EXCLUDED.os_key, browser_key = EXCLUDED.browser_key,
 		viewport_w = EXCLUDED.viewport_w, viewport_h = EXCLUDED.viewport_h, errors = EXCLUDED.errors,
@@ -634,12 +636,17 @@ func sessionArgs(s storage.Session, events, attrs string, tags []string) []any {
 	if opaque == nil {
 		opaque = []byte{}
 	}
+	pages := cleanAll(s.Pages)
+	paths := make([]string, len(pages))
+	for i, p := range pages {
+		paths[i] = urlPath(p)
+	}
 	return []any{s.Site, s.ID, clean(string(s.State)), s.Start, s.End, s.DurationMs, s.ActiveMs,
-		cleanAll(s.MatchedRules), cleanAll(s.Pages), clean(s.EntryURL), clean(s.Device), clean(s.OS), clean(s.Browser),
+		cleanAll(s.MatchedRules), pages, clean(s.EntryURL), clean(s.Device), clean(s.OS), clean(s.Browser),
 		foldKey(clean(s.Device)), foldKey(clean(s.OS)), foldKey(clean(s.Browser)),
 		s.Viewport.W, s.Viewport.H, s.Errors, cleanAll(s.ErrorMessages), events, cleanAll(tags),
 		s.Clicks, s.RageClicks, s.Windows, cleanAll(s.WindowIDs), s.EventCount, s.Bytes, s.StoredBytes,
-		attrs, clean(s.Attrs["userId"]), s.FirstSeen, s.LastSeen, s.Ended, opaque}
+		attrs, clean(s.Attrs["userId"]), s.FirstSeen, s.LastSeen, s.Ended, opaque, paths}
 }
 
 // sessionColumns are the columns scanSession reads, in its order.

@@ -10,6 +10,7 @@ CREATE TABLE sessions (
 	active_ms      bigint NOT NULL,
 	matched_rules  text[] NOT NULL,
 	pages          text[] COLLATE "C" NOT NULL,
+	page_paths     text[] COLLATE "C" NOT NULL, -- the path of each page, as storage.MatchURL reads it
 	entry_url      text NOT NULL,
 	device         text NOT NULL,
 	os             text NOT NULL,
@@ -55,22 +56,12 @@ CREATE INDEX sessions_duration ON sessions (site, duration_ms);
 -- Multi-valued filters.
 CREATE INDEX sessions_rules ON sessions USING gin (matched_rules);
 CREATE INDEX sessions_event_tags ON sessions USING gin (event_tags);
+-- A URL glob without * is a path (or URL) equality: page_paths @> or
+-- pages @>. Other globs are checked on the row along the listing order.
+CREATE INDEX sessions_page_paths ON sessions USING gin (page_paths);
+CREATE INDEX sessions_pages ON sessions USING gin (pages);
 -- The lifecycle's sweep looks for open sessions by server clock.
 CREATE INDEX sessions_open ON sessions (last_seen) WHERE NOT ended;
-
--- Pages visited: one row per URL of a session, with its path, so that a
--- glob with a literal prefix is an index range.
-CREATE TABLE session_pages (
-	site    text COLLATE "C" NOT NULL,
-	session text COLLATE "C" NOT NULL,
-	n       bigint NOT NULL,
-	url     text COLLATE "C" NOT NULL,
-	path    text COLLATE "C" NOT NULL,
-	PRIMARY KEY (site, session, n),
-	FOREIGN KEY (site, session) REFERENCES sessions (site, id) ON DELETE CASCADE
-);
-CREATE INDEX session_pages_path ON session_pages (site, path);
-CREATE INDEX session_pages_url ON session_pages (site, url);
 
 -- Chunks: the bytes, or the key of the object that holds them.
 CREATE TABLE chunks (
