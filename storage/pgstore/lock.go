@@ -82,7 +82,7 @@ func (t *txStore) Chunks(ctx context.Context, key storage.Key, window string) it
 	if err := t.check(); err != nil {
 		return func(yield func(storage.Chunk, error) bool) { yield(storage.Chunk{}, err) }
 	}
-	return t.s.chunks(ctx, t.tx, key, window, true)
+	return t.s.chunks(ctx, t.tx, key, window)
 }
 
 func (t *txStore) PutSession(ctx context.Context, sess storage.Session) error {

@@ -14,6 +14,10 @@
 // go to that gocloud.dev/blob bucket (s3://, gs://, azblob://, file://,
 // mem://) and only the object keys stay in PostgreSQL.
 //
+// The pool of connections is pgx's: set its size with pool_max_conns in the
+// DSN (postgres://...?pool_max_conns=20); a batch holds one connection
+// while it is written.
+//
 // The schema is embedded and migrated by [Open]: several processes may open
 // one database at once (migrations run under an advisory lock), and a
 // database whose schema is newer than the code is refused.
@@ -274,10 +278,11 @@ func (s *Store) Append(ctx context.Context, key storage.Key, c storage.Chunk) er
 	return s.appendChunk(ctx, s.pool, nil, key, c)
 }
 
-// Chunks implements [storage.Store.Chunks]. It streams the rows: one
-// connection of the pool is held until the loop ends.
+// Chunks implements [storage.Store.Chunks]. It reads the bytes of a few
+// chunks at a time (at most 16, or 4 MiB) and holds no connection while
+// the loop runs.
 func (s *Store) Chunks(ctx context.Context, key storage.Key, window string) iter.Seq2[storage.Chunk, error] {
-	return s.chunks(ctx, s.pool, key, window, false)
+	return s.chunks(ctx, s.pool, key, window)
 }
 
 // PutSession implements [storage.Store.PutSession] in one transaction.
@@ -419,98 +424,128 @@ func (s *Store) removeBlobs(keys []string) {
 	}
 }
 
-// chunks yields a session's chunks. When buffer is set (inside a
-// transaction, whose one connection must stay free for other statements)
-// it reads every row before yielding.
-func (s *Store) chunks(ctx context.Context, q querier, key storage.Key, window string, buffer bool) iter.Seq2[storage.Chunk, error] {
+// chunks yields a session's chunks. It never holds a connection while the
+// caller's loop runs (a reader may pull several windows' chunks at once,
+// more than the pool has connections): it lists the chunks first, then
+// reads their bytes a few at a time. A chunk deleted meanwhile is left out.
+func (s *Store) chunks(ctx context.Context, q querier, key storage.Key, window string) iter.Seq2[storage.Chunk, error] {
 	return func(yield func(storage.Chunk, error) bool) {
 		const op = "chunks"
 		if err := s.check(op, ctx); err != nil {
 			yield(storage.Chunk{}, err)
 			return
 		}
-		rows, err := q.Query(ctx, `SELECT window_id, seq, events, data, blob_key FROM chunks
+		type meta struct {
+			c    storage.Chunk
+			bkey *string
+			size int64
+		}
+		rows, err := q.Query(ctx, `SELECT window_id, seq, events, blob_key, coalesce(octet_length(data), 0) FROM chunks
 			WHERE site = $1 AND session = $2 AND ($3 = '' OR window_id = $3)
 			ORDER BY window_id, seq`, key.Site, key.Session, window)
 		if err != nil {
 			yield(storage.Chunk{}, wrap(op, err))
 			return
 		}
-		type row struct {
-			c    storage.Chunk
-			bkey *string
-		}
-		next := func() (row, bool, error) {
-			if !rows.Next() {
-				return row{}, false, rows.Err()
+		var list []meta
+		for rows.Next() {
+			var m meta
+			if err := rows.Scan(&m.c.Window, &m.c.Seq, &m.c.Events, &m.bkey, &m.size); err != nil {
+				rows.Close()
+				yield(storage.Chunk{}, wrap(op, err))
+				return
 			}
-			var r row
-			if err := rows.Scan(&r.c.Window, &r.c.Seq, &r.c.Events, &r.c.Data, &r.bkey); err != nil {
-				return row{}, false, err
-			}
-			return r, true, nil
+			list = append(list, m)
 		}
-		var buffered []row
-		if buffer {
-			for {
-				r, ok, err := next()
-				if err != nil {
-					rows.Close()
-					yield(storage.Chunk{}, wrap(op, err))
-					return
-				}
-				if !ok {
-					break
-				}
-				buffered = append(buffered, r)
-			}
-			rows.Close()
-		} else {
-			defer rows.Close()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			yield(storage.Chunk{}, wrap(op, err))
+			return
 		}
-		for i := 0; ; i++ {
-			var r row
-			if buffer {
-				if i == len(buffered) {
-					return
+		for len(list) > 0 {
+			// The next group: up to 16 chunks or 4 MiB of bytes.
+			n, size := 0, int64(0)
+			for n < len(list) && n < 16 && (n == 0 || size+list[n].size <= 4<<20) {
+				size += list[n].size
+				n++
+			}
+			group := list[:n]
+			list = list[n:]
+			data := make(map[chunkID][]byte)
+			var windows []string
+			var seqs []int64
+			for _, m := range group {
+				if m.bkey == nil {
+					windows = append(windows, m.c.Window)
+					seqs = append(seqs, int64(m.c.Seq))
 				}
-				r = buffered[i]
-			} else {
-				var ok bool
-				var err error
-				r, ok, err = next()
+			}
+			if len(windows) > 0 {
+				rows, err := q.Query(ctx, `SELECT window_id, seq, data FROM chunks
+					WHERE site = $1 AND session = $2 AND (window_id, seq) IN (SELECT * FROM unnest($3::text[], $4::bigint[]))`,
+					key.Site, key.Session, windows, seqs)
 				if err != nil {
 					yield(storage.Chunk{}, wrap(op, err))
 					return
 				}
-				if !ok {
+				for rows.Next() {
+					var id chunkID
+					var b []byte
+					if err := rows.Scan(&id.window, &id.seq, &b); err != nil {
+						rows.Close()
+						yield(storage.Chunk{}, wrap(op, err))
+						return
+					}
+					data[id] = b
+				}
+				rows.Close()
+				if err := rows.Err(); err != nil {
+					yield(storage.Chunk{}, wrap(op, err))
 					return
 				}
 			}
-			if err := ctx.Err(); err != nil {
-				yield(storage.Chunk{}, fmt.Errorf("pgstore: %s: %w", op, err))
-				return
-			}
-			if r.bkey != nil {
-				if s.bucket == nil {
-					yield(storage.Chunk{}, fmt.Errorf("pgstore: chunks: chunk %s/%d is in a blob bucket, but the store has none (Options.Chunks)", r.c.Window, r.c.Seq))
+			for _, m := range group {
+				if err := ctx.Err(); err != nil {
+					yield(storage.Chunk{}, fmt.Errorf("pgstore: %s: %w", op, err))
 					return
 				}
-				data, err := s.bucket.ReadAll(ctx, *r.bkey)
-				if err != nil {
-					yield(storage.Chunk{}, wrap(op, blobError{err}))
+				c := m.c
+				if m.bkey != nil {
+					if s.bucket == nil {
+						yield(storage.Chunk{}, fmt.Errorf("pgstore: chunks: chunk %s/%d is in a blob bucket, but the store has none (Options.Chunks)", c.Window, c.Seq))
+						return
+					}
+					b, err := s.bucket.ReadAll(ctx, *m.bkey)
+					if gcerrors.Code(err) == gcerrors.NotFound {
+						continue // deleted since the listing
+					}
+					if err != nil {
+						yield(storage.Chunk{}, wrap(op, blobError{err}))
+						return
+					}
+					c.Data = b
+				} else {
+					b, ok := data[chunkID{c.Window, c.Seq}]
+					if !ok {
+						continue // deleted since the listing
+					}
+					c.Data = b
+				}
+				if c.Data == nil {
+					c.Data = []byte{}
+				}
+				if !yield(c, nil) {
 					return
 				}
-				r.c.Data = data
-			}
-			if r.c.Data == nil {
-				r.c.Data = []byte{}
-			}
-			if !yield(r.c, nil) {
-				return
 			}
 		}
 	}
+}
+
+// chunkID names a chunk within a session.
+type chunkID struct {
+	window string
+	seq    int
 }
 
 // deleteRows deletes a session's rows and returns the object keys of its
