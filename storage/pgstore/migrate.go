@@ -30,13 +30,6 @@ var ErrNewerSchema = errors.New("pgstore: the database schema is newer than this
 // processes opening one database at once.
 const migrationLock = 0x7265706c6179 // "replay"
 
-// schemaVersion is the number of migrations embedded: the version of the
-// schema this code reads and writes.
-func schemaVersion() int {
-	names, _ := fs.Glob(migrations, "migrations/*.sql")
-	return len(names)
-}
-
 // migrate brings the schema up to date. Versions are counted in the
 // replay_schema table; a database at a higher version than the code knows
 // is refused, so that old code never writes a schema it does not know.
