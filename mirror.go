@@ -670,7 +670,7 @@ func (r *Recorder) windowMirror(ctx context.Context, m *masker, key storage.Key,
 		return ws, nil
 	}
 	want := 0
-	for c, err := range r.store.Chunks(ctx, key, window) {
+	for c, err := range r.storeOf(ctx).Chunks(ctx, key, window) {
 		if err != nil {
 			return nil, fmt.Errorf("rebuild privacy mirror of %s/%s/%s: %w", key.Site, key.Session, window, err)
 		}

@@ -17,7 +17,10 @@ import (
 // [storage.Store]. It also serves what is stored back, for the read API.
 //
 // A Recorder is safe for concurrent use by multiple goroutines. Several
-// Recorders, in one process or many, may share one Store.
+// Recorders in one process may share one Store; Recorders in several
+// processes may share a Store that implements [storage.SessionLocker] (as
+// storage/pgstore does), which serialises each session's writes across
+// processes.
 type Recorder struct {
 	store   storage.Store
 	sites   Sites
@@ -137,18 +140,39 @@ func (r *Recorder) Ingest(ctx context.Context, b *Batch, from Client) (Result, e
 		return Result{}, err
 	}
 	defer r.locks.lock(key)()
-	now := r.now()
-	sess, isNew, err := r.loadSession(ctx, key, now)
+	// Across processes, the store's session lock (when it has one)
+	// serialises the batch with every other write of the session, and its
+	// writes are kept whole or not at all.
+	var stored *storage.Session
+	err = storage.LockSession(ctx, r.store, key, func(st storage.Store) error {
+		var err error
+		accepted, stored, err = r.ingestLocked(withStore(ctx, st), cs, key, b, from, accepted)
+		return err
+	})
 	if err != nil {
 		return Result{}, err
 	}
+	if stored != nil {
+		r.afterStore(ctx, cs.rules, stored) // the pending bound (lifecycle.go)
+	}
+	return accepted, nil
+}
+
+// ingestLocked is the part of Ingest that runs under the session's lock.
+// It returns the session when its metadata was written.
+func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key storage.Key, b *Batch, from Client, accepted Result) (Result, *storage.Session, error) {
+	now := r.now()
+	sess, isNew, err := r.loadSession(ctx, key, now)
+	if err != nil {
+		return Result{}, nil, err
+	}
 	if sess.State == storage.StateDropped {
-		return Result{Accepted: len(b.Events), Record: false}, nil
+		return Result{Accepted: len(b.Events), Record: false}, nil, nil
 	}
 
 	// 2. Mask, before anything is kept.
 	if err := r.mask(ctx, cs.masker, key, b); err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 
 	// 3. Facts.
@@ -159,34 +183,33 @@ func (r *Recorder) Ingest(ctx context.Context, b *Batch, from Client) (Result, e
 	switch r.target(cs.rules, &sess, false) {
 	case drop:
 		if err := r.drop(ctx, key, &sess, isNew); err != nil {
-			return Result{}, err
+			return Result{}, nil, err
 		}
-		return Result{Accepted: len(b.Events), Record: false}, nil
+		return Result{Accepted: len(b.Events), Record: false}, nil, nil
 	}
 
 	// 5. Encode and store.
 	data, err := encodeChunk(b.Events)
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
-	err = r.store.Append(ctx, key, storage.Chunk{Window: b.Window, Seq: b.Seq, Events: len(b.Events), Data: data})
+	err = r.storeOf(ctx).Append(ctx, key, storage.Chunk{Window: b.Window, Seq: b.Seq, Events: len(b.Events), Data: data})
 	switch {
 	case errors.Is(err, storage.ErrExists) && !isNew && knownWindow:
-		return accepted, nil // a retry: stored once, counted once
+		return accepted, nil, nil // a retry: stored once, counted once
 	case errors.Is(err, storage.ErrExists):
 		// Stored before, but the metadata never told of it (the session or
 		// the window is new to it): the earlier try failed after Append, so
 		// its facts are written now.
 	case err != nil:
-		return Result{}, fmt.Errorf("append %s/%s/%s/%d: %w", key.Site, key.Session, b.Window, b.Seq, err)
+		return Result{}, nil, fmt.Errorf("append %s/%s/%s/%d: %w", key.Site, key.Session, b.Window, b.Seq, err)
 	default:
 		sess.StoredBytes += int64(len(data))
 	}
-	if err := r.store.PutSession(context.WithoutCancel(ctx), sess); err != nil {
-		return Result{}, fmt.Errorf("put session %s/%s: %w", key.Site, key.Session, err)
+	if err := r.storeOf(ctx).PutSession(context.WithoutCancel(ctx), sess); err != nil {
+		return Result{}, nil, fmt.Errorf("put session %s/%s: %w", key.Site, key.Session, err)
 	}
-	r.afterStore(ctx, cs.rules, &sess) // the pending bound (lifecycle.go)
-	return accepted, nil
+	return accepted, &sess, nil
 }
 
 // site finds and compiles a site's configuration.
@@ -204,7 +227,7 @@ func (r *Recorder) site(ctx context.Context, id string) (*Site, *compiledSite, e
 
 // loadSession returns the stored session, or a new one when there is none.
 func (r *Recorder) loadSession(ctx context.Context, key storage.Key, now time.Time) (storage.Session, bool, error) {
-	sess, err := r.store.Session(ctx, key)
+	sess, err := r.storeOf(ctx).Session(ctx, key)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return storage.Session{ID: key.Session, Site: key.Site, State: storage.StatePending, FirstSeen: now}, true, nil
@@ -219,14 +242,14 @@ func (r *Recorder) loadSession(ctx context.Context, key storage.Key, now time.Ti
 func (r *Recorder) drop(ctx context.Context, key storage.Key, sess *storage.Session, isNew bool) error {
 	ctx = context.WithoutCancel(ctx)
 	if !isNew {
-		if err := r.store.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err := r.storeOf(ctx).Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("drop %s/%s: %w", key.Site, key.Session, err)
 		}
 	}
 	r.mirrors.forget(key)
 	tomb := storage.Session{ID: key.Session, Site: key.Site, State: storage.StateDropped,
 		FirstSeen: sess.FirstSeen, LastSeen: sess.LastSeen, Ended: true}
-	if err := r.store.PutSession(ctx, tomb); err != nil {
+	if err := r.storeOf(ctx).PutSession(ctx, tomb); err != nil {
 		return fmt.Errorf("drop %s/%s: %w", key.Site, key.Session, err)
 	}
 	return nil
@@ -235,7 +258,7 @@ func (r *Recorder) drop(ctx context.Context, key storage.Key, sess *storage.Sess
 // Session returns the metadata of a kept or pending session, or an error
 // wrapping [storage.ErrNotFound].
 func (r *Recorder) Session(ctx context.Context, site, id string) (storage.Session, error) {
-	sess, err := r.store.Session(ctx, storage.Key{Site: site, Session: id})
+	sess, err := r.storeOf(ctx).Session(ctx, storage.Key{Site: site, Session: id})
 	if err != nil {
 		return storage.Session{}, err
 	}
@@ -259,9 +282,12 @@ func (r *Recorder) Sessions(ctx context.Context, q storage.Query) (storage.Page,
 func (r *Recorder) Delete(ctx context.Context, site, id string) error {
 	key := storage.Key{Site: site, Session: id}
 	defer r.locks.lock(key)()
-	sess, err := r.Session(ctx, site, id)
-	if err != nil {
-		return err
-	}
-	return r.drop(ctx, key, &sess, false)
+	return storage.LockSession(ctx, r.store, key, func(st storage.Store) error {
+		ctx := withStore(ctx, st)
+		sess, err := r.Session(ctx, site, id)
+		if err != nil {
+			return err
+		}
+		return r.drop(ctx, key, &sess, false)
+	})
 }

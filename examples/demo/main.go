@@ -1,9 +1,13 @@
 // Command demo runs a small shop that records itself with replay, and the
 // replay dashboard, on one address:
 //
-//	go run ./examples/demo [-addr 127.0.0.1:8080] [-data DIR] [-sites FILE] [-token T] [-sweep 5s]
+//	go run ./examples/demo [-addr 127.0.0.1:8080] [-data DIR] [-db DSN] [-blob URL] [-sites FILE] [-token T] [-sweep 5s]
 //
-// Sessions are kept on disk with filestore under -data. The site
+// Sessions are kept on disk with filestore under -data, or, with -db, in
+// that PostgreSQL database (storage/pgstore), their chunks in the database
+// or, with -blob, in that gocloud.dev/blob bucket (file:///dir or mem://).
+// Several demo processes started with the same -db and -blob serve one
+// set of sessions, with no session affinity. The site
 // configuration is -sites, or sites.json next to this file (embedded). The
 // read token of the dashboard is random unless -token is given. rrweb and
 // rrweb-player are served from web/node_modules: run npm ci in web/ first
@@ -29,6 +33,7 @@ import (
 
 	"github.com/sessionreplay/replay"
 	"github.com/sessionreplay/replay/internal/demo"
+	"github.com/sessionreplay/replay/storage"
 	"github.com/sessionreplay/replay/storage/filestore"
 )
 
@@ -41,16 +46,21 @@ func main() {
 	sitesFile := flag.String("sites", "", "site configuration `file` (JSON of API.md); default: the embedded examples/demo/sites.json")
 	token := flag.String("token", "", "read `token` of the dashboard; default: a random one")
 	sweep := flag.Duration("sweep", 5*time.Second, "how often idle sessions are ended and pending ones decided")
+	db := flag.String("db", "", "PostgreSQL `DSN` (postgres://user:password@host:port/db) to keep sessions in; default: the file store under -data")
+	blobURL := flag.String("blob", "", "gocloud.dev/blob `URL` (file:///dir, mem://) to keep chunks in, with -db; default: in the database")
 	flag.Parse()
-	if err := run(*addr, *data, *sitesFile, *token, *sweep); err != nil {
+	if err := run(*addr, *data, *db, *blobURL, *sitesFile, *token, *sweep); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, data, sitesFile, token string, sweep time.Duration) error {
+func run(addr, data, db, blobURL, sitesFile, token string, sweep time.Duration) error {
 	if sweep <= 0 {
 		return errors.New("-sweep: want a positive duration")
+	}
+	if blobURL != "" && db == "" {
+		return errors.New("-blob needs -db: the file store keeps its chunks under -data")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
@@ -72,11 +82,26 @@ func run(addr, data, sitesFile, token string, sweep time.Duration) error {
 		demo.AllowOrigins(s, addr)
 	}
 
-	store, err := filestore.Open(data, nil)
-	if err != nil {
-		return err
+	var store storage.Store
+	where := data + " (file store)"
+	if db != "" {
+		pg, closeDB, err := demo.OpenDB(context.Background(), db, blobURL)
+		if err != nil {
+			return err
+		}
+		defer closeDB()
+		store, where = pg, "PostgreSQL (-db)"
+		if blobURL != "" {
+			where += ", chunks in " + blobURL
+		}
+	} else {
+		files, err := filestore.Open(data, nil)
+		if err != nil {
+			return err
+		}
+		defer files.Close()
+		store = files
 	}
-	defer store.Close()
 	rec, err := replay.New(store, sites, &replay.Options{Logger: log})
 	if err != nil {
 		return err
@@ -94,8 +119,8 @@ func run(addr, data, sitesFile, token string, sweep time.Duration) error {
 		return err
 	}
 	base := "http://" + displayAddr(ln.Addr().String(), addr)
-	fmt.Printf("replay demo\n  shop:      %s/\n  dashboard: %s/replay/\n  token:     %s\n  sessions:  %s (file store)\n  sites:     %s\nPress Ctrl-C to stop.\n",
-		base, base, token, data, sitesName)
+	fmt.Printf("replay demo\n  shop:      %s/\n  dashboard: %s/replay/\n  token:     %s\n  sessions:  %s\n  sites:     %s\nPress Ctrl-C to stop.\n",
+		base, base, token, where, sitesName)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

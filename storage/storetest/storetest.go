@@ -1,6 +1,9 @@
 // Package storetest checks that a [storage.Store] follows the rules of its
 // documentation: idempotent appends, chunk order, the filters, order and
-// pages of List, deletion, copies, concurrency and cancellation.
+// pages of List, deletion, copies, concurrency and cancellation; and, for a
+// store that implements [storage.SessionLocker], that its lock serialises
+// concurrent writers, keeps a function's writes all or none, and makes
+// Delete wait.
 //
 // An adapter proves itself with one test:
 //
