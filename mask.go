@@ -133,6 +133,7 @@ type masker struct {
 	maskTypes                map[string]bool
 	block, text, unmask      cascadia.SelectorGroup
 	keep                     map[string]bool // attributes the selectors (and the rules) read
+	read                     map[string]bool // attributes the selectors read
 	ancestorSens, siblingSen bool            // selectors with combinators / sibling-dependent ones
 	scrub                    scrubber
 }
@@ -148,12 +149,27 @@ var inputTypes = map[string]bool{
 // alwaysKept are the attributes the mirror keeps whatever the selectors say.
 var alwaysKept = []string{"class", "id", "type", "name", "autocomplete", "contenteditable", "data-rr-is-password", "lang", "role"}
 
+// alwaysKeptSet holds the names of alwaysKept.
+var alwaysKeptSet = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range alwaysKept {
+		m[k] = true
+	}
+	return m
+}()
+
+// hidesContent reports whether context c (which includes the element) hides
+// what its elements show: blocked, masked text, unsure or unknown.
+func hidesContent(c ctx) bool {
+	return !c.known || c.block || c.unsure || c.text && !c.unmask
+}
+
 var attrNameRE = regexp.MustCompile(`\[\s*([^\s~|^$*!=\]]+)`)
 
 // compile checks the policy and prepares it for use. Errors name the field,
 // as in `maskTextSelector: invalid CSS selector "..."`.
 func (p *Policy) compile() (*masker, error) {
-	m := &masker{p: *p, maskTypes: map[string]bool{}, keep: map[string]bool{}}
+	m := &masker{p: *p, maskTypes: map[string]bool{}, keep: map[string]bool{}, read: map[string]bool{}}
 	for i, t := range p.MaskInputTypes {
 		t = strings.ToLower(strings.TrimSpace(t))
 		if !inputTypes[t] {
@@ -187,13 +203,19 @@ func (p *Policy) compile() (*masker, error) {
 			}
 		}
 		for _, sub := range attrNameRE.FindAllStringSubmatch(canon, -1) {
-			m.keep[sub[1]] = true
+			m.read[sub[1]] = true
+		}
+		if strings.Contains(canon, "#") {
+			m.read["id"] = true
 		}
 		if strings.Contains(canon, ":link") {
-			m.keep["href"] = true
+			m.read["href"] = true
 		}
 		if strings.Contains(canon, ":checked") || strings.Contains(canon, ":enabled") || strings.Contains(canon, ":disabled") {
-			m.keep["checked"], m.keep["selected"], m.keep["disabled"] = true, true, true
+			m.read["checked"], m.read["selected"], m.read["disabled"] = true, true, true
+		}
+		for k := range m.read {
+			m.keep[k] = true
 		}
 		for _, sel := range g {
 			s := strings.ToLower(sel.String())
@@ -475,6 +497,8 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 		return val, false // only the server writes it
 	case key == "_cssText" || key == "_csstext":
 		return minifyCSSText(val), true
+	case key == "rr_dataurl" && hidesContent(c):
+		return "", false // a canvas or image of a masked region: its pixels may show the text
 	case key == "style" || rrwebAttrs[key]:
 		return val, true
 	case key == "srcdoc":
@@ -484,8 +508,8 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 		return m.srcset(val), true
 	case urlAttrs[key]:
 		return m.scrub.url(val), true
-	case m.keep[key] && key != "value":
-		return val, true // what selectors read stays as it is
+	case alwaysKeptSet[key]:
+		return val, true // what the rules read; no text of the page
 	case key == "value" && (tag == "input" || tag == "textarea" || tag == "select"):
 		if inputMasked(bits, c) {
 			return maskInputValue(val), true

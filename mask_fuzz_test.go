@@ -461,17 +461,17 @@ func FuzzMask(f *testing.F) {
 			ps := &pass{m: m, mr: newMirror(), budget: reevalBudget}
 			var page Event
 			require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "input", `"type":"password"`), pel(11, "p", `"class":"pii rr-mask"`, ptxt(12, "x")))), &page))
-			require.NoError(t, ps.event(&page))
+			require.NoError(t, ps.maskEvent(&page))
 
 			e := Event{Type: EventType(typ), Data: json.RawMessage(data)}
-			if err := ps.event(&e); err != nil {
+			if err := ps.maskEvent(&e); err != nil {
 				continue // not an object the decoder takes: Ingest refuses it
 			}
 			require.True(t, json.Valid(e.Data), "masked data is JSON: %s", e.Data)
 
 			var in Event
 			require.NoError(t, json.Unmarshal([]byte(pinput(10, secret)), &in))
-			require.NoError(t, ps.event(&in))
+			require.NoError(t, ps.maskEvent(&in))
 			require.NotContains(t, string(in.Data), secret)
 		}
 	})

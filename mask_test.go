@@ -71,11 +71,17 @@ func (env *privEnv) recorder() *Recorder {
 
 func (env *privEnv) ingest(r *Recorder, window string, seq int, events ...string) {
 	env.t.Helper()
+	require.NoError(env.t, env.tryIngest(r, window, seq, events...))
+}
+
+// tryIngest is ingest returning the error.
+func (env *privEnv) tryIngest(r *Recorder, window string, seq int, events ...string) error {
+	env.t.Helper()
 	body := fmt.Sprintf(`{"site":"shop","session":%q,"window":%q,"seq":%d,"events":[%s]}`, privSession, window, seq, strings.Join(events, ","))
 	b, err := DecodeBatch([]byte(body))
 	require.NoError(env.t, err)
 	_, err = r.Ingest(context.Background(), b, Client{UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0"})
-	require.NoError(env.t, err)
+	return err
 }
 
 // stored returns every stored chunk of the session, decompressed.
@@ -110,6 +116,7 @@ func TestLeak(t *testing.T) {
 		name    string
 		policy  *Policy // nil: DefaultPolicy
 		batches [][]string
+		refused [][]string // batches that must be refused, after batches
 		secrets []string
 		benign  []string
 	}{
@@ -371,6 +378,59 @@ func TestLeak(t *testing.T) {
 			secrets: []string{"FirstParaSecret", "NowFirstSecret", "NewFirstSecret"},
 			benign:  []string{"Second para text", "NoLongerFirstText"},
 		},
+		{
+			name:    "attribute values that are not scalars are refused",
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"text","name":"pw"`), pel(11, "p", "", ptxt(12, "Refusal copy")))}},
+			refused: [][]string{
+				{psnap(pel(10, "input", `"type":"password","value":["ArraySnapSecret"]`))},
+				{pmut(`"texts":[],"removes":[],"attributes":[],"adds":[{"parentId":5,"nextId":null,"node":` + pel(20, "input", `"value":{"v":"ObjectAddSecret"}`) + `}]`)},
+				{pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"value":["ArrayMutSecret"]}}]`)},
+			},
+			secrets: []string{"ArraySnapSecret", "ObjectAddSecret", "ArrayMutSecret"},
+			benign:  []string{"Refusal copy", `"name":"pw"`},
+		},
+		{
+			name: "unknown top-level event keys",
+			batches: [][]string{{pMeta, psnap(pel(10, "p", "", ptxt(11, "Key copy"))),
+				`{"type":3,"data":{"source":1,"positions":[{"x":1,"y":2,"id":10,"timeOffset":0}]},"timestamp":1200,"note":"card 4111 1111 1111 1111","KeySecret":1,"delay":12}`}},
+			secrets: []string{"4111 1111 1111 1111", "KeySecret", `"note"`},
+			benign:  []string{"Key copy", `"positions"`, `"delay":12`},
+		},
+		{
+			name: "event types, sources and plugins the masker does not model",
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"password"`), pel(13, "div", `"class":"rr-mask"`, pel(14, "span", "", ptxt(15, "x"))), pel(16, "p", "", ptxt(17, "Model copy"))),
+				`{"type":3,"data":{"source":42,"text":"paid with 4111 1111 1111 1111","label":"Future label"},"timestamp":1200}`,
+				`{"type":3,"data":{"source":43,"id":10,"value":"FutureInputSecret"},"timestamp":1201}`,
+				`{"type":3,"data":{"source":44,"items":[{"nodeId":14,"text":"FutureMaskedSecret"},{"nodeId":17,"text":"Future visible"}]},"timestamp":1202}`,
+				`{"type":9,"data":{"id":15,"text":"FutureTypeSecret"},"timestamp":1203}`,
+				`{"type":9,"data":{"note":"type nine 5555-5555-5555-4444 note"},"timestamp":1204}`,
+				`{"type":6,"data":{"plugin":"acme/fields@1","payload":{"fieldId":10,"typed":"PluginFieldSecret"}},"timestamp":1205}`,
+				`{"type":6,"data":{"plugin":"acme/log@1","payload":{"msg":"order 378282246310005 shipped","ids":[16,17]}},"timestamp":1206}`,
+				`{"type":7,"data":{"url":"blob:x","payload":{"rr_type":"Blob","note":"asset 4012888888881881"}},"timestamp":1207}`}},
+			secrets: []string{"4111 1111 1111 1111", "FutureInputSecret", "FutureMaskedSecret", "FutureTypeSecret", "5555-5555-5555-4444", "PluginFieldSecret", "378282246310005", "4012888888881881"},
+			benign:  []string{"Model copy", "paid with", "Future label", "Future visible", "type nine", `"plugin":"acme/fields@1"`, "order ", " shipped", `"ids":[16,17]`, `"rr_type":"Blob"`},
+		},
+		{
+			name: "canvas mutations and canvas snapshots",
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"rr-mask"`, pel(11, "canvas", `"rr_dataURL":"data:image/png;base64,MaskedCanvasDataSecret"`)),
+				pel(12, "canvas", `"rr_dataURL":"data:image/png;base64,PlainCanvasData"`), pel(13, "div", `"class":"rr-block"`, pel(14, "canvas", ""))),
+				`{"type":3,"data":{"source":9,"id":11,"type":0,"commands":[{"property":"fillText","args":["MaskedCanvasSecret",1,2]}]},"timestamp":1200}`,
+				`{"type":3,"data":{"source":9,"id":14,"type":0,"property":"fillText","args":["BlockedCanvasSecret",1,2]},"timestamp":1201}`,
+				`{"type":3,"data":{"source":9,"id":99,"type":0,"property":"fillText","args":["UnknownCanvasSecret",1,2]},"timestamp":1202}`,
+				`{"type":3,"data":{"source":9,"id":12,"type":0,"commands":[{"property":"fillText","args":["Card 4111 1111 1111 1111 drawn",1,2]},{"property":"fillStyle","args":["#ff0000"],"setter":true}]},"timestamp":1203}`,
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":11,"attributes":{"rr_dataURL":"data:image/png;base64,MaskedCanvasMutSecret"}}]`)}},
+			secrets: []string{"MaskedCanvasDataSecret", "MaskedCanvasSecret", "BlockedCanvasSecret", "UnknownCanvasSecret", "4111 1111 1111 1111", "MaskedCanvasMutSecret"},
+			benign:  []string{"PlainCanvasData", "Card ", " drawn", "#ff0000"},
+		},
+		{
+			name:   "attributes the selectors read are stored masked",
+			policy: &Policy{MaskTextSelector: ".rr-mask", BlockSelector: "[title=Blocked]"},
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"rr-mask","title":"SelTitleSecret"`, ptxt(11, "x")),
+				pel(12, "div", `"title":"Blocked"`, ptxt(13, "BlockedBySelSecret")), pel(14, "p", `"title":"Plain title"`, ptxt(15, "Sel copy"))),
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"title":"SelTitleMutSecret"}}]`)}},
+			secrets: []string{"SelTitleSecret", "SelTitleMutSecret", "BlockedBySelSecret"},
+			benign:  []string{"Sel copy", "Plain title", `"rr_mask":"bx"`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,6 +441,12 @@ func TestLeak(t *testing.T) {
 			env := newPrivEnv(t, p)
 			for seq, events := range tt.batches {
 				env.ingest(env.r, "w1", seq, events...)
+			}
+			for i, events := range tt.refused {
+				err := env.tryIngest(env.r, "w1", len(tt.batches)+i, events...)
+				var ve *ValidationError
+				require.ErrorAs(t, err, &ve, "refused batch %d", i)
+				assert.Contains(t, ve.Path, "attributes.", "the error names the attribute")
 			}
 			stored, read := env.stored(), env.read()
 			for _, s := range tt.secrets {
@@ -406,7 +472,7 @@ func packedForTest(t *testing.T, event string) string {
 func TestMaskKeepsShape(t *testing.T) {
 	env := newPrivEnv(t, DefaultPolicy())
 	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "p", `"class":"rr-mask"`, ptxt(11, "Jane  Doe\u00a0😀")), pel(12, "input", `"type":"text","value":"a b"`)),
-		pinput(12, "héllo wörld"), `{"type":3,"data":{"source":1,"positions":[{"x":1.5,"y":2,"id":12,"timeOffset":-10}]},"timestamp":1201.25,"_sid":7}`)
+		pinput(12, "héllo wörld"), `{"type":3,"data":{"source":1,"positions":[{"x":1.5,"y":2,"id":12,"timeOffset":-10}]},"timestamp":1201.25,"_sid":7,"delay":-3.5}`)
 	var events []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(env.read()), &events))
 	require.Len(t, events, 4, "event count is kept")
@@ -420,7 +486,8 @@ func TestMaskKeepsShape(t *testing.T) {
 	assert.Equal(t, "***", in["attributes"].(map[string]any)["value"], "input values are masked whole")
 	assert.Equal(t, "***********", events[2]["data"].(map[string]any)["text"])
 	assert.Equal(t, false, events[2]["data"].(map[string]any)["isChecked"])
-	assert.EqualValues(t, 7, events[3]["_sid"], "unknown keys are kept")
+	assert.NotContains(t, events[3], "_sid", "unknown top-level keys are dropped")
+	assert.EqualValues(t, -3.5, events[3]["delay"], "rrweb's delay is kept")
 	assert.Equal(t, 1201.25, events[3]["timestamp"])
 }
 

@@ -236,11 +236,12 @@ func setAttrs(set string) []html.Attribute {
 	return out
 }
 
-// add records a (masked) serialized node, without its children, under
-// parent before the sibling before (appended when before is not a child of
-// parent). marker holds the node's marker bits. It returns nil when the
-// mirror cannot hold the node.
-func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, marker uint16) *mnode {
+// add records a serialized node, without its children, under parent
+// before the sibling before (appended when before is not a child of
+// parent). set holds the attributes the selectors read, as the page has
+// them (see attrSet), and marker the node's marker bits. It returns nil
+// when the mirror cannot hold the node.
+func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, set string, marker uint16) *mnode {
 	if old := mr.get(id); old != nil {
 		mr.remove(id)
 	}
@@ -260,8 +261,6 @@ func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, mar
 		tag, _ := node.get("tagName").(string)
 		tag = strings.ToLower(tag)
 		n.tag = mr.intern(tag)
-		attrs, _ := node.get("attributes").(*jsonObject)
-		set := attrSet(m, attrs)
 		n.attrs = mr.internSet(set)
 		n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) }))
 	}
@@ -552,6 +551,11 @@ type idBits struct {
 // refresh re-matches one element and records a change of its marker bits.
 func (p *pass) refresh(id int32, n *mnode, h *html.Node, changed *[]idBits) {
 	sel := p.m.selfBits(h)
+	if n.bits&bUnsure != 0 {
+		// Its stored attributes may be masked ones (see pass.opaque): a
+		// mirror rebuilt from them cannot tell it stopped matching.
+		sel |= n.bits & bBlock
+	}
 	old := n.bits & (bBlock | bText | bUnmask)
 	if sel == old {
 		return
@@ -756,11 +760,9 @@ func (mr *mirror) addStoredTree(m *masker, node *jsonObject, parent, before int3
 	if !ok {
 		return
 	}
-	var marker uint16
-	if attrs, ok := node.get("attributes").(*jsonObject); ok {
-		marker = markerBitsOf(attrs.get(markerAttr))
-	}
-	if mr.add(m, id, parent, before, node, marker) == nil {
+	attrs, _ := node.get("attributes").(*jsonObject)
+	marker := markerBitsOf(attrs.get(markerAttr))
+	if mr.add(m, id, parent, before, node, attrSet(m, attrs), marker) == nil {
 		return
 	}
 	for _, e := range jsonArray(node.get("childNodes")) {
@@ -772,7 +774,7 @@ func (mr *mirror) addStoredTree(m *masker, node *jsonObject, parent, before int3
 	}
 }
 
-// updateAttrs applies a (masked) attribute change to a mirror element and
+// updateAttrs applies a stored attribute change to a mirror element and
 // sets its marker bits.
 func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject, marker uint16) {
 	set := mr.sets[n.attrs]
@@ -795,7 +797,12 @@ func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject
 			delete(kv, lk)
 		}
 	}
-	set = attrSet(m, mapObject(kv))
+	mr.setKept(m, id, n, attrSet(m, mapObject(kv)), marker)
+}
+
+// setKept sets the attributes the selectors read of a mirror element (an
+// encoded set, see attrSet) and its marker bits.
+func (mr *mirror) setKept(m *masker, id int32, n *mnode, set string, marker uint16) {
 	n.attrs = mr.internSet(set)
 	n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) }))
 }

@@ -190,7 +190,7 @@ func mirrorOf(t testing.TB, p *Policy, events []Event) *mirror {
 	require.NoError(t, err)
 	ps := &pass{m: m, mr: newMirror()}
 	for i := range events {
-		require.NoError(t, ps.event(&events[i]))
+		require.NoError(t, ps.maskEvent(&events[i]))
 	}
 	return ps.mr
 }
@@ -252,12 +252,12 @@ func TestMirrorFailsClosedPastItsBounds(t *testing.T) {
 		ps := &pass{m: m, mr: newMirror(), budget: 1}
 		var e Event
 		require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "div", "", pel(11, "p", "", pel(12, "span", `"class":"balance"`, ptxt(13, "x")))))), &e))
-		require.NoError(t, ps.event(&e))
+		require.NoError(t, ps.maskEvent(&e))
 		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"class":"account"}}]`)), &e))
-		require.NoError(t, ps.event(&e))
+		require.NoError(t, ps.maskEvent(&e))
 		assert.Contains(t, string(e.Data), `"rr_mask":"x"`, "the element whose change could not be followed is marked")
 		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[{"id":13,"value":"BudgetSecret"}],"removes":[],"adds":[],"attributes":[]`)), &e))
-		require.NoError(t, ps.event(&e))
+		require.NoError(t, ps.maskEvent(&e))
 		assert.NotContains(t, string(e.Data), "BudgetSecret")
 	})
 }
