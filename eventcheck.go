@@ -346,12 +346,12 @@ var (
 
 	mutationRules = withSource(fieldRules{"texts": array, "attributes": array, "removes": array, "adds": array})
 	mutation      = map[string]checker{
-		"texts":      arrayOf(objectOf(fieldRules{"id": integer | required, "value": str | null})),
+		"texts": arrayOf(objectOf(fieldRules{"id": integer | required, "value": str | null})),
 		"attributes": arrayOf(func(p *parser) error {
 			return checkObject(p, fieldRules{"id": integer | required, "attributes": object | required},
 				map[string]checker{"attributes": checkAttributes})
 		}),
-		"removes":    arrayOf(objectOf(fieldRules{"parentId": integer | required, "id": integer | required})),
+		"removes": arrayOf(objectOf(fieldRules{"parentId": integer | required, "id": integer | required})),
 		"adds": arrayOf(func(p *parser) error {
 			return checkObject(p, fieldRules{"parentId": integer | required, "nextId": integer | null,
 				"previousId": integer | null, "node": object | required},
