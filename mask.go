@@ -22,7 +22,9 @@ import (
 // "new-password", and anything inside a blocked element.
 type Policy struct {
 	// MaskAllInputs masks the value of every input, textarea, select and
-	// contenteditable element (buttons excepted).
+	// contenteditable element (buttons excepted). Of a select, the choice
+	// is masked (its value, the options' selected state, its Input
+	// events); the menu (the options' labels and values) is kept.
 	MaskAllInputs bool `json:"maskAllInputs"`
 	// MaskInputTypes masks the values of inputs of these types; "textarea",
 	// "select" and "contenteditable" name those elements.
@@ -85,12 +87,13 @@ const (
 	bText                        // matches maskTextSelector
 	bUnmask                      // matches unmaskSelector
 	bPw                          // is or was a password (or a card / password autocomplete)
-	bField                       // textarea, select or contenteditable: its text is its value
+	bField                       // textarea or contenteditable: its text is its value
 	bRaw                         // style or script: its text is never masked
 	bTypeMask                    // MaskAllInputs or MaskInputTypes selects it
 	bTextarea                    // a textarea
 	bElem                        // an element
 	bUnsure                      // the server could not evaluate the selectors: mask all below
+	bSelect                      // a select: its options are the menu, its value the choice
 
 	markerBits = bBlock | bText | bUnmask | bPw | bUnsure
 )
@@ -353,7 +356,7 @@ func (m *masker) derivedBits(tag string, attr attrLookup) uint16 {
 			bits |= bTypeMask
 		}
 	case "select":
-		bits |= bField
+		bits |= bSelect
 		if m.p.MaskAllInputs || m.maskTypes["select"] {
 			bits |= bTypeMask
 		}
@@ -392,9 +395,10 @@ type ctx struct {
 	unmask        bool // inside an element matching unmaskSelector
 	unsure        bool // inside an element the server could not evaluate
 	raw           bool // inside style or script
-	field         bool // inside a textarea, select or contenteditable
+	field         bool // inside a textarea or contenteditable
 	fieldMasked   bool // … whose value is masked
 	fieldTextarea bool // … which is a textarea
+	choiceMasked  bool // inside a select whose value is masked
 }
 
 var rootCtx = ctx{known: true}
@@ -410,6 +414,9 @@ func (c ctx) enter(bits uint16) ctx {
 		c.field = true
 		c.fieldMasked = inputMasked(bits, c)
 		c.fieldTextarea = bits&bTextarea != 0
+	}
+	if bits&bSelect != 0 {
+		c.choiceMasked = inputMasked(bits, c)
 	}
 	return c
 }
@@ -515,7 +522,7 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 			return maskInputValue(val), true
 		}
 		return m.scrub.text(val), true
-	case key == "value" && c.field && c.fieldMasked: // an option of a masked select
+	case key == "value" && c.field && c.fieldMasked: // an element inside a masked field
 		return maskInputValue(val), true
 	case textAttrs[key] || strings.HasPrefix(key, "data-") || strings.HasPrefix(key, "rr_"):
 		if !c.known || c.unsure || c.text && !c.unmask || bits&bPw != 0 {
@@ -529,13 +536,15 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 // hidesState reports whether attribute key of an element with bits in
 // context c (which includes it) is a state the policy hides: checked on an
 // input whose value is masked (a checkbox or radio answers a question as
-// much as a text does), selected on an option of a masked select.
+// much as a text does), selected on an option of a masked select (the
+// options themselves, their labels and values, are the page's menu and
+// stay; which one the user chose is the secret).
 func hidesState(tag string, bits uint16, c ctx, key string) bool {
 	switch {
 	case len(key) == 7 && strings.EqualFold(key, "checked"):
 		return tag == "input" && inputMasked(bits, c)
 	case len(key) == 8 && strings.EqualFold(key, "selected"):
-		return c.field && c.fieldMasked
+		return c.choiceMasked || c.field && c.fieldMasked
 	}
 	return false
 }

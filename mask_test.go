@@ -131,8 +131,8 @@ func TestLeak(t *testing.T) {
 			name: "select value in an input event",
 			batches: [][]string{{pMeta, psnap(pel(10, "select", `"name":"country"`, pel(11, "option", `"value":"fr"`, ptxt(12, "France")))),
 				pinput(10, "SelectSecret42")}},
-			secrets: []string{"SelectSecret42", "France"},
-			benign:  []string{"country"},
+			secrets: []string{"SelectSecret42"},
+			benign:  []string{"country", "France", `"value":"fr"`},
 		},
 		{
 			name:    "value attribute in the snapshot",
@@ -256,13 +256,15 @@ func TestLeak(t *testing.T) {
 			benign:  []string{"Host page", "Frame copy"},
 		},
 		{
-			name: "option text and values under a masked select",
-			batches: [][]string{{pMeta, psnap(pel(10, "select", `"name":"plan"`,
-				pel(11, "option", `"value":"OptValueSecret","selected":true`, ptxt(12, "OptTextSecret")),
-				pel(13, "option", `"value":"OptValue2Secret"`, ptxt(14, "OptText2Secret"))),
-				pel(15, "label", "", ptxt(16, "Choose a plan")))}},
-			secrets: []string{"OptValueSecret", "OptTextSecret", "OptValue2Secret", "OptText2Secret", `"selected":true`},
-			benign:  []string{"Choose a plan"},
+			name: "the choice of a masked select, not its menu",
+			batches: [][]string{{pMeta, psnap(pel(10, "select", `"name":"plan","value":"ChosenValueSecret"`,
+				pel(11, "option", `"value":"basic"`, ptxt(12, "Basic plan")),
+				pel(13, "option", `"value":"ChosenValueSecret","selected":true`, ptxt(14, "Pro plan"))),
+				pel(15, "label", "", ptxt(16, "Choose a plan"))),
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":11,"attributes":{"selected":""}},{"id":10,"attributes":{"value":"ChosenMutSecret"}}]`),
+				pinput(10, "ChosenInputSecret")}},
+			secrets: []string{`"plan","value":"ChosenValueSecret"`, `"selected":true`, `"selected":""`, "ChosenMutSecret", "ChosenInputSecret"},
+			benign:  []string{"Choose a plan", "Basic plan", "Pro plan", `"value":"basic"`, `"name":"plan"`, `"selected":null`},
 		},
 		{
 			name:   "console plugin payload and trace",
@@ -672,4 +674,54 @@ func TestMaskSiblingSelectorSurvivesRestart(t *testing.T) {
 	r := env.recorder() // the mirror is rebuilt from the stored chunks
 	env.ingest(r, "w1", 2, pmut(`"texts":[{"id":11,"value":"RestartSiblingSecret"}],"attributes":[],"removes":[],"adds":[]`))
 	assert.NotContains(t, env.stored(), "RestartSiblingSecret")
+}
+
+// TestMaskDataTableSelectKeepsTheMenu records a data-table page as rrweb
+// does (a "Show N entries" menu, a search box, rows) under the default
+// policy: the menu's labels and values replay, the user's choice does not.
+func TestMaskDataTableSelectKeepsTheMenu(t *testing.T) {
+	opt := func(id int, v string, selected bool) string {
+		attrs := `"value":"` + v + `"`
+		if selected {
+			attrs += `,"selected":true`
+		}
+		return pel(id, "option", attrs, ptxt(id+1, v))
+	}
+	row := func(id int, name, office string) string {
+		return pel(id, "tr", "", pel(id+1, "td", "", ptxt(id+2, name)), pel(id+3, "td", "", ptxt(id+4, office)))
+	}
+	env := newPrivEnv(t, DefaultPolicy())
+	env.ingest(env.r, "w1", 0, pMeta, psnap(
+		pel(10, "div", `"class":"dataTables_length"`, pel(11, "label", "", ptxt(12, "Show "),
+			pel(13, "select", `"name":"example_length","aria-controls":"example","class":"form-select","value":"10"`,
+				opt(20, "10", true), opt(22, "25", false), opt(24, "50", false), opt(26, "100", false)),
+			ptxt(14, " entries"))),
+		pel(30, "div", `"class":"dataTables_filter"`, pel(31, "label", "", ptxt(32, "Search:"), pel(33, "input", `"type":"search","aria-controls":"example"`))),
+		pel(40, "table", `"id":"example"`, pel(41, "tbody", "", row(50, "Airi Satou", "Tokyo"), row(60, "Brielle Williamson", "New York"))),
+	))
+	// The user picks 50 entries and types a search; the table grows.
+	env.ingest(env.r, "w1", 1,
+		`{"type":3,"data":{"source":5,"text":"50","isChecked":false,"userTriggered":true,"id":13},"timestamp":1300}`,
+		pmut(`"texts":[],"removes":[],"adds":[{"parentId":41,"nextId":null,"node":`+row(70, "Cedric Kelly", "Edinburgh")+`}],"attributes":[{"id":20,"attributes":{"selected":null}},{"id":24,"attributes":{"selected":""}},{"id":13,"attributes":{"value":"50"}}]`),
+		pinput(33, "Kelly"))
+
+	var events []struct {
+		Type EventType      `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	read := env.read()
+	require.NoError(t, json.Unmarshal([]byte(read), &events))
+	for _, label := range []string{`"textContent":"10"`, `"textContent":"25"`, `"textContent":"50"`, `"textContent":"100"`,
+		`"value":"25"`, `"value":"100"`, "Show ", " entries", "Airi Satou", "Cedric Kelly"} {
+		assert.Contains(t, read, label, "the menu and the page are kept")
+	}
+	assert.Contains(t, read, `"class":"form-select","value":"**"`, "the select's value is masked")
+	assert.NotContains(t, read, `"selected":true`, "the default choice is not stored")
+	assert.NotContains(t, read, `"selected":""`, "the user's choice is not stored")
+	require.Len(t, events, 5) // by time: meta, snapshot, mutation, search, choice
+	attrs := events[2].Data["attributes"].([]any)
+	assert.Equal(t, map[string]any{"selected": nil}, attrs[1].(map[string]any)["attributes"], "selecting an option is stored as unselecting it")
+	assert.Equal(t, "**", attrs[2].(map[string]any)["attributes"].(map[string]any)["value"])
+	assert.Equal(t, "*****", events[3].Data["text"], "the search box is masked too")
+	assert.Equal(t, "**", events[4].Data["text"], "the select's Input event is masked")
 }

@@ -942,7 +942,7 @@ func (p *pass) hides(id int32) bool {
 	}
 	c := p.mr.ctxOf(id)
 	switch {
-	case hidesContent(c), c.field && c.fieldMasked:
+	case hidesContent(c), c.field && c.fieldMasked, c.choiceMasked:
 		return true
 	case n.kind == kindElement:
 		return inputMasked(n.bits, c)
