@@ -40,6 +40,7 @@ func (r *Recorder) mask(ctx context.Context, m *masker, key storage.Key, b *Batc
 	clear(b.Events[len(kept):])
 	b.Events = kept
 	ws.next = b.Seq + 1
+	ws.complete = p.closed == 0 // a FullSnapshot in the batch made it whole again
 	r.mirrors.put(ws)
 	scrubAttrs(m, b.Attrs)
 	return nil
@@ -74,10 +75,12 @@ type pass struct {
 	touched []int32
 	// closed is bUnsure when the mirror missed a batch before this one (a
 	// gap, or a batch that arrived out of order) and so may be stale: the
-	// whole batch then fails closed. Every element it serializes or changes
-	// is marked unsure (so mirrors rebuilt later mask below it too), and
-	// every text, text change, Input value and text-carrying attribute is
-	// masked as if the policy selected everything. Structure is kept.
+	// batch then fails closed until its first FullSnapshot, which rebuilds
+	// the mirror from the whole page. Every element it serializes or
+	// changes meanwhile is marked unsure (so mirrors rebuilt later mask
+	// below it too), and every text, text change, Input value and
+	// text-carrying attribute is masked as if the policy selected
+	// everything. Structure is kept.
 	closed uint16
 	// drop is set by the masking of an event that is to be dropped whole.
 	drop bool
@@ -172,6 +175,9 @@ func (p *pass) snapshot(d *jsonObject) bool {
 		return false
 	}
 	p.mr.reset()
+	// The mirror is rebuilt from the whole page: whatever a missed batch
+	// changed before, it is complete again from here on.
+	p.closed = 0
 	p.visit(node, 0, 0, p.rootCtx(), p.buildHTML(node, 0), 0)
 	return true
 }

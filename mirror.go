@@ -657,13 +657,14 @@ func (c *mirrorCache) forget(key storage.Key) {
 // from the stored (masked) chunks of the window before seq. A late batch
 // (seq below what the cached mirror has seen) thus gets a mirror of the
 // chunks below it only. The state is incomplete when a chunk below seq is
-// missing or unreadable, or when the cached mirror was: the batch is then
-// masked failing closed (see pass.closed). An incomplete cached mirror is
-// reused as it is, so a gap costs no rebuild per batch: a missing batch
-// that arrives here replaces the cached state (the next batch then
-// rebuilds, complete); one that another process takes leaves this one
-// failing closed, which over-masks but never leaks, until the state
-// leaves the cache.
+// missing or unreadable after the last FullSnapshot stored below seq, or
+// when the cached mirror was: the batch is then masked failing closed
+// until its own first FullSnapshot (see pass.closed). An incomplete cached
+// mirror is reused as it is, so a gap costs no rebuild per batch: a
+// missing batch that arrives here replaces the cached state (the next
+// batch then rebuilds, complete); one that another process takes leaves
+// this one failing closed, which over-masks but never leaks, until the
+// window's next FullSnapshot or until the state leaves the cache.
 func (r *Recorder) windowMirror(ctx context.Context, m *masker, key storage.Key, window string, seq int) (*windowState, error) {
 	k := mirrorKey{key.Site, key.Session, window}
 	if ws := r.mirrors.take(k); ws != nil && ws.next == seq {
@@ -693,8 +694,12 @@ func (r *Recorder) windowMirror(ctx context.Context, m *masker, key storage.Key,
 			continue
 		}
 		for i := range events {
-			if err := ws.mr.applyStored(m, &events[i]); err != nil {
+			err := ws.mr.applyStored(m, &events[i])
+			switch {
+			case err != nil:
 				ws.complete = false
+			case events[i].Type == FullSnapshot:
+				ws.complete = true // rebuilt from the whole page: what came before no longer matters
 			}
 		}
 	}
