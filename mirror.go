@@ -509,9 +509,14 @@ func (mr *mirror) children(id int32) iter.Seq2[int32, *mnode] {
 // It returns the ids whose marker bits changed, with their new markers.
 func (p *pass) reeval(root int32, self bool) []idBits {
 	mr := p.mr
-	h, _, _ := mr.materialise(root, false)
+	// The ancestors' siblings too: a selector such as ".a + .b span" or
+	// "div:first-child span" reads them.
+	h, _, partial := mr.materialise(root, p.m.siblingSen)
+	for h.FirstChild != nil { // walk builds root's children itself
+		h.RemoveChild(h.FirstChild)
+	}
 	var changed []idBits
-	exhausted := false
+	exhausted := partial // past maxSiblings: what cannot be matched is masked
 	var walk func(id int32, h *html.Node, depth int)
 	walk = func(id int32, h *html.Node, depth int) {
 		if depth > maxMirrorDepth || exhausted {
@@ -521,15 +526,29 @@ func (p *pass) reeval(root int32, self bool) []idBits {
 			exhausted = true
 			return
 		}
+		// All the children first: :last-child, :nth-last-child and
+		// :only-child look at the siblings that follow.
+		type kid struct {
+			id int32
+			n  *mnode
+			h  *html.Node
+		}
+		var kids []kid
 		for k, kn := range mr.children(id) {
-			if kn.kind == kindElement {
+			switch kn.kind {
+			case kindElement:
 				kh := mr.htmlElement(kn)
 				h.AppendChild(kh)
-				p.refresh(k, kn, kh, &changed)
-				walk(k, kh, depth+1)
-			} else if kn.kind == kindDocument {
-				walk(k, &html.Node{Type: html.DocumentNode}, depth+1)
+				kids = append(kids, kid{k, kn, kh})
+			case kindDocument:
+				kids = append(kids, kid{k, kn, &html.Node{Type: html.DocumentNode}})
 			}
+		}
+		for _, k := range kids {
+			if k.n.kind == kindElement {
+				p.refresh(k.id, k.n, k.h, &changed)
+			}
+			walk(k.id, k.h, depth+1)
 		}
 	}
 	if n := mr.get(root); self && n != nil && n.kind == kindElement {
