@@ -425,6 +425,20 @@ func TestLeak(t *testing.T) {
 			benign:  []string{"PlainCanvasData", "Card ", " drawn", "#ff0000"},
 		},
 		{
+			name:   "a masked attribute the selectors read, then changes below it and beside it",
+			policy: &Policy{MaskTextSelector: ".rr-mask, [data-kind=secret] + p", BlockSelector: "[title=Blocked] span"},
+			batches: [][]string{
+				{pMeta, psnap(pel(10, "div", `"class":"rr-mask","title":"Blocked"`, pel(11, "span", "", ptxt(12, "x"))),
+					pel(13, "label", `"class":"rr-mask","data-kind":"secret"`), pel(14, "p", "", ptxt(15, "SibText0Secret")))},
+				{pmut(`"texts":[{"id":15,"value":"SibText1Secret"}],"removes":[],"attributes":[],"adds":[{"parentId":10,"nextId":null,"node":` +
+					pel(16, "span", `"title":"AddedTitleSecret"`, ptxt(17, "AddedUnderBlockSecret")) + `}]`)},
+				{pmut(`"texts":[],"removes":[],"attributes":[{"id":13,"attributes":{"class":"rr-mask moved"}}],"adds":[{"parentId":5,"nextId":null,"node":` +
+					pel(18, "p", "", ptxt(19, "SibText2Secret")) + `}]`)},
+			},
+			secrets: []string{`"title":"Blocked"`, `"data-kind":"secret"`, "SibText0Secret", "SibText1Secret", "AddedTitleSecret", "AddedUnderBlockSecret", "SibText2Secret"},
+			benign:  []string{`"class":"rr-mask moved"`, `"id":19`},
+		},
+		{
 			name:   "attributes the selectors read are stored masked",
 			policy: &Policy{MaskTextSelector: ".rr-mask", BlockSelector: "[title=Blocked]"},
 			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"rr-mask","title":"SelTitleSecret"`, ptxt(11, "x")),
@@ -435,30 +449,47 @@ func TestLeak(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := tt.policy
-			if p == nil {
-				p = DefaultPolicy()
+		for _, restart := range []bool{false, true} {
+			name := tt.name
+			if restart {
+				name += ", restarting before each batch"
 			}
-			env := newPrivEnv(t, p)
-			for seq, events := range tt.batches {
-				env.ingest(env.r, "w1", seq, events...)
-			}
-			for i, events := range tt.refused {
-				err := env.tryIngest(env.r, "w1", len(tt.batches)+i, events...)
-				var ve *ValidationError
-				require.ErrorAs(t, err, &ve, "refused batch %d", i)
-				assert.Contains(t, ve.Path, "attributes.", "the error names the attribute")
-			}
-			stored, read := env.stored(), env.read()
-			for _, s := range tt.secrets {
-				assert.NotContains(t, stored, s, "stored")
-				assert.NotContains(t, read, s, "read API")
-			}
-			for _, s := range tt.benign {
-				assert.Contains(t, stored, s, "benign content is kept")
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				leakCase(t, tt.policy, tt.batches, tt.refused, tt.secrets, tt.benign, restart)
+			})
+		}
+	}
+}
+
+// leakCase ingests batches (each by a new Recorder when restart, so that
+// the mirror is rebuilt from the stored chunks), expects refused to be
+// refused, and checks that no secret is stored or served and every benign
+// string is stored.
+func leakCase(t *testing.T, p *Policy, batches, refused [][]string, secrets, benign []string, restart bool) {
+	if p == nil {
+		p = DefaultPolicy()
+	}
+	env := newPrivEnv(t, p)
+	for seq, events := range batches {
+		r := env.r
+		if restart {
+			r = env.recorder()
+		}
+		env.ingest(r, "w1", seq, events...)
+	}
+	for i, events := range refused {
+		err := env.tryIngest(env.r, "w1", len(batches)+i, events...)
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve, "refused batch %d", i)
+		assert.Contains(t, ve.Path, "attributes.", "the error names the attribute")
+	}
+	stored, read := env.stored(), env.read()
+	for _, s := range secrets {
+		assert.NotContains(t, stored, s, "stored")
+		assert.NotContains(t, read, s, "read API")
+	}
+	for _, s := range benign {
+		assert.Contains(t, stored, s, "benign content is kept")
 	}
 }
 
