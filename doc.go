@@ -31,7 +31,8 @@
 // [*ValidationError] whose path names the field
 // ("events[12].data.source: want a number"). Decoding is lossless: an
 // event's Data stays the JSON it arrived as, and unknown event types,
-// sources and keys at any level pass through untouched. Events packed by
+// sources and keys at any level pass through untouched (what masking then
+// keeps of them is in the Privacy section). Events packed by
 // @rrweb/packer are unpacked on the way in ([UnpackEvent]), with the
 // inflated size bounded. The typed accessors ([Event.Meta],
 // [Event.Mutation], [Event.Input], [Event.Console], ...) decode Data for
@@ -52,16 +53,57 @@
 // elements masked, iframe, frame, object, embed and .rr-block blocked, card
 // numbers scrubbed.
 //
+// What the masker does not understand is refused, masked, scrubbed or
+// dropped, never stored as sent. Per event type:
+//
+//	every event            top-level keys other than type, data, timestamp,
+//	                       delay (a number) and v ("v1", the packer's mark)
+//	                       are dropped
+//	FullSnapshot           masked: text, input values, text-carrying
+//	                       attributes, checked and selected state, by the
+//	                       rules below; blocked elements emptied; URLs
+//	                       scrubbed; refused: attribute values that are
+//	                       objects or arrays
+//	Mutation (source 0)    adds, texts and attribute changes as snapshots;
+//	                       dropped: adds under blocked or unknown parents,
+//	                       text and attribute changes inside blocked
+//	                       elements; refused: attribute values that are
+//	                       objects or arrays
+//	Input (source 5)       text masked (or scrubbed when the element is not
+//	                       masked); isChecked false when masked
+//	CanvasMutation (9)     dropped for a canvas in a blocked, masked or
+//	                       unsure place or one the mirror does not know;
+//	                       else every string argument scrubbed
+//	Log (source 11)        scrubbed like console records
+//	sources 1-4, 6-8, 10,  kept: pointer and scroll positions, node ids,
+//	12-16                  sizes, media state, CSS, fonts, selections,
+//	                       custom element names
+//	Meta                   href scrubbed as a URL
+//	Custom                 payload scrubbed ($pageview href as a URL)
+//	Plugin console@1       each argument and trace line scrubbed
+//	anything else          other plugins, other sources, DomContentLoaded,
+//	                       Load, Asset and unknown types: every string
+//	                       (object keys included) and number scrubbed; an
+//	                       object that names (by a key id, ...Id, ids or
+//	                       ...Ids) a node in a blocked, masked or unsure
+//	                       place, or a masked input, is dropped, and so is
+//	                       the event when its data does
+//
 // Guaranteed, for every event the Recorder stores:
 //
 //   - Input values (Input events, "value" in snapshots and attribute
-//     changes, textarea text, contenteditable text, the options of a masked
-//     select) are masked when MaskAllInputs or MaskInputTypes select the
-//     element, when it is inside a MaskTextSelector match, and always for
-//     password inputs (also after a show-password toggle changed the type),
-//     for inputs whose autocomplete is cc-*, current-password or
-//     new-password, and inside blocked elements. Masked values keep their
-//     length as '*' (text keeps its whitespace), as rrweb does.
+//     changes, textarea text, contenteditable text) are masked when
+//     MaskAllInputs or MaskInputTypes select the element, when it is
+//     inside a MaskTextSelector match, and always for password inputs
+//     (also after a show-password toggle changed the type), for inputs
+//     whose autocomplete is cc-*, current-password or new-password, and
+//     inside blocked elements. Masked values keep their length as '*'
+//     (text keeps its whitespace), as rrweb does.
+//   - Of a masked select, the choice is masked and the menu kept: the
+//     select's value, the "selected" state of its options and its Input
+//     events are masked, so a replay shows the menu with its default; the
+//     options' labels and values are page content and stay (masked only
+//     inside a MaskTextSelector match).
 //   - The checked state of a masked input (a checkbox or radio answers as
 //     much as a text does) is hidden: "checked" is removed from snapshots,
 //     set to null (removed) in attribute changes, and Input events say
@@ -70,24 +112,36 @@
 //   - Text nodes, text changes and the attributes that carry text (title,
 //     placeholder, alt, aria-label, label, value, data-*, any rr_* the page
 //     chose, ...) inside a MaskTextSelector match are masked, unless
-//     UnmaskSelector matches; attributes the selectors themselves read
-//     (class, id, type, name, and those named in [attribute] selectors) are
-//     kept as they are, and so are the rr_* attributes rrweb writes itself
-//     (sizes, scroll offsets, media state, a dialog's mode).
+//     UnmaskSelector matches, whatever the selectors read: the mirror
+//     matches on the page's values, the store gets the masked ones. An
+//     element whose stored attributes thus differ from what the selectors
+//     read is marked unsure (everything below it masked, a block kept)
+//     until the next full snapshot, so that a mirror rebuilt from the
+//     stored chunks never masks less; with sibling selectors, its parent
+//     too. class, id, type, name, role, lang, autocomplete and
+//     contenteditable are kept as they are, and so are the rr_* attributes
+//     rrweb writes itself (sizes, scroll offsets, media state, a dialog's
+//     mode).
 //   - A BlockSelector match is stored as an empty placeholder: tag, class and
 //     rrweb's rr_width/rr_height only. Whatever is later added inside it is
 //     dropped, including attached iframe documents; text and attribute
 //     changes inside it are dropped and its Input events masked.
+//   - rr_dataURL (a canvas's or an inlined image's pixels) is dropped in a
+//     blocked, masked or unsure place, and so are canvas mutations there.
 //   - Selectors are CSS, evaluated with cascadia over a per-window mirror of
-//     the DOM, and re-evaluated when attributes change or nodes move. A node
-//     id the mirror does not know (a gap in the batches, a node it could not
-//     hold) is masked, and an add under an unknown parent is dropped.
+//     the DOM, and re-evaluated when attributes change or nodes move,
+//     position-dependent ones (:first-child, :nth-*, +, ~, also inside a
+//     descendant chain) included: past the bound on siblings built for
+//     matching, the subtree is masked in full. A node id the mirror does
+//     not know (a gap in the batches, a node it could not hold) is masked,
+//     and an add under an unknown parent is dropped.
 //   - Scrub detectors (card numbers that pass the Luhn check, email
 //     addresses, named regular expressions) run over text not otherwise
 //     masked, unmasked input values, URLs, custom event payloads ($error
-//     message and stack included) and console plugin records (each argument
-//     stays valid JSON). ScrubQueryParams values become "***" in every URL
-//     seen: Meta and $pageview hrefs, href, src, action, srcset attributes.
+//     message and stack included), console plugin records (each argument
+//     stays valid JSON), canvas arguments and everything of the events not
+//     modelled. ScrubQueryParams values become "***" in every URL seen:
+//     Meta and $pageview hrefs, href, src, action, srcset attributes.
 //   - Session attrs (replay.identify) go through the scrub detectors, keys
 //     and values, before they reach the session's metadata; the value of
 //     "userId" is kept as it is, because the host sets it on purpose and the
@@ -95,22 +149,24 @@
 //   - The mirror survives restarts and several processes: masked events
 //     carry the server's rr_mask marker on the elements the selectors
 //     matched, so a mirror rebuilt from the stored chunks masks the next
-//     batch exactly as the one that masked the previous batch would have,
-//     as long as no batch of the window is missing.
-//   - Gaps fail closed. When a batch below the one being masked is missing
-//     (lost, or overtaken: a pagehide beacon can arrive before a keepalive
-//     fetch of a lower seq), the mirror may have missed a change, and the
-//     whole batch is masked as if the policy selected everything: every text
+//     batch as the one that masked the previous batch would have (or
+//     more), as long as no batch of the window since its last full
+//     snapshot is missing.
+//   - Gaps fail closed, until the next full snapshot. When a batch below
+//     the one being masked is missing (lost, or overtaken: a pagehide
+//     beacon can arrive before a keepalive fetch of a lower seq), the
+//     mirror may have missed a change, and the batch is masked as if the
+//     policy selected everything up to its first FullSnapshot: every text
 //     node, text change, Input value, checked state and text-carrying
 //     attribute (the CSS and script text of snapshots and adds excepted),
 //     structure kept. What it touches is marked unsure, so it stays masked
-//     until the next full snapshot even once the missing batch arrives. A
-//     batch that arrives late is masked with a mirror of the chunks below
-//     it only. While a batch stays missing, every later batch of the window
-//     fails closed (in a process that cached the incomplete mirror, until
-//     the missing batch reaches that process or the mirror leaves its
-//     cache).
-//   - Node ids, the number of events and unknown fields are kept.
+//     even once the missing batch arrives. A FullSnapshot rebuilds the
+//     mirror from the whole page: from there on masking is normal again,
+//     in the same batch, in later batches, and in mirrors rebuilt from the
+//     stored chunks after a restart or in another process. A batch that
+//     arrives late is masked with a mirror of the chunks below it only.
+//   - Node ids and the structure are kept; events are dropped only as the
+//     table says.
 //
 // Not guaranteed:
 //
@@ -119,14 +175,14 @@
 //     named query parameters. The <title> is text like any other.
 //   - Text already stored before an element started to match a selector
 //     stays as it was stored; only later changes are masked.
-//   - Images (src URLs, rr_dataURL), canvas frames, fonts, CSS (_cssText,
-//     style attributes and rules, including content: strings) and the
-//     network plugin's bodies are not inspected; CSS is only minified, and
-//     keeps every rule (empty ones too) in order, since rrweb's StyleSheetRule
-//     and StyleDeclaration events address rules by index.
-//   - Selectors see attributes as they are stored (a value masked on a
-//     masked element no longer matches), and :has, :contains, :matches and
-//     :empty are refused, because the server keeps no text.
+//   - Images (src URLs, rr_dataURL outside masked places), canvas frames
+//     outside masked places, fonts, CSS (_cssText, style attributes and
+//     rules, including content: strings) and the network plugin's bodies
+//     are not inspected beyond the scrub detectors; CSS is only minified,
+//     and keeps every rule (empty ones too) in order, since rrweb's
+//     StyleSheetRule and StyleDeclaration events address rules by index.
+//   - :has, :contains, :matches and :empty are refused, because the server
+//     keeps no text.
 //   - A page can still send a value inside a field the policy does not name
 //     (a free-text div, a data attribute of an unmasked element); choose
 //     selectors for what the site shows.

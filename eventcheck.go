@@ -250,6 +250,26 @@ func checkChildNodes(p *parser, depth int) error {
 	}
 }
 
+// checkAttributes checks an element's attributes (in a serialized node or
+// an attribute change): an object whose values are strings, numbers,
+// booleans or null. rrweb sends nothing else, and the masker would not
+// know how to mask anything else, so it is refused, naming the attribute.
+func checkAttributes(p *parser) error {
+	if p.kind() != "object" {
+		return object.check(p, "")
+	}
+	return p.object(func(key string) error {
+		switch p.kind() {
+		case "object", "array":
+			if err := p.skip(); err != nil {
+				return err
+			}
+			return &ValidationError{Path: key, Msg: "want a string, number, boolean or null"}
+		}
+		return p.skip()
+	})
+}
+
 var deepMsg = fmt.Sprintf("nodes nested deeper than %d", MaxNodeDepth)
 
 // checkNode checks a serialized node and its children, nested at most
@@ -286,7 +306,8 @@ func checkNode(p *parser, depth int) error {
 				sawTag = true
 				err = str.check(p, key)
 			case "attributes":
-				err = object.check(p, key)
+				err = checkAttributes(p)
+				prefixPath(err, key)
 			case "textContent":
 				err = (str | null).check(p, key)
 			case "name", "publicId", "systemId":
@@ -325,9 +346,12 @@ var (
 
 	mutationRules = withSource(fieldRules{"texts": array, "attributes": array, "removes": array, "adds": array})
 	mutation      = map[string]checker{
-		"texts":      arrayOf(objectOf(fieldRules{"id": integer | required, "value": str | null})),
-		"attributes": arrayOf(objectOf(fieldRules{"id": integer | required, "attributes": object | required})),
-		"removes":    arrayOf(objectOf(fieldRules{"parentId": integer | required, "id": integer | required})),
+		"texts": arrayOf(objectOf(fieldRules{"id": integer | required, "value": str | null})),
+		"attributes": arrayOf(func(p *parser) error {
+			return checkObject(p, fieldRules{"id": integer | required, "attributes": object | required},
+				map[string]checker{"attributes": checkAttributes})
+		}),
+		"removes": arrayOf(objectOf(fieldRules{"parentId": integer | required, "id": integer | required})),
 		"adds": arrayOf(func(p *parser) error {
 			return checkObject(p, fieldRules{"parentId": integer | required, "nextId": integer | null,
 				"previousId": integer | null, "node": object | required},

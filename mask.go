@@ -22,7 +22,9 @@ import (
 // "new-password", and anything inside a blocked element.
 type Policy struct {
 	// MaskAllInputs masks the value of every input, textarea, select and
-	// contenteditable element (buttons excepted).
+	// contenteditable element (buttons excepted). Of a select, the choice
+	// is masked (its value, the options' selected state, its Input
+	// events); the menu (the options' labels and values) is kept.
 	MaskAllInputs bool `json:"maskAllInputs"`
 	// MaskInputTypes masks the values of inputs of these types; "textarea",
 	// "select" and "contenteditable" name those elements.
@@ -85,12 +87,13 @@ const (
 	bText                        // matches maskTextSelector
 	bUnmask                      // matches unmaskSelector
 	bPw                          // is or was a password (or a card / password autocomplete)
-	bField                       // textarea, select or contenteditable: its text is its value
+	bField                       // textarea or contenteditable: its text is its value
 	bRaw                         // style or script: its text is never masked
 	bTypeMask                    // MaskAllInputs or MaskInputTypes selects it
 	bTextarea                    // a textarea
 	bElem                        // an element
 	bUnsure                      // the server could not evaluate the selectors: mask all below
+	bSelect                      // a select: its options are the menu, its value the choice
 
 	markerBits = bBlock | bText | bUnmask | bPw | bUnsure
 )
@@ -133,6 +136,7 @@ type masker struct {
 	maskTypes                map[string]bool
 	block, text, unmask      cascadia.SelectorGroup
 	keep                     map[string]bool // attributes the selectors (and the rules) read
+	read                     map[string]bool // attributes the selectors read
 	ancestorSens, siblingSen bool            // selectors with combinators / sibling-dependent ones
 	scrub                    scrubber
 }
@@ -148,12 +152,27 @@ var inputTypes = map[string]bool{
 // alwaysKept are the attributes the mirror keeps whatever the selectors say.
 var alwaysKept = []string{"class", "id", "type", "name", "autocomplete", "contenteditable", "data-rr-is-password", "lang", "role"}
 
+// alwaysKeptSet holds the names of alwaysKept.
+var alwaysKeptSet = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range alwaysKept {
+		m[k] = true
+	}
+	return m
+}()
+
+// hidesContent reports whether context c (which includes the element) hides
+// what its elements show: blocked, masked text, unsure or unknown.
+func hidesContent(c ctx) bool {
+	return !c.known || c.block || c.unsure || c.text && !c.unmask
+}
+
 var attrNameRE = regexp.MustCompile(`\[\s*([^\s~|^$*!=\]]+)`)
 
 // compile checks the policy and prepares it for use. Errors name the field,
 // as in `maskTextSelector: invalid CSS selector "..."`.
 func (p *Policy) compile() (*masker, error) {
-	m := &masker{p: *p, maskTypes: map[string]bool{}, keep: map[string]bool{}}
+	m := &masker{p: *p, maskTypes: map[string]bool{}, keep: map[string]bool{}, read: map[string]bool{}}
 	for i, t := range p.MaskInputTypes {
 		t = strings.ToLower(strings.TrimSpace(t))
 		if !inputTypes[t] {
@@ -187,13 +206,19 @@ func (p *Policy) compile() (*masker, error) {
 			}
 		}
 		for _, sub := range attrNameRE.FindAllStringSubmatch(canon, -1) {
-			m.keep[sub[1]] = true
+			m.read[sub[1]] = true
+		}
+		if strings.Contains(canon, "#") {
+			m.read["id"] = true
 		}
 		if strings.Contains(canon, ":link") {
-			m.keep["href"] = true
+			m.read["href"] = true
 		}
 		if strings.Contains(canon, ":checked") || strings.Contains(canon, ":enabled") || strings.Contains(canon, ":disabled") {
-			m.keep["checked"], m.keep["selected"], m.keep["disabled"] = true, true, true
+			m.read["checked"], m.read["selected"], m.read["disabled"] = true, true, true
+		}
+		for k := range m.read {
+			m.keep[k] = true
 		}
 		for _, sel := range g {
 			s := strings.ToLower(sel.String())
@@ -331,7 +356,7 @@ func (m *masker) derivedBits(tag string, attr attrLookup) uint16 {
 			bits |= bTypeMask
 		}
 	case "select":
-		bits |= bField
+		bits |= bSelect
 		if m.p.MaskAllInputs || m.maskTypes["select"] {
 			bits |= bTypeMask
 		}
@@ -370,9 +395,10 @@ type ctx struct {
 	unmask        bool // inside an element matching unmaskSelector
 	unsure        bool // inside an element the server could not evaluate
 	raw           bool // inside style or script
-	field         bool // inside a textarea, select or contenteditable
+	field         bool // inside a textarea or contenteditable
 	fieldMasked   bool // … whose value is masked
 	fieldTextarea bool // … which is a textarea
+	choiceMasked  bool // inside a select whose value is masked
 }
 
 var rootCtx = ctx{known: true}
@@ -388,6 +414,9 @@ func (c ctx) enter(bits uint16) ctx {
 		c.field = true
 		c.fieldMasked = inputMasked(bits, c)
 		c.fieldTextarea = bits&bTextarea != 0
+	}
+	if bits&bSelect != 0 {
+		c.choiceMasked = inputMasked(bits, c)
 	}
 	return c
 }
@@ -475,6 +504,8 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 		return val, false // only the server writes it
 	case key == "_cssText" || key == "_csstext":
 		return minifyCSSText(val), true
+	case key == "rr_dataurl" && hidesContent(c):
+		return "", false // a canvas or image of a masked region: its pixels may show the text
 	case key == "style" || rrwebAttrs[key]:
 		return val, true
 	case key == "srcdoc":
@@ -484,14 +515,14 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 		return m.srcset(val), true
 	case urlAttrs[key]:
 		return m.scrub.url(val), true
-	case m.keep[key] && key != "value":
-		return val, true // what selectors read stays as it is
+	case alwaysKeptSet[key]:
+		return val, true // what the rules read; no text of the page
 	case key == "value" && (tag == "input" || tag == "textarea" || tag == "select"):
 		if inputMasked(bits, c) {
 			return maskInputValue(val), true
 		}
 		return m.scrub.text(val), true
-	case key == "value" && c.field && c.fieldMasked: // an option of a masked select
+	case key == "value" && c.field && c.fieldMasked: // an element inside a masked field
 		return maskInputValue(val), true
 	case textAttrs[key] || strings.HasPrefix(key, "data-") || strings.HasPrefix(key, "rr_"):
 		if !c.known || c.unsure || c.text && !c.unmask || bits&bPw != 0 {
@@ -505,13 +536,15 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 // hidesState reports whether attribute key of an element with bits in
 // context c (which includes it) is a state the policy hides: checked on an
 // input whose value is masked (a checkbox or radio answers a question as
-// much as a text does), selected on an option of a masked select.
+// much as a text does), selected on an option of a masked select (the
+// options themselves, their labels and values, are the page's menu and
+// stay; which one the user chose is the secret).
 func hidesState(tag string, bits uint16, c ctx, key string) bool {
 	switch {
 	case len(key) == 7 && strings.EqualFold(key, "checked"):
 		return tag == "input" && inputMasked(bits, c)
 	case len(key) == 8 && strings.EqualFold(key, "selected"):
-		return c.field && c.fieldMasked
+		return c.choiceMasked || c.field && c.fieldMasked
 	}
 	return false
 }

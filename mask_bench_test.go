@@ -44,7 +44,7 @@ func BenchmarkMask(b *testing.B) {
 				copy(work, events)
 				p := &pass{m: m, mr: newMirror()}
 				for i := range work {
-					if err := p.event(&work[i]); err != nil {
+					if err := p.maskEvent(&work[i]); err != nil {
 						b.Fatal(err)
 					}
 				}

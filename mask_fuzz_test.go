@@ -461,17 +461,17 @@ func FuzzMask(f *testing.F) {
 			ps := &pass{m: m, mr: newMirror(), budget: reevalBudget}
 			var page Event
 			require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "input", `"type":"password"`), pel(11, "p", `"class":"pii rr-mask"`, ptxt(12, "x")))), &page))
-			require.NoError(t, ps.event(&page))
+			require.NoError(t, ps.maskEvent(&page))
 
 			e := Event{Type: EventType(typ), Data: json.RawMessage(data)}
-			if err := ps.event(&e); err != nil {
+			if err := ps.maskEvent(&e); err != nil {
 				continue // not an object the decoder takes: Ingest refuses it
 			}
 			require.True(t, json.Valid(e.Data), "masked data is JSON: %s", e.Data)
 
 			var in Event
 			require.NoError(t, json.Unmarshal([]byte(pinput(10, secret)), &in))
-			require.NoError(t, ps.event(&in))
+			require.NoError(t, ps.maskEvent(&in))
 			require.NotContains(t, string(in.Data), secret)
 		}
 	})
@@ -489,4 +489,78 @@ func assertSameBytes(t *testing.T, want, got, msg string) {
 	}
 	t.Errorf("%s: they differ at byte %d:\nwant …%s…\ngot  …%s…", msg, i,
 		want[max(0, i-200):min(len(want), i+100)], got[max(0, i-200):min(len(got), i+100)])
+}
+
+// FuzzMaskArbitraryValues puts an arbitrary JSON value into every
+// attribute position (snapshot, added node, attribute change) of elements
+// whose values are masked, and then into the positions the masker does not
+// model (an unknown top-level key, an unknown source, a plugin payload, a
+// canvas argument). Objects and arrays in attributes are refused with a
+// ValidationError naming the attribute; anything else is accepted, stored
+// as JSON, a string or number in a masked position is not stored as sent,
+// and the unknown top-level key is not stored.
+func FuzzMaskArbitraryValues(f *testing.F) {
+	for _, v := range []string{`"hunter2"`, `["hunter2"]`, `{"a":"hunter2"}`, `4111111111111111`, `true`, `null`, `"  "`, `"\u003cb\u003e"`, `1e400`} {
+		f.Add(v, "note")
+	}
+	f.Add(`"x"`, "delay")
+	f.Fuzz(func(t *testing.T, v, key string) {
+		if !json.Valid([]byte(v)) || len(v) > 1<<12 {
+			return
+		}
+		var decoded any
+		if json.Unmarshal([]byte(v), &decoded) != nil {
+			return
+		}
+		env := newPrivEnv(t, DefaultPolicy())
+		first := []string{pMeta,
+			psnap(pel(10, "input", `"type":"password","value":`+v), pel(11, "div", `"class":"rr-mask","title":`+v, pel(13, "canvas", ""))),
+			pmut(`"texts":[],"removes":[],"adds":[{"parentId":5,"nextId":null,"node":` + pel(20, "input", `"type":"password","value":`+v) + `}],"attributes":[{"id":10,"attributes":{"value":` + v + `,"title":` + v + `}}]`),
+		}
+		err := env.tryIngest(env.r, "w1", 0, first...)
+		switch decoded.(type) {
+		case map[string]any, []any:
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Contains(t, ve.Path, "attributes.")
+			return
+		}
+		if err != nil {
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve, "only validation errors")
+			return
+		}
+		stored := env.stored()
+		var text string
+		switch d := decoded.(type) {
+		case string:
+			text = d
+		case float64:
+			text = strings.TrimSpace(v)
+		}
+		if len(text) >= 4 && maskTextValue(text) != text {
+			enc := string(appendString(nil, text))
+			require.NotContains(t, stored, enc[1:len(enc)-1], "a masked value is not stored as sent")
+		}
+
+		k, _ := json.Marshal(key)
+		second := []string{
+			`{"type":3,"data":{"source":1,"positions":[]},"timestamp":1300,` + string(k) + `:` + v + `}`,
+			`{"type":3,"data":{"source":42,"id":13,"f":` + v + `},"timestamp":1301}`,
+			`{"type":6,"data":{"plugin":"acme/x@1","payload":` + v + `},"timestamp":1302}`,
+			`{"type":3,"data":{"source":9,"id":13,"type":0,"property":"fillText","args":[` + v + `]},"timestamp":1303}`,
+		}
+		if err := env.tryIngest(env.r, "w1", 1, second...); err != nil {
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve, "only validation errors")
+			return
+		}
+		var events []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(env.read()), &events), "the read API serves JSON")
+		for _, e := range events {
+			if key != "type" && key != "data" && key != "timestamp" && !keptEventKey(key, []byte(v)) {
+				require.NotContains(t, e, key, "an unknown top-level key is dropped")
+			}
+		}
+	})
 }

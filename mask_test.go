@@ -71,11 +71,17 @@ func (env *privEnv) recorder() *Recorder {
 
 func (env *privEnv) ingest(r *Recorder, window string, seq int, events ...string) {
 	env.t.Helper()
+	require.NoError(env.t, env.tryIngest(r, window, seq, events...))
+}
+
+// tryIngest is ingest returning the error.
+func (env *privEnv) tryIngest(r *Recorder, window string, seq int, events ...string) error {
+	env.t.Helper()
 	body := fmt.Sprintf(`{"site":"shop","session":%q,"window":%q,"seq":%d,"events":[%s]}`, privSession, window, seq, strings.Join(events, ","))
 	b, err := DecodeBatch([]byte(body))
 	require.NoError(env.t, err)
 	_, err = r.Ingest(context.Background(), b, Client{UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0"})
-	require.NoError(env.t, err)
+	return err
 }
 
 // stored returns every stored chunk of the session, decompressed.
@@ -110,6 +116,7 @@ func TestLeak(t *testing.T) {
 		name    string
 		policy  *Policy // nil: DefaultPolicy
 		batches [][]string
+		refused [][]string // batches that must be refused, after batches
 		secrets []string
 		benign  []string
 	}{
@@ -124,8 +131,8 @@ func TestLeak(t *testing.T) {
 			name: "select value in an input event",
 			batches: [][]string{{pMeta, psnap(pel(10, "select", `"name":"country"`, pel(11, "option", `"value":"fr"`, ptxt(12, "France")))),
 				pinput(10, "SelectSecret42")}},
-			secrets: []string{"SelectSecret42", "France"},
-			benign:  []string{"country"},
+			secrets: []string{"SelectSecret42"},
+			benign:  []string{"country", "France", `"value":"fr"`},
 		},
 		{
 			name:    "value attribute in the snapshot",
@@ -249,13 +256,15 @@ func TestLeak(t *testing.T) {
 			benign:  []string{"Host page", "Frame copy"},
 		},
 		{
-			name: "option text and values under a masked select",
-			batches: [][]string{{pMeta, psnap(pel(10, "select", `"name":"plan"`,
-				pel(11, "option", `"value":"OptValueSecret","selected":true`, ptxt(12, "OptTextSecret")),
-				pel(13, "option", `"value":"OptValue2Secret"`, ptxt(14, "OptText2Secret"))),
-				pel(15, "label", "", ptxt(16, "Choose a plan")))}},
-			secrets: []string{"OptValueSecret", "OptTextSecret", "OptValue2Secret", "OptText2Secret", `"selected":true`},
-			benign:  []string{"Choose a plan"},
+			name: "the choice of a masked select, not its menu",
+			batches: [][]string{{pMeta, psnap(pel(10, "select", `"name":"plan","value":"ChosenValueSecret"`,
+				pel(11, "option", `"value":"basic"`, ptxt(12, "Basic plan")),
+				pel(13, "option", `"value":"ChosenValueSecret","selected":true`, ptxt(14, "Pro plan"))),
+				pel(15, "label", "", ptxt(16, "Choose a plan"))),
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":11,"attributes":{"selected":""}},{"id":10,"attributes":{"value":"ChosenMutSecret"}}]`),
+				pinput(10, "ChosenInputSecret")}},
+			secrets: []string{`"plan","value":"ChosenValueSecret"`, `"selected":true`, `"selected":""`, "ChosenMutSecret", "ChosenInputSecret"},
+			benign:  []string{"Choose a plan", "Basic plan", "Pro plan", `"value":"basic"`, `"name":"plan"`, `"selected":null`},
 		},
 		{
 			name:   "console plugin payload and trace",
@@ -371,26 +380,116 @@ func TestLeak(t *testing.T) {
 			secrets: []string{"FirstParaSecret", "NowFirstSecret", "NewFirstSecret"},
 			benign:  []string{"Second para text", "NoLongerFirstText"},
 		},
+		{
+			name:    "attribute values that are not scalars are refused",
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"text","name":"pw"`), pel(11, "p", "", ptxt(12, "Refusal copy")))}},
+			refused: [][]string{
+				{psnap(pel(10, "input", `"type":"password","value":["ArraySnapSecret"]`))},
+				{pmut(`"texts":[],"removes":[],"attributes":[],"adds":[{"parentId":5,"nextId":null,"node":` + pel(20, "input", `"value":{"v":"ObjectAddSecret"}`) + `}]`)},
+				{pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"value":["ArrayMutSecret"]}}]`)},
+			},
+			secrets: []string{"ArraySnapSecret", "ObjectAddSecret", "ArrayMutSecret"},
+			benign:  []string{"Refusal copy", `"name":"pw"`},
+		},
+		{
+			name: "unknown top-level event keys",
+			batches: [][]string{{pMeta, psnap(pel(10, "p", "", ptxt(11, "Key copy"))),
+				`{"type":3,"data":{"source":1,"positions":[{"x":1,"y":2,"id":10,"timeOffset":0}]},"timestamp":1200,"note":"card 4111 1111 1111 1111","KeySecret":1,"delay":12}`}},
+			secrets: []string{"4111 1111 1111 1111", "KeySecret", `"note"`},
+			benign:  []string{"Key copy", `"positions"`, `"delay":12`},
+		},
+		{
+			name: "event types, sources and plugins the masker does not model",
+			batches: [][]string{{pMeta, psnap(pel(10, "input", `"type":"password"`), pel(13, "div", `"class":"rr-mask"`, pel(14, "span", "", ptxt(15, "x"))), pel(16, "p", "", ptxt(17, "Model copy"))),
+				`{"type":3,"data":{"source":42,"text":"paid with 4111 1111 1111 1111","label":"Future label"},"timestamp":1200}`,
+				`{"type":3,"data":{"source":43,"id":10,"value":"FutureInputSecret"},"timestamp":1201}`,
+				`{"type":3,"data":{"source":44,"items":[{"nodeId":14,"text":"FutureMaskedSecret"},{"nodeId":17,"text":"Future visible"}]},"timestamp":1202}`,
+				`{"type":9,"data":{"id":15,"text":"FutureTypeSecret"},"timestamp":1203}`,
+				`{"type":9,"data":{"note":"type nine 5555-5555-5555-4444 note"},"timestamp":1204}`,
+				`{"type":6,"data":{"plugin":"acme/fields@1","payload":{"fieldId":10,"typed":"PluginFieldSecret"}},"timestamp":1205}`,
+				`{"type":6,"data":{"plugin":"acme/log@1","payload":{"msg":"order 378282246310005 shipped","ids":[16,17]}},"timestamp":1206}`,
+				`{"type":7,"data":{"url":"blob:x","payload":{"rr_type":"Blob","note":"asset 4012888888881881"}},"timestamp":1207}`}},
+			secrets: []string{"4111 1111 1111 1111", "FutureInputSecret", "FutureMaskedSecret", "FutureTypeSecret", "5555-5555-5555-4444", "PluginFieldSecret", "378282246310005", "4012888888881881"},
+			benign:  []string{"Model copy", "paid with", "Future label", "Future visible", "type nine", `"plugin":"acme/fields@1"`, "order ", " shipped", `"ids":[16,17]`, `"rr_type":"Blob"`},
+		},
+		{
+			name: "canvas mutations and canvas snapshots",
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"rr-mask"`, pel(11, "canvas", `"rr_dataURL":"data:image/png;base64,MaskedCanvasDataSecret"`)),
+				pel(12, "canvas", `"rr_dataURL":"data:image/png;base64,PlainCanvasData"`), pel(13, "div", `"class":"rr-block"`, pel(14, "canvas", ""))),
+				`{"type":3,"data":{"source":9,"id":11,"type":0,"commands":[{"property":"fillText","args":["MaskedCanvasSecret",1,2]}]},"timestamp":1200}`,
+				`{"type":3,"data":{"source":9,"id":14,"type":0,"property":"fillText","args":["BlockedCanvasSecret",1,2]},"timestamp":1201}`,
+				`{"type":3,"data":{"source":9,"id":99,"type":0,"property":"fillText","args":["UnknownCanvasSecret",1,2]},"timestamp":1202}`,
+				`{"type":3,"data":{"source":9,"id":12,"type":0,"commands":[{"property":"fillText","args":["Card 4111 1111 1111 1111 drawn",1,2]},{"property":"fillStyle","args":["#ff0000"],"setter":true}]},"timestamp":1203}`,
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":11,"attributes":{"rr_dataURL":"data:image/png;base64,MaskedCanvasMutSecret"}}]`)}},
+			secrets: []string{"MaskedCanvasDataSecret", "MaskedCanvasSecret", "BlockedCanvasSecret", "UnknownCanvasSecret", "4111 1111 1111 1111", "MaskedCanvasMutSecret"},
+			benign:  []string{"PlainCanvasData", "Card ", " drawn", "#ff0000"},
+		},
+		{
+			name:   "a masked attribute the selectors read, then changes below it and beside it",
+			policy: &Policy{MaskTextSelector: ".rr-mask, [data-kind=secret] + p", BlockSelector: "[title=Blocked] span"},
+			batches: [][]string{
+				{pMeta, psnap(pel(10, "div", `"class":"rr-mask","title":"Blocked"`, pel(11, "span", "", ptxt(12, "x"))),
+					pel(13, "label", `"class":"rr-mask","data-kind":"secret"`), pel(14, "p", "", ptxt(15, "SibText0Secret")))},
+				{pmut(`"texts":[{"id":15,"value":"SibText1Secret"}],"removes":[],"attributes":[],"adds":[{"parentId":10,"nextId":null,"node":` +
+					pel(16, "span", `"title":"AddedTitleSecret"`, ptxt(17, "AddedUnderBlockSecret")) + `}]`)},
+				{pmut(`"texts":[],"removes":[],"attributes":[{"id":13,"attributes":{"class":"rr-mask moved"}}],"adds":[{"parentId":5,"nextId":null,"node":` +
+					pel(18, "p", "", ptxt(19, "SibText2Secret")) + `}]`)},
+			},
+			secrets: []string{`"title":"Blocked"`, `"data-kind":"secret"`, "SibText0Secret", "SibText1Secret", "AddedTitleSecret", "AddedUnderBlockSecret", "SibText2Secret"},
+			benign:  []string{`"class":"rr-mask moved"`, `"id":19`},
+		},
+		{
+			name:   "attributes the selectors read are stored masked",
+			policy: &Policy{MaskTextSelector: ".rr-mask", BlockSelector: "[title=Blocked]"},
+			batches: [][]string{{pMeta, psnap(pel(10, "div", `"class":"rr-mask","title":"SelTitleSecret"`, ptxt(11, "x")),
+				pel(12, "div", `"title":"Blocked"`, ptxt(13, "BlockedBySelSecret")), pel(14, "p", `"title":"Plain title"`, ptxt(15, "Sel copy"))),
+				pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"title":"SelTitleMutSecret"}}]`)}},
+			secrets: []string{"SelTitleSecret", "SelTitleMutSecret", "BlockedBySelSecret"},
+			benign:  []string{"Sel copy", "Plain title", `"rr_mask":"bx"`},
+		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := tt.policy
-			if p == nil {
-				p = DefaultPolicy()
+		for _, restart := range []bool{false, true} {
+			name := tt.name
+			if restart {
+				name += ", restarting before each batch"
 			}
-			env := newPrivEnv(t, p)
-			for seq, events := range tt.batches {
-				env.ingest(env.r, "w1", seq, events...)
-			}
-			stored, read := env.stored(), env.read()
-			for _, s := range tt.secrets {
-				assert.NotContains(t, stored, s, "stored")
-				assert.NotContains(t, read, s, "read API")
-			}
-			for _, s := range tt.benign {
-				assert.Contains(t, stored, s, "benign content is kept")
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				leakCase(t, tt.policy, tt.batches, tt.refused, tt.secrets, tt.benign, restart)
+			})
+		}
+	}
+}
+
+// leakCase ingests batches (each by a new Recorder when restart, so that
+// the mirror is rebuilt from the stored chunks), expects refused to be
+// refused, and checks that no secret is stored or served and every benign
+// string is stored.
+func leakCase(t *testing.T, p *Policy, batches, refused [][]string, secrets, benign []string, restart bool) {
+	if p == nil {
+		p = DefaultPolicy()
+	}
+	env := newPrivEnv(t, p)
+	for seq, events := range batches {
+		r := env.r
+		if restart {
+			r = env.recorder()
+		}
+		env.ingest(r, "w1", seq, events...)
+	}
+	for i, events := range refused {
+		err := env.tryIngest(env.r, "w1", len(batches)+i, events...)
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve, "refused batch %d", i)
+		assert.Contains(t, ve.Path, "attributes.", "the error names the attribute")
+	}
+	stored, read := env.stored(), env.read()
+	for _, s := range secrets {
+		assert.NotContains(t, stored, s, "stored")
+		assert.NotContains(t, read, s, "read API")
+	}
+	for _, s := range benign {
+		assert.Contains(t, stored, s, "benign content is kept")
 	}
 }
 
@@ -406,7 +505,7 @@ func packedForTest(t *testing.T, event string) string {
 func TestMaskKeepsShape(t *testing.T) {
 	env := newPrivEnv(t, DefaultPolicy())
 	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "p", `"class":"rr-mask"`, ptxt(11, "Jane  Doe\u00a0😀")), pel(12, "input", `"type":"text","value":"a b"`)),
-		pinput(12, "héllo wörld"), `{"type":3,"data":{"source":1,"positions":[{"x":1.5,"y":2,"id":12,"timeOffset":-10}]},"timestamp":1201.25,"_sid":7}`)
+		pinput(12, "héllo wörld"), `{"type":3,"data":{"source":1,"positions":[{"x":1.5,"y":2,"id":12,"timeOffset":-10}]},"timestamp":1201.25,"_sid":7,"delay":-3.5}`)
 	var events []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(env.read()), &events))
 	require.Len(t, events, 4, "event count is kept")
@@ -420,7 +519,8 @@ func TestMaskKeepsShape(t *testing.T) {
 	assert.Equal(t, "***", in["attributes"].(map[string]any)["value"], "input values are masked whole")
 	assert.Equal(t, "***********", events[2]["data"].(map[string]any)["text"])
 	assert.Equal(t, false, events[2]["data"].(map[string]any)["isChecked"])
-	assert.EqualValues(t, 7, events[3]["_sid"], "unknown keys are kept")
+	assert.NotContains(t, events[3], "_sid", "unknown top-level keys are dropped")
+	assert.EqualValues(t, -3.5, events[3]["delay"], "rrweb's delay is kept")
 	assert.Equal(t, 1201.25, events[3]["timestamp"])
 }
 
@@ -605,4 +705,54 @@ func TestMaskSiblingSelectorSurvivesRestart(t *testing.T) {
 	r := env.recorder() // the mirror is rebuilt from the stored chunks
 	env.ingest(r, "w1", 2, pmut(`"texts":[{"id":11,"value":"RestartSiblingSecret"}],"attributes":[],"removes":[],"adds":[]`))
 	assert.NotContains(t, env.stored(), "RestartSiblingSecret")
+}
+
+// TestMaskDataTableSelectKeepsTheMenu records a data-table page as rrweb
+// does (a "Show N entries" menu, a search box, rows) under the default
+// policy: the menu's labels and values replay, the user's choice does not.
+func TestMaskDataTableSelectKeepsTheMenu(t *testing.T) {
+	opt := func(id int, v string, selected bool) string {
+		attrs := `"value":"` + v + `"`
+		if selected {
+			attrs += `,"selected":true`
+		}
+		return pel(id, "option", attrs, ptxt(id+1, v))
+	}
+	row := func(id int, name, office string) string {
+		return pel(id, "tr", "", pel(id+1, "td", "", ptxt(id+2, name)), pel(id+3, "td", "", ptxt(id+4, office)))
+	}
+	env := newPrivEnv(t, DefaultPolicy())
+	env.ingest(env.r, "w1", 0, pMeta, psnap(
+		pel(10, "div", `"class":"dataTables_length"`, pel(11, "label", "", ptxt(12, "Show "),
+			pel(13, "select", `"name":"example_length","aria-controls":"example","class":"form-select","value":"10"`,
+				opt(20, "10", true), opt(22, "25", false), opt(24, "50", false), opt(26, "100", false)),
+			ptxt(14, " entries"))),
+		pel(30, "div", `"class":"dataTables_filter"`, pel(31, "label", "", ptxt(32, "Search:"), pel(33, "input", `"type":"search","aria-controls":"example"`))),
+		pel(40, "table", `"id":"example"`, pel(41, "tbody", "", row(50, "Airi Satou", "Tokyo"), row(60, "Brielle Williamson", "New York"))),
+	))
+	// The user picks 50 entries and types a search; the table grows.
+	env.ingest(env.r, "w1", 1,
+		`{"type":3,"data":{"source":5,"text":"50","isChecked":false,"userTriggered":true,"id":13},"timestamp":1300}`,
+		pmut(`"texts":[],"removes":[],"adds":[{"parentId":41,"nextId":null,"node":`+row(70, "Cedric Kelly", "Edinburgh")+`}],"attributes":[{"id":20,"attributes":{"selected":null}},{"id":24,"attributes":{"selected":""}},{"id":13,"attributes":{"value":"50"}}]`),
+		pinput(33, "Kelly"))
+
+	var events []struct {
+		Type EventType      `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	read := env.read()
+	require.NoError(t, json.Unmarshal([]byte(read), &events))
+	for _, label := range []string{`"textContent":"10"`, `"textContent":"25"`, `"textContent":"50"`, `"textContent":"100"`,
+		`"value":"25"`, `"value":"100"`, "Show ", " entries", "Airi Satou", "Cedric Kelly"} {
+		assert.Contains(t, read, label, "the menu and the page are kept")
+	}
+	assert.Contains(t, read, `"class":"form-select","value":"**"`, "the select's value is masked")
+	assert.NotContains(t, read, `"selected":true`, "the default choice is not stored")
+	assert.NotContains(t, read, `"selected":""`, "the user's choice is not stored")
+	require.Len(t, events, 5) // by time: meta, snapshot, mutation, search, choice
+	attrs := events[2].Data["attributes"].([]any)
+	assert.Equal(t, map[string]any{"selected": nil}, attrs[1].(map[string]any)["attributes"], "selecting an option is stored as unselecting it")
+	assert.Equal(t, "**", attrs[2].(map[string]any)["attributes"].(map[string]any)["value"])
+	assert.Equal(t, "*****", events[3].Data["text"], "the search box is masked too")
+	assert.Equal(t, "**", events[4].Data["text"], "the select's Input event is masked")
 }

@@ -27,12 +27,20 @@ func (r *Recorder) mask(ctx context.Context, m *masker, key storage.Key, b *Batc
 	if !ws.complete {
 		p.closed = bUnsure
 	}
+	kept := b.Events[:0]
 	for i := range b.Events {
-		if err := p.event(&b.Events[i]); err != nil {
+		drop, err := p.event(&b.Events[i])
+		if err != nil {
 			return &ValidationError{Path: fmt.Sprintf("events[%d].data", i), Msg: err.Error()}
 		}
+		if !drop {
+			kept = append(kept, b.Events[i])
+		}
 	}
+	clear(b.Events[len(kept):])
+	b.Events = kept
 	ws.next = b.Seq + 1
+	ws.complete = p.closed == 0 // a FullSnapshot in the batch made it whole again
 	r.mirrors.put(ws)
 	scrubAttrs(m, b.Attrs)
 	return nil
@@ -67,34 +75,71 @@ type pass struct {
 	touched []int32
 	// closed is bUnsure when the mirror missed a batch before this one (a
 	// gap, or a batch that arrived out of order) and so may be stale: the
-	// whole batch then fails closed. Every element it serializes or changes
-	// is marked unsure (so mirrors rebuilt later mask below it too), and
-	// every text, text change, Input value and text-carrying attribute is
-	// masked as if the policy selected everything. Structure is kept.
+	// batch then fails closed until its first FullSnapshot, which rebuilds
+	// the mirror from the whole page. Every element it serializes or
+	// changes meanwhile is marked unsure (so mirrors rebuilt later mask
+	// below it too), and every text, text change, Input value and
+	// text-carrying attribute is masked as if the policy selected
+	// everything. Structure is kept.
 	closed uint16
+	// drop is set by the masking of an event that is to be dropped whole.
+	drop bool
+	// unsureParents are the parents of opaque elements a mutation added,
+	// when the policy has sibling-sensitive selectors: they are marked
+	// unsure (see visit).
+	unsureParents []int32
 }
 
-// event masks one event in place. Events of kinds that carry no value
-// (mouse, scroll, style rules, canvas, ...) are left as they are.
-func (p *pass) event(e *Event) error {
+// keptEventKeys are the top-level event keys besides type, data and
+// timestamp that are stored: rrweb's delay (a number) and the packer's mark
+// "v" (the string "v1"). Any other key is dropped: the masker does not know
+// what it holds.
+func keptEventKey(k string, v []byte) bool {
+	switch k {
+	case "delay":
+		_, err := strconv.ParseFloat(string(v), 64)
+		return err == nil && validNumber(string(v))
+	case "v":
+		return string(v) == `"`+packMark+`"`
+	}
+	return false
+}
+
+// modelledSources are the incremental sources whose data the masker knows:
+// those it masks (mutation, input, console, canvas) and those that carry no
+// value of the page (pointer and scroll positions, node ids, sizes, media
+// state, CSS, fonts, selections, custom element names).
+const modelledSources = 17 // rrweb 2.x: 0 (Mutation) to 16 (CustomElement)
+
+// event masks one event in place and reports whether it is to be dropped.
+// Events of kinds that carry no value (mouse, scroll, style rules, ...) are
+// left as they are; the data of event types, incremental sources and
+// plugins the masker does not model goes through pass.unmodelled.
+func (p *pass) event(e *Event) (drop bool, err error) {
+	for k, v := range e.Extra {
+		if !keptEventKey(k, v) {
+			delete(e.Extra, k)
+		}
+	}
 	var fn func(p *pass, d *jsonObject) bool // a method expression: no closure to allocate
 	switch e.Type {
 	case FullSnapshot:
 		fn = (*pass).snapshot
 	case IncrementalSnapshot:
 		src, ok := peekSource(e.Data)
-		if !ok {
-			return nil
-		}
-		switch src {
-		case 0:
+		switch {
+		case !ok || src < 0 || src >= modelledSources:
+			fn = (*pass).unmodelledData
+		case src == 0:
 			fn = (*pass).mutation
-		case 5:
+		case src == 5:
 			fn = (*pass).input
-		case 11: // legacy console log
+		case src == 9:
+			fn = (*pass).canvas
+		case src == 11: // legacy console log
 			fn = (*pass).console
 		default:
-			return nil
+			return false, nil
 		}
 	case Meta:
 		fn = (*pass).meta
@@ -103,24 +148,25 @@ func (p *pass) event(e *Event) error {
 	case Plugin:
 		fn = (*pass).plugin
 	default:
-		return nil
+		fn = (*pass).unmodelledData
 	}
 	if len(e.Data) == 0 {
-		return nil
+		return false, nil
 	}
 	d, err := decodeTree(e.Data)
 	if err != nil {
-		return err
+		return false, err
 	}
+	p.drop = false
 	if d == nil || !fn(p, d) { // null: nothing to mask
-		return nil
+		return p.drop, nil
 	}
 	out, err := appendJSON(make([]byte, 0, len(e.Data)+len(e.Data)/8), d)
 	if err != nil {
-		return err
+		return false, err
 	}
 	e.Data = out
-	return nil
+	return p.drop, nil
 }
 
 func (p *pass) snapshot(d *jsonObject) bool {
@@ -129,6 +175,9 @@ func (p *pass) snapshot(d *jsonObject) bool {
 		return false
 	}
 	p.mr.reset()
+	// The mirror is rebuilt from the whole page: whatever a missed batch
+	// changed before, it is complete again from here on.
+	p.closed = 0
 	p.visit(node, 0, 0, p.rootCtx(), p.buildHTML(node, 0), 0)
 	return true
 }
@@ -196,15 +245,17 @@ func childList(node *jsonObject) []any {
 // visit masks a serialized node and its children in place and records them
 // in the mirror under parent, before the sibling before. c is the context
 // of the parent; h is the node's counterpart in a tree built for matching
-// (nil when the node is not an element or there is none).
-func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node, depth int) {
+// (nil when the node is not an element or there is none). It reports
+// whether the node is an element whose stored attributes differ from
+// those the selectors read (see opaque).
+func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node, depth int) (opaque bool) {
 	m, mr := p.m, p.mr
 	id, idOK := intOf(node.get("id"))
 	typ, _ := intOf(node.get("type"))
 	recorded := false
-	record := func(marker uint16) {
+	record := func(set string, marker uint16) {
 		if idOK && (parent == 0 || mr.get(parent) != nil) {
-			recorded = mr.add(m, id, parent, before, node, marker) != nil
+			recorded = mr.add(m, id, parent, before, node, set, marker) != nil
 		}
 	}
 	switch typ {
@@ -229,6 +280,12 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 			bits |= bPw
 		}
 		cc := c.enter(bits)
+		if p.opaque(tag, bits, cc, attrs) {
+			opaque = true
+			bits |= bUnsure
+			cc = c.enter(bits)
+		}
+		set := attrSet(m, attrs) // before masking: what the selectors read
 		if attrs == nil && bits&markerBits != 0 {
 			attrs = &jsonObject{}
 			node.set("attributes", attrs)
@@ -237,17 +294,25 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 		if mk := bits & markerBits; mk != 0 {
 			attrs.set(markerAttr, markerString(mk))
 		}
-		record(bits & markerBits)
+		record(set, bits&markerBits)
 		if cc.block {
 			if _, ok := node.lookup("childNodes"); ok {
 				node.set("childNodes", []any{})
 			}
-			return
+			return opaque
 		}
 		if !recorded {
 			cc = ctx{} // its children cannot be found later: mask them now
 		}
-		p.visitChildren(node, id, cc, h, depth)
+		if p.visitChildren(node, id, cc, h, depth) && m.siblingSen && bits&bUnsure == 0 {
+			// A child's siblings may match by what a mirror rebuilt from
+			// the stored events cannot see: from now on, mask them all.
+			bits |= bUnsure
+			attrs.set(markerAttr, markerString(bits&markerBits))
+			if n := mr.get(id); recorded && n != nil {
+				n.bits |= bUnsure
+			}
+		}
 		if depth >= maxMirrorDepth {
 			node.set("childNodes", []any{})
 		}
@@ -259,25 +324,61 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 				}
 			}
 		}
-		record(0)
+		record("", 0)
 	default: // documents, doctypes and what rrweb may add later
 		if s, ok := node.get("textContent").(string); ok && typ != 1 {
 			node.set("textContent", maskTextValue(s))
 		}
-		record(0)
+		record("", 0)
 		if !recorded && typ != 1 {
 			c = ctx{}
 		}
 		p.visitChildren(node, id, c, h, depth)
 	}
+	return opaque
+}
+
+// opaque reports whether masking changes an attribute the policy's
+// selectors read, on an element with bits in context c (which includes
+// it). The store then holds a value the selectors did not see, so a mirror
+// rebuilt from it could match differently: such an element is marked
+// unsure, and everything below it is masked until the next full snapshot.
+//
+// A blocked element keeps only its placeholder attributes: it is opaque
+// when it loses one the selectors read (it then stays blocked until the
+// next full snapshot).
+func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonObject) bool {
+	for _, a := range attrs.members() {
+		lk := strings.ToLower(a.k)
+		switch {
+		case c.block:
+			if bits&bBlock != 0 && p.m.read[lk] && !placeholderAttrs[lk] {
+				return true
+			}
+			continue
+		case !p.m.keep[lk] || alwaysKeptSet[lk]:
+			continue
+		}
+		s, ok := attrString(a.v)
+		if !ok {
+			continue
+		}
+		if hidesState(tag, bits, c, lk) {
+			return true
+		}
+		if v, keep := p.m.maskAttr(tag, bits, c, lk, s); !keep || v != s {
+			return true
+		}
+	}
+	return false
 }
 
 // visitChildren visits the children of node, an element or a document
 // with id, in context c (see visit). An element child is matched with its
 // counterpart among the children of h, in order; a document child (an
 // iframe's) with a tree built from it. From depth maxMirrorDepth on no
-// child is visited.
-func (p *pass) visitChildren(node *jsonObject, id int32, c ctx, h *html.Node, depth int) {
+// child is visited. It reports whether a child is opaque (see visit).
+func (p *pass) visitChildren(node *jsonObject, id int32, c ctx, h *html.Node, depth int) (opaque bool) {
 	var hc *html.Node
 	if h != nil {
 		hc = h.FirstChild
@@ -297,10 +398,11 @@ func (p *pass) visitChildren(node *jsonObject, id int32, c ctx, h *html.Node, de
 		case 0:
 			ch = p.buildHTML(child, 0)
 		}
-		if depth < maxMirrorDepth {
-			p.visit(child, id, 0, c, ch, depth+1)
+		if depth < maxMirrorDepth && p.visit(child, id, 0, c, ch, depth+1) {
+			opaque = true
 		}
 	}
+	return opaque
 }
 
 func rawLookup(attrs *jsonObject) attrLookup {
@@ -361,14 +463,14 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 			}
 		case lk == "_csstext":
 			return minifyCSSText(s), true
-		case lk == "style" || rrwebAttrs[lk]:
-		case lk == "srcdoc":
+		case lk == "srcdoc" || lk == "rr_dataurl":
 			return nil, false
+		case lk == "style" || rrwebAttrs[lk]:
 		case urlAttrs[lk] || lk == "srcset":
 			return p.m.srcset(s), true
 		case lk == "value":
 			return maskInputValue(s), true
-		case p.m.keep[lk]:
+		case alwaysKeptSet[lk]:
 		default:
 			return maskTextValue(s), true
 		}
@@ -403,6 +505,13 @@ func (p *pass) mutation(d *jsonObject) bool {
 		d.set("adds", out)
 	}
 	markers := p.reevalTouched()
+	for _, parent := range p.unsureParents {
+		if n := mr.get(parent); n != nil && n.kind == kindElement && n.bits&bUnsure == 0 {
+			n.bits |= bUnsure
+			markers = append(markers, markerChange(parent, n.bits&markerBits))
+		}
+	}
+	p.unsureParents = p.unsureParents[:0]
 
 	if raw, ok := d.get("texts").([]any); ok {
 		out := raw[:0]
@@ -509,7 +618,9 @@ func (p *pass) add(it *jsonObject) bool {
 			}
 		}
 	}
-	p.visit(node, parent, next, c, h, 0)
+	if p.visit(node, parent, next, c, h, 0) && m.siblingSen {
+		p.unsureParents = append(p.unsureParents, parent)
+	}
 	p.force = 0
 	return mr.get(id) != nil
 }
@@ -539,10 +650,7 @@ func (p *pass) reevalTouched() []any {
 			continue // removed later in the same mutation
 		}
 		for _, ch := range p.reeval(parent, false) {
-			extra = append(extra, &jsonObject{m: []jsonMember{
-				{"id", jsonNumber(strconv.Itoa(int(ch.id)))},
-				{"attributes", &jsonObject{m: []jsonMember{{markerAttr, markerValue(ch.bits)}}}},
-			}})
+			extra = append(extra, markerChange(ch.id, ch.bits))
 		}
 	}
 	p.touched = p.touched[:0]
@@ -597,47 +705,58 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any 
 			sel |= bUnsure
 		}
 		sel |= n.bits & bUnsure // once unsure, masked until the next snapshot
+		if n.bits&bUnsure != 0 {
+			sel |= n.bits & bBlock // see refresh
+		}
 	}
 	bits := sel | m.derivedBits(tag, func(k string) (string, bool) { return attrString(kv[k]) }) | n.bits&bPw | p.closed
 	cc := c0.enter(bits)
+	opaque := p.opaque(tag, bits, cc, attrs)
+	if opaque {
+		bits |= bUnsure
+		cc = c0.enter(bits)
+	}
 	p.maskAttrs(tag, bits, cc, attrs, true)
 	oldMarker, newMarker := n.bits&markerBits, bits&markerBits
 	if newMarker != oldMarker || p.closed != 0 {
 		attrs.set(markerAttr, markerValue(newMarker))
 	}
-	mr.updateAttrs(m, id, n, attrs, newMarker)
-	if p.closed != 0 {
+	mr.setKept(m, id, n, attrSet(m, mapObject(kv)), newMarker)
+	var extra []any
+	if p.closed != 0 || opaque {
 		// The element's subtree is unsure now; its siblings may match a
 		// sibling selector differently, so its parent's subtree is too.
-		pn := mr.get(n.parent)
-		if !m.siblingSen || pn == nil || pn.kind != kindElement {
-			return nil
+		if pn := mr.get(n.parent); m.siblingSen && pn != nil && pn.kind == kindElement {
+			pn.bits |= bUnsure
+			extra = append(extra, markerChange(n.parent, pn.bits&markerBits))
 		}
-		pn.bits |= bUnsure
-		return []any{&jsonObject{m: []jsonMember{
-			{"id", jsonNumber(strconv.Itoa(int(n.parent)))},
-			{"attributes", &jsonObject{m: []jsonMember{{markerAttr, markerValue(pn.bits & markerBits)}}}},
-		}}}
+		if p.closed != 0 {
+			return extra
+		}
 	}
 	if !relevant || !(m.ancestorSens || m.siblingSen) {
-		return nil
+		return extra
 	}
 	root := id
 	if m.siblingSen && n.parent != 0 {
 		root = n.parent
 	}
-	var extra []any
 	for _, ch := range p.reeval(root, false) {
 		if ch.id == id {
 			attrs.set(markerAttr, markerValue(ch.bits))
 			continue
 		}
-		extra = append(extra, &jsonObject{m: []jsonMember{
-			{"id", jsonNumber(strconv.Itoa(int(ch.id)))},
-			{"attributes", &jsonObject{m: []jsonMember{{markerAttr, markerValue(ch.bits)}}}},
-		}})
+		extra = append(extra, markerChange(ch.id, ch.bits))
 	}
 	return extra
+}
+
+// markerChange is an attribute change that sets the marker of element id.
+func markerChange(id int32, bits uint16) *jsonObject {
+	return &jsonObject{m: []jsonMember{
+		{"id", jsonNumber(strconv.Itoa(int(id)))},
+		{"attributes", &jsonObject{m: []jsonMember{{markerAttr, markerValue(bits)}}}},
+	}}
 }
 
 func markerValue(bits uint16) any {
@@ -714,11 +833,127 @@ func (p *pass) plugin(d *jsonObject) bool {
 		}
 		return p.console(pl)
 	}
-	u, changed := p.m.scrub.walk(d.get("payload"))
-	if changed {
-		d.set("payload", u)
+	return p.unmodelledData(d)
+}
+
+// canvas masks a canvas mutation: dropped when the canvas is one whose
+// content the policy hides (or one the mirror does not know), else its
+// string arguments (fillText's text, image URLs, ...) go through the scrub
+// detectors.
+func (p *pass) canvas(d *jsonObject) bool {
+	id, _ := intOf(d.get("id"))
+	if n := p.mr.get(id); n == nil || p.hides(id) {
+		p.drop = true
+		return false
+	}
+	changed := false
+	for i := range d.m {
+		switch d.m[i].k {
+		case "source", "id", "type":
+			continue
+		}
+		if u, c := p.m.scrub.walk(d.m[i].v); c {
+			d.m[i].v, changed = u, true
+		}
 	}
 	return changed
+}
+
+// unmodelledData masks the data of an event the masker does not model (an
+// unknown event type or incremental source, a plugin other than the
+// console's, an Asset event): see unmodelled. When the data itself names a
+// hidden node the event is dropped.
+func (p *pass) unmodelledData(d *jsonObject) bool {
+	if _, drop := p.unmodelled(d, 0); drop {
+		p.drop = true
+		return false
+	}
+	return true
+}
+
+// unmodelled masks a value the masker does not model, in place: every
+// string (object keys included) and number goes through the scrub
+// detectors, and an object that names a node whose content the policy
+// hides (see hides) by a key "id", "…Id", "ids" or "…Ids" is dropped from
+// its parent. It reports whether v itself is to be dropped.
+func (p *pass) unmodelled(v any, depth int) (any, bool) {
+	switch t := v.(type) {
+	case *jsonObject:
+		if depth > maxMirrorDepth {
+			return nil, true
+		}
+		for _, mb := range t.m {
+			if p.namesHidden(mb.k, mb.v) {
+				return nil, true
+			}
+		}
+		w := 0
+		for _, mb := range t.m {
+			u, drop := p.unmodelled(mb.v, depth+1)
+			if drop {
+				continue
+			}
+			t.m[w] = jsonMember{p.m.scrub.text(mb.k), u}
+			w++
+		}
+		clear(t.m[w:])
+		t.m = uniqueMembers(t.m[:w])
+		return t, false
+	case []any:
+		if depth > maxMirrorDepth {
+			return nil, true
+		}
+		w := 0
+		for _, e := range t {
+			if u, drop := p.unmodelled(e, depth+1); !drop {
+				t[w] = u
+				w++
+			}
+		}
+		clear(t[w:])
+		return t[:w], false
+	}
+	u, _ := p.m.scrub.walk(v)
+	return u, false
+}
+
+// namesHidden reports whether an object member k: v names a node whose
+// content the policy hides.
+func (p *pass) namesHidden(k string, v any) bool {
+	switch {
+	case k == "id" || strings.HasSuffix(k, "Id"):
+		id, ok := intOf(v)
+		return ok && p.hides(id)
+	case k == "ids" || strings.HasSuffix(k, "Ids"):
+		for _, e := range jsonArray(v) {
+			if id, ok := intOf(e); ok && p.hides(id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hides reports whether node id is one whose content the policy hides: it
+// is in a blocked, text-masked or unsure subtree, in or at an input whose
+// value is masked, or the batch fails closed. Ids the mirror does not
+// know are not node ids as far as the mirror can tell: false.
+func (p *pass) hides(id int32) bool {
+	n := p.mr.get(id)
+	if n == nil {
+		return false
+	}
+	if p.closed != 0 {
+		return true
+	}
+	c := p.mr.ctxOf(id)
+	switch {
+	case hidesContent(c), c.field && c.fieldMasked, c.choiceMasked:
+		return true
+	case n.kind == kindElement:
+		return inputMasked(n.bits, c)
+	}
+	return false
 }
 
 // console scrubs a console record: each argument is a JSON-encoded string

@@ -236,11 +236,12 @@ func setAttrs(set string) []html.Attribute {
 	return out
 }
 
-// add records a (masked) serialized node, without its children, under
-// parent before the sibling before (appended when before is not a child of
-// parent). marker holds the node's marker bits. It returns nil when the
-// mirror cannot hold the node.
-func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, marker uint16) *mnode {
+// add records a serialized node, without its children, under parent
+// before the sibling before (appended when before is not a child of
+// parent). set holds the attributes the selectors read, as the page has
+// them (see attrSet), and marker the node's marker bits. It returns nil
+// when the mirror cannot hold the node.
+func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, set string, marker uint16) *mnode {
 	if old := mr.get(id); old != nil {
 		mr.remove(id)
 	}
@@ -260,8 +261,6 @@ func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, mar
 		tag, _ := node.get("tagName").(string)
 		tag = strings.ToLower(tag)
 		n.tag = mr.intern(tag)
-		attrs, _ := node.get("attributes").(*jsonObject)
-		set := attrSet(m, attrs)
 		n.attrs = mr.internSet(set)
 		n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) }))
 	}
@@ -510,9 +509,14 @@ func (mr *mirror) children(id int32) iter.Seq2[int32, *mnode] {
 // It returns the ids whose marker bits changed, with their new markers.
 func (p *pass) reeval(root int32, self bool) []idBits {
 	mr := p.mr
-	h, _, _ := mr.materialise(root, false)
+	// The ancestors' siblings too: a selector such as ".a + .b span" or
+	// "div:first-child span" reads them.
+	h, _, partial := mr.materialise(root, p.m.siblingSen)
+	for h.FirstChild != nil { // walk builds root's children itself
+		h.RemoveChild(h.FirstChild)
+	}
 	var changed []idBits
-	exhausted := false
+	exhausted := partial // past maxSiblings: what cannot be matched is masked
 	var walk func(id int32, h *html.Node, depth int)
 	walk = func(id int32, h *html.Node, depth int) {
 		if depth > maxMirrorDepth || exhausted {
@@ -522,15 +526,29 @@ func (p *pass) reeval(root int32, self bool) []idBits {
 			exhausted = true
 			return
 		}
+		// All the children first: :last-child, :nth-last-child and
+		// :only-child look at the siblings that follow.
+		type kid struct {
+			id int32
+			n  *mnode
+			h  *html.Node
+		}
+		var kids []kid
 		for k, kn := range mr.children(id) {
-			if kn.kind == kindElement {
+			switch kn.kind {
+			case kindElement:
 				kh := mr.htmlElement(kn)
 				h.AppendChild(kh)
-				p.refresh(k, kn, kh, &changed)
-				walk(k, kh, depth+1)
-			} else if kn.kind == kindDocument {
-				walk(k, &html.Node{Type: html.DocumentNode}, depth+1)
+				kids = append(kids, kid{k, kn, kh})
+			case kindDocument:
+				kids = append(kids, kid{k, kn, &html.Node{Type: html.DocumentNode}})
 			}
+		}
+		for _, k := range kids {
+			if k.n.kind == kindElement {
+				p.refresh(k.id, k.n, k.h, &changed)
+			}
+			walk(k.id, k.h, depth+1)
 		}
 	}
 	if n := mr.get(root); self && n != nil && n.kind == kindElement {
@@ -552,6 +570,11 @@ type idBits struct {
 // refresh re-matches one element and records a change of its marker bits.
 func (p *pass) refresh(id int32, n *mnode, h *html.Node, changed *[]idBits) {
 	sel := p.m.selfBits(h)
+	if n.bits&bUnsure != 0 {
+		// Its stored attributes may be masked ones (see pass.opaque): a
+		// mirror rebuilt from them cannot tell it stopped matching.
+		sel |= n.bits & bBlock
+	}
 	old := n.bits & (bBlock | bText | bUnmask)
 	if sel == old {
 		return
@@ -653,13 +676,14 @@ func (c *mirrorCache) forget(key storage.Key) {
 // from the stored (masked) chunks of the window before seq. A late batch
 // (seq below what the cached mirror has seen) thus gets a mirror of the
 // chunks below it only. The state is incomplete when a chunk below seq is
-// missing or unreadable, or when the cached mirror was: the batch is then
-// masked failing closed (see pass.closed). An incomplete cached mirror is
-// reused as it is, so a gap costs no rebuild per batch: a missing batch
-// that arrives here replaces the cached state (the next batch then
-// rebuilds, complete); one that another process takes leaves this one
-// failing closed, which over-masks but never leaks, until the state
-// leaves the cache.
+// missing or unreadable after the last FullSnapshot stored below seq, or
+// when the cached mirror was: the batch is then masked failing closed
+// until its own first FullSnapshot (see pass.closed). An incomplete cached
+// mirror is reused as it is, so a gap costs no rebuild per batch: a
+// missing batch that arrives here replaces the cached state (the next
+// batch then rebuilds, complete); one that another process takes leaves
+// this one failing closed, which over-masks but never leaks, until the
+// window's next FullSnapshot or until the state leaves the cache.
 func (r *Recorder) windowMirror(ctx context.Context, m *masker, key storage.Key, window string, seq int) (*windowState, error) {
 	k := mirrorKey{key.Site, key.Session, window}
 	if ws := r.mirrors.take(k); ws != nil && ws.next == seq {
@@ -689,8 +713,12 @@ func (r *Recorder) windowMirror(ctx context.Context, m *masker, key storage.Key,
 			continue
 		}
 		for i := range events {
-			if err := ws.mr.applyStored(m, &events[i]); err != nil {
+			err := ws.mr.applyStored(m, &events[i])
+			switch {
+			case err != nil:
 				ws.complete = false
+			case events[i].Type == FullSnapshot:
+				ws.complete = true // rebuilt from the whole page: what came before no longer matters
 			}
 		}
 	}
@@ -756,11 +784,9 @@ func (mr *mirror) addStoredTree(m *masker, node *jsonObject, parent, before int3
 	if !ok {
 		return
 	}
-	var marker uint16
-	if attrs, ok := node.get("attributes").(*jsonObject); ok {
-		marker = markerBitsOf(attrs.get(markerAttr))
-	}
-	if mr.add(m, id, parent, before, node, marker) == nil {
+	attrs, _ := node.get("attributes").(*jsonObject)
+	marker := markerBitsOf(attrs.get(markerAttr))
+	if mr.add(m, id, parent, before, node, attrSet(m, attrs), marker) == nil {
 		return
 	}
 	for _, e := range jsonArray(node.get("childNodes")) {
@@ -772,7 +798,7 @@ func (mr *mirror) addStoredTree(m *masker, node *jsonObject, parent, before int3
 	}
 }
 
-// updateAttrs applies a (masked) attribute change to a mirror element and
+// updateAttrs applies a stored attribute change to a mirror element and
 // sets its marker bits.
 func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject, marker uint16) {
 	set := mr.sets[n.attrs]
@@ -795,7 +821,12 @@ func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject
 			delete(kv, lk)
 		}
 	}
-	set = attrSet(m, mapObject(kv))
+	mr.setKept(m, id, n, attrSet(m, mapObject(kv)), marker)
+}
+
+// setKept sets the attributes the selectors read of a mirror element (an
+// encoded set, see attrSet) and its marker bits.
+func (mr *mirror) setKept(m *masker, id int32, n *mnode, set string, marker uint16) {
 	n.attrs = mr.internSet(set)
 	n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) }))
 }

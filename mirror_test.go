@@ -128,6 +128,51 @@ func TestMirrorGapStaysClosed(t *testing.T) {
 	}
 }
 
+// TestMirrorRecoversAtTheNextFullSnapshot: after a lost batch, a window is
+// masked in full only until its next FullSnapshot; from there masking is
+// normal again, whether the mirror was cached, rebuilt from the stored
+// chunks after a restart, or rebuilt by another process that never saw the
+// window; and the lost batch arriving late changes nothing.
+func TestMirrorRecoversAtTheNextFullSnapshot(t *testing.T) {
+	p := &Policy{MaskTextSelector: ".private"}
+	page := psnap(pel(10, "p", "", ptxt(11, "Before the gap")), pel(12, "p", `"class":"private"`, ptxt(13, "x")), pel(14, "input", `"type":"text"`))
+	text := func(id int, s string) string {
+		return pmut(fmt.Sprintf(`"texts":[{"id":%d,"value":%q}],"removes":[],"adds":[],"attributes":[]`, id, s))
+	}
+	batches := map[int][]string{
+		0: {pMeta, page},
+		1: {text(11, "LostBatchText")}, // lost, or late
+		2: {text(11, "ClosedBeforeSnapshotSecret"), pinput(14, "ClosedInputSecret"), pMeta, page,
+			text(11, "Recovered in the same batch"), text(13, "PrivateAfterRecoverySecret"), pinput(14, "Typed after recovery")},
+		3: {text(11, "Recovered next batch"), text(13, "PrivateNextBatchSecret")},
+		4: {text(11, "Recovered after a rebuild"), text(13, "PrivateAfterRebuildSecret")},
+	}
+	for _, mode := range []string{"cached", "restart", "late batch"} {
+		t.Run(mode, func(t *testing.T) {
+			env := newPrivEnv(t, p)
+			order := []int{0, 2, 3, 4}
+			if mode == "late batch" {
+				order = []int{0, 2, 1, 3, 4}
+			}
+			for _, seq := range order {
+				r := env.r
+				if mode == "restart" {
+					r = env.recorder()
+				}
+				env.ingest(r, "w1", seq, batches[seq]...)
+			}
+			stored := env.stored()
+			for _, s := range []string{"ClosedBeforeSnapshotSecret", "ClosedInputSecret", "PrivateAfterRecoverySecret", "PrivateNextBatchSecret", "PrivateAfterRebuildSecret"} {
+				assert.NotContains(t, stored, s)
+			}
+			for _, s := range []string{"Before the gap", "Recovered in the same batch", "Typed after recovery", "Recovered next batch", "Recovered after a rebuild"} {
+				assert.Contains(t, stored, s, "masking is normal again after the full snapshot")
+			}
+			assert.NotContains(t, stored[strings.LastIndex(stored, "Recovered in the same batch"):], `"rr_mask":"x"`, "nothing after the snapshot is marked unsure")
+		})
+	}
+}
+
 // TestMirrorLateBatchUsesOnlyTheChunksBelowIt: a batch below what the
 // cached mirror has applied is masked by a mirror of the chunks below it,
 // neither by the cached one nor failing closed.
@@ -190,7 +235,7 @@ func mirrorOf(t testing.TB, p *Policy, events []Event) *mirror {
 	require.NoError(t, err)
 	ps := &pass{m: m, mr: newMirror()}
 	for i := range events {
-		require.NoError(t, ps.event(&events[i]))
+		require.NoError(t, ps.maskEvent(&events[i]))
 	}
 	return ps.mr
 }
@@ -252,12 +297,12 @@ func TestMirrorFailsClosedPastItsBounds(t *testing.T) {
 		ps := &pass{m: m, mr: newMirror(), budget: 1}
 		var e Event
 		require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "div", "", pel(11, "p", "", pel(12, "span", `"class":"balance"`, ptxt(13, "x")))))), &e))
-		require.NoError(t, ps.event(&e))
+		require.NoError(t, ps.maskEvent(&e))
 		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"class":"account"}}]`)), &e))
-		require.NoError(t, ps.event(&e))
+		require.NoError(t, ps.maskEvent(&e))
 		assert.Contains(t, string(e.Data), `"rr_mask":"x"`, "the element whose change could not be followed is marked")
 		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[{"id":13,"value":"BudgetSecret"}],"removes":[],"adds":[],"attributes":[]`)), &e))
-		require.NoError(t, ps.event(&e))
+		require.NoError(t, ps.maskEvent(&e))
 		assert.NotContains(t, string(e.Data), "BudgetSecret")
 	})
 }
