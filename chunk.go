@@ -2,16 +2,32 @@ package replay
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/sessionreplay/replay/internal/splice"
 )
 
-// Chunks are stored as a zstd frame holding a JSON array of events. The
-// encoder and decoder are safe for concurrent use through EncodeAll and
-// DecodeAll and are built once.
+// Chunks are stored in one of two formats.
+//
+// Version 1, every chunk written before assets and every chunk of a store
+// without them, is a zstd frame holding the JSON array of the events.
+//
+// Version 2 holds a chunk whose large strings are assets of the site
+// (see assets.go): chunkV2Magic, a uvarint n, n references (a uvarint
+// offset, relative to the previous one, and the 32-byte hash of the asset),
+// then a zstd frame of the JSON array with the contents of n strings cut
+// out, quotes kept. Reading pastes each asset's bytes back at its offset,
+// which gives the version 1 JSON exactly. The references come before the
+// compressed part, so they can be listed without decompressing.
+//
+// A zstd frame starts with 0x28, so the two never mix up. The encoder and
+// decoder are safe for concurrent use through EncodeAll and DecodeAll and
+// are built once.
 var (
 	chunkEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
 	chunkDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxChunkBytes))
@@ -21,8 +37,76 @@ var (
 // chunks far below it.
 const maxChunkBytes = 256 << 20
 
-// encodeChunk encodes events as a compressed JSON array.
+// chunkV2Magic starts a version 2 chunk.
+const chunkV2Magic = "rpc\x02"
+
+// assetRef is a reference of a version 2 chunk: the asset with this hash
+// goes at offset off of the cut JSON.
+type assetRef struct {
+	off  int
+	hash [sha256.Size]byte
+}
+
+// encodeChunk encodes events as a compressed JSON array (version 1).
 func encodeChunk(events []Event) ([]byte, error) {
+	js, err := eventsJSON(events)
+	if err != nil {
+		return nil, err
+	}
+	return chunkEncoder.EncodeAll(js, nil), nil
+}
+
+// encodeChunkV2 returns a version 2 chunk of cut, the JSON array of the
+// events with the strings of refs cut out (refs in ascending offset).
+func encodeChunkV2(cut []byte, refs []assetRef) []byte {
+	out := make([]byte, 0, len(chunkV2Magic)+binary.MaxVarintLen64*(1+len(refs))+len(refs)*sha256.Size+len(cut)/4)
+	out = append(out, chunkV2Magic...)
+	out = binary.AppendUvarint(out, uint64(len(refs)))
+	prev := 0
+	for _, r := range refs {
+		out = binary.AppendUvarint(out, uint64(r.off-prev))
+		out = append(out, r.hash[:]...)
+		prev = r.off
+	}
+	return chunkEncoder.EncodeAll(cut, out)
+}
+
+// parseChunk returns the JSON of a stored chunk, decompressed, and its
+// asset references (none for version 1), each offset checked to be within
+// the JSON and ascending.
+func parseChunk(data []byte) (js []byte, refs []assetRef, err error) {
+	if rest, ok := bytes.CutPrefix(data, []byte(chunkV2Magic)); ok {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || n > uint64(len(rest)/(1+sha256.Size)) {
+			return nil, nil, errors.New("decode chunk: bad asset reference count")
+		}
+		rest = rest[k:]
+		refs = make([]assetRef, n)
+		off := uint64(0)
+		for i := range refs {
+			d, k := binary.Uvarint(rest)
+			if k <= 0 || len(rest) < k+sha256.Size || d > maxChunkBytes {
+				return nil, nil, fmt.Errorf("decode chunk: bad asset reference %d", i)
+			}
+			off += d
+			refs[i].off = int(off)
+			copy(refs[i].hash[:], rest[k:])
+			rest = rest[k+sha256.Size:]
+		}
+		data = rest
+	}
+	js, err = chunkDecoder.DecodeAll(data, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decompress chunk: %w", err)
+	}
+	if len(refs) > 0 && refs[len(refs)-1].off > len(js) {
+		return nil, nil, errors.New("decode chunk: asset reference past the end")
+	}
+	return js, refs, nil
+}
+
+// eventsJSON encodes events as a JSON array.
+func eventsJSON(events []Event) ([]byte, error) {
 	size := 2
 	for i := range events {
 		size += len(events[i].Data) + 64
@@ -41,15 +125,46 @@ func encodeChunk(events []Event) ([]byte, error) {
 		buf.Write(b)
 	}
 	buf.WriteByte(']')
-	return chunkEncoder.EncodeAll(buf.Bytes(), nil), nil
+	return buf.Bytes(), nil
 }
 
 // decodeChunk returns the events of a stored chunk as raw JSON, in the order
 // they were stored. The raw events share the decompressed chunk's memory.
+// The strings of a version 2 chunk that are assets are left empty; see
+// decodeChunkWith.
 func decodeChunk(data []byte) ([]json.RawMessage, error) {
-	raw, err := chunkDecoder.DecodeAll(data, nil)
+	return decodeChunkWith(data, nil)
+}
+
+// decodeChunkWith is decodeChunk that restores the assets of a version 2
+// chunk: asset returns the escaped contents of the string with a hash
+// (verified against it). With asset nil the strings are left empty.
+func decodeChunkWith(data []byte, asset func(hash [sha256.Size]byte) ([]byte, error)) ([]json.RawMessage, error) {
+	raw, refs, err := parseChunk(data)
 	if err != nil {
-		return nil, fmt.Errorf("decompress chunk: %w", err)
+		return nil, err
+	}
+	if len(refs) > 0 && asset != nil {
+		offsets := make([]int, len(refs))
+		parts := make([][]byte, len(refs))
+		for i, r := range refs {
+			if offsets[i] = r.off; i > 0 && r.off < refs[i-1].off {
+				return nil, errors.New("decode chunk: asset references out of order")
+			}
+			if parts[i], err = asset(r.hash); err != nil {
+				return nil, err
+			}
+			if r.off == 0 || r.off >= len(raw) || raw[r.off-1] != '"' || raw[r.off] != '"' {
+				return nil, errors.New("decode chunk: asset reference not at an empty string")
+			}
+			if !quotesEscaped(parts[i]) {
+				return nil, errors.New("decode chunk: asset is not the contents of a JSON string")
+			}
+		}
+		var ok bool
+		if raw, ok = splice.Paste(raw, offsets, parts); !ok {
+			return nil, errors.New("decode chunk: bad asset references")
+		}
 	}
 	p := &parser{b: raw}
 	var events []json.RawMessage
@@ -65,6 +180,20 @@ func decodeChunk(data []byte) ([]json.RawMessage, error) {
 		return nil, fmt.Errorf("decode chunk: %w", err)
 	}
 	return events, nil
+}
+
+// quotesEscaped reports whether every quote in s is escaped, so that s is
+// safe between the quotes of a JSON string.
+func quotesEscaped(s []byte) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return false
+		}
+	}
+	return true
 }
 
 // eventTimestamp reads the timestamp of a stored event: its top-level

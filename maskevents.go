@@ -360,7 +360,7 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 				return maskInputValue(string(n)), true
 			}
 		case lk == "_csstext":
-			return minifyCSSText(s), true
+			return p.m.cssText(s), true
 		case lk == "style" || rrwebAttrs[lk]:
 		case lk == "srcdoc":
 			return nil, false
