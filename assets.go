@@ -14,12 +14,12 @@ import (
 	"github.com/sessionreplay/replay/storage"
 )
 
-// Assets: the large strings of a batch that repeat across a site's sessions
-// (style sheets, data URLs, big text) are stored once per site, when the
-// store is a [storage.AssetStore], and the chunk references them (chunk
-// format version 2, chunk.go). They are cut out of the events at encode
-// time, after masking, so an asset holds only what the policy lets
-// through. An asset's key is a SHA-256 over the site and the content, so
+// Assets: the large values of a batch that repeat across a site's sessions
+// (style sheets, data URLs, big text, and the DOM trees of snapshots once
+// those are cut out of them) are stored once per site, when the store is a
+// [storage.AssetStore], and the chunk references them (chunk format
+// version 2, chunk.go). They are cut out of the events at encode time,
+// after masking, so an asset holds only what the policy lets through. An asset's key is a SHA-256 over the site and the content, so
 // two sites never share one and a hash from one site finds nothing in
 // another; reading verifies the hash before the asset is pasted back, which
 // restores the events' JSON byte for byte.
@@ -38,10 +38,10 @@ const minAssetBytes = 1024
 // assetKeys are the keys whose string values may become assets: style
 // sheets (_cssText of style and link nodes, rules of StyleSheetRule and
 // AdoptedStyleSheet events, replace and replaceSync), image and font data,
-// and text nodes (inline style and large page text).
+// text nodes (inline style and large page text) and SVG path data.
 var assetKeys = map[string]bool{
 	"_cssText": true, "rule": true, "replace": true, "replaceSync": true, "cssText": true,
-	"rr_dataURL": true, "src": true, "fontSource": true, "textContent": true,
+	"rr_dataURL": true, "src": true, "fontSource": true, "textContent": true, "d": true,
 }
 
 func isAssetKey(key []byte) bool { return assetKeys[string(key)] }
@@ -101,29 +101,67 @@ func assetHash(site string, content []byte) [sha256.Size]byte {
 	return sum
 }
 
+// assetPasses find the values that become assets, pass by pass: first the
+// large strings, then, in the text the strings were cut out of, the large
+// DOM trees (the node of a FullSnapshot, of a Mutation's adds), which repeat
+// across visits of a page even where their style sheets differ.
+var assetPasses = []func(text []byte) []splice.Span{
+	func(text []byte) []splice.Span { return splice.Find(text, minAssetBytes, isAssetKey) },
+	func(text []byte) []splice.Span { return splice.FindObjects(text, minAssetBytes, isAssetObjectKey) },
+}
+
+func isAssetObjectKey(key []byte) bool { return string(key) == "node" }
+
 // encode returns the chunk of a batch's events. With an asset store, its
-// large strings become assets of the site, referenced by session key
-// before the chunk is appended; assetBytes is what the assets stored for
-// the first time take in the store.
+// large values become assets of the site, referenced by session key before
+// the chunk is appended; assetBytes is what the assets stored for the first
+// time take in the store.
 func (r *Recorder) encode(ctx context.Context, key storage.Key, events []Event) (data []byte, assetBytes int64, err error) {
-	js, err := eventsJSON(events)
+	text, err := eventsJSON(events)
 	if err != nil {
 		return nil, 0, err
 	}
-	as := r.assets.store
-	var spans []splice.Span
-	if as != nil {
-		spans = splice.Find(js, minAssetBytes, isAssetKey)
+	if r.assets.store == nil {
+		return chunkEncoder.EncodeAll(text, nil), 0, nil
 	}
-	if len(spans) == 0 {
-		return chunkEncoder.EncodeAll(js, nil), 0, nil
+	var passes [][]assetRef
+	for _, find := range assetPasses {
+		spans := find(text)
+		if len(spans) == 0 {
+			continue
+		}
+		kept, refs, n, err := r.storeAssets(ctx, key, text, spans)
+		if err != nil {
+			return nil, 0, err
+		}
+		assetBytes += n
+		if len(kept) == 0 {
+			continue
+		}
+		cut, offsets := splice.Cut(text, kept)
+		for i := range refs {
+			refs[i].off = offsets[i]
+		}
+		text = cut
+		passes = append(passes, refs)
 	}
+	if len(passes) == 0 {
+		return chunkEncoder.EncodeAll(text, nil), assetBytes, nil
+	}
+	return encodeChunkV2(text, passes), assetBytes, nil
+}
 
+// storeAssets makes the values of text at spans assets of session key: it
+// references those the site has stored and stores the others, as far as
+// the site's budget allows. It returns the spans that are assets now and
+// their references (offsets not set), and the bytes stored.
+func (r *Recorder) storeAssets(ctx context.Context, key storage.Key, text []byte, spans []splice.Span) (kept []splice.Span, refs []assetRef, stored int64, err error) {
+	as := r.assets.store
 	hashes := make([][sha256.Size]byte, len(spans))
 	first := make(map[string]int, len(spans)) // hex hash -> its first span
 	var distinct []string
 	for i, s := range spans {
-		hashes[i] = assetHash(key.Site, js[s.Start:s.End])
+		hashes[i] = assetHash(key.Site, text[s.Start:s.End])
 		h := hex.EncodeToString(hashes[i][:])
 		if _, ok := first[h]; !ok {
 			first[h] = i
@@ -132,45 +170,35 @@ func (r *Recorder) encode(ctx context.Context, key storage.Key, events []Event) 
 	}
 	missing, err := as.RefAssets(ctx, key, distinct)
 	if err != nil {
-		return nil, 0, fmt.Errorf("reference assets of %s/%s: %w", key.Site, key.Session, err)
+		return nil, nil, 0, fmt.Errorf("reference assets of %s/%s: %w", key.Site, key.Session, err)
 	}
 	inline := make(map[[sha256.Size]byte]bool)
 	now := r.now()
 	for _, h := range missing {
 		i, ok := first[h]
 		if !ok {
-			return nil, 0, fmt.Errorf("reference assets of %s/%s: the store reports an asset missing that was not asked for", key.Site, key.Session)
+			return nil, nil, 0, fmt.Errorf("reference assets of %s/%s: the store reports an asset missing that was not asked for", key.Site, key.Session)
 		}
-		content := js[spans[i].Start:spans[i].End]
+		content := text[spans[i].Start:spans[i].End]
 		if !r.assets.spend(key.Site, len(content), now) {
 			inline[hashes[i]] = true
 			r.tstate.count(key.Site, func(c *SiteStats) { c.AssetsInline++ })
 			continue
 		}
-		stored := chunkEncoder.EncodeAll(content, nil)
-		if err := as.PutAsset(ctx, key, h, stored); err != nil {
-			return nil, 0, fmt.Errorf("put asset of %s/%s: %w", key.Site, key.Session, err)
+		data := chunkEncoder.EncodeAll(content, nil)
+		if err := as.PutAsset(ctx, key, h, data); err != nil {
+			return nil, nil, 0, fmt.Errorf("put asset of %s/%s: %w", key.Site, key.Session, err)
 		}
-		assetBytes += int64(len(stored))
+		stored += int64(len(data))
 		r.tstate.count(key.Site, func(c *SiteStats) { c.AssetsStored++ })
 	}
-
-	kept := spans[:0:0]
-	var refs []assetRef
 	for i, s := range spans {
 		if !inline[hashes[i]] {
 			kept = append(kept, s)
 			refs = append(refs, assetRef{hash: hashes[i]})
 		}
 	}
-	if len(kept) == 0 {
-		return chunkEncoder.EncodeAll(js, nil), assetBytes, nil
-	}
-	cut, offsets := splice.Cut(js, kept)
-	for i := range refs {
-		refs[i].off = offsets[i]
-	}
-	return encodeChunkV2(cut, refs), assetBytes, nil
+	return kept, refs, stored, nil
 }
 
 // abandon cleans up after a batch of a new session that failed after its

@@ -41,17 +41,21 @@ func quoted(s string) string {
 }
 
 // styledPage returns the events of a visit of a page with three large style
-// sheets (a <style>, a <link> and an inserted rule), an adopted sheet and a
-// large text node; ms shifts its timestamps.
+// sheets (a <style>, a <link> and an inserted rule), an adopted sheet, a
+// large text node and 40 more elements; ms shifts its timestamps.
 func styledPage(ms int, style, link, rule, adopted, text string) []string {
+	var items []string
+	for i := range 40 {
+		items = append(items, fmt.Sprintf(`{"type":2,"tagName":"div","attributes":{"class":"item item-%d"},"childNodes":[],"id":%d}`, i, 100+i))
+	}
 	return []string{
 		metaEv(ms, "https://shop.example/"),
 		fmt.Sprintf(`{"type":2,"data":{"node":{"type":0,"childNodes":[{"type":1,"name":"html","publicId":"","systemId":"","id":2},`+
 			`{"type":2,"tagName":"html","attributes":{},"childNodes":[{"type":2,"tagName":"head","attributes":{},"childNodes":[`+
 			`{"type":2,"tagName":"style","attributes":{"_cssText":%s},"childNodes":[{"type":3,"textContent":"","id":8}],"id":7},`+
 			`{"type":2,"tagName":"link","attributes":{"rel":"stylesheet","_cssText":%s},"childNodes":[],"id":9}],"id":4},`+
-			`{"type":2,"tagName":"body","attributes":{},"childNodes":[{"type":2,"tagName":"p","attributes":{},"childNodes":[{"type":3,"textContent":%s,"id":10}],"id":6}],"id":5}],"id":3}],"id":1},`+
-			`"initialOffset":{"left":0,"top":0}},"timestamp":%d}`, quoted(style), quoted(link), quoted(text), t0+ms+1),
+			`{"type":2,"tagName":"body","attributes":{},"childNodes":[{"type":2,"tagName":"p","attributes":{},"childNodes":[{"type":3,"textContent":%s,"id":10}],"id":6},%s],"id":5}],"id":3}],"id":1},`+
+			`"initialOffset":{"left":0,"top":0}},"timestamp":%d}`, quoted(style), quoted(link), quoted(text), strings.Join(items, ","), t0+ms+1),
 		fmt.Sprintf(`{"type":3,"data":{"source":8,"id":7,"adds":[{"rule":%s,"index":0}]},"timestamp":%d}`, quoted(rule), t0+ms+2),
 		fmt.Sprintf(`{"type":3,"data":{"source":15,"id":1,"styleIds":[1],"styles":[{"styleId":1,"rules":[{"rule":%s,"index":0}]}]},"timestamp":%d}`, quoted(adopted), t0+ms+3),
 		clickEv(ms+4, 10, 20),
@@ -132,10 +136,12 @@ func (e *assetEnv) refs(site, session string) []string {
 	var out []string
 	for c, err := range e.mem.Chunks(context.Background(), storage.Key{Site: site, Session: session}, "") {
 		require.NoError(e.t, err)
-		_, refs, err := parseChunk(c.Data)
+		_, passes, err := parseChunk(c.Data)
 		require.NoError(e.t, err)
-		for _, r := range refs {
-			out = append(out, hex.EncodeToString(r.hash[:]))
+		for _, refs := range passes {
+			for _, r := range refs {
+				out = append(out, hex.EncodeToString(r.hash[:]))
+			}
 		}
 	}
 	return out
@@ -160,10 +166,10 @@ func TestAssetsReadBackByteIdentical(t *testing.T) {
 	}
 	// The style sheets, the rules and the text are assets, stored once.
 	refs := e.refs("shop", "visit-0001")
-	assert.Len(t, refs, 5, "style, link, rule, adopted rule, text")
+	assert.Len(t, refs, 6, "style, link, rule, adopted rule, text, then the DOM tree")
 	assert.Equal(t, refs, e.refs("shop", "visit-0002"), "every visit references the same assets")
 	st := e.rec.Stats()["shop"]
-	assert.Equal(t, int64(5), st.AssetsStored, "stored once")
+	assert.Equal(t, int64(6), st.AssetsStored, "stored once")
 	assert.Equal(t, int64(2), st.StyleMisses, "the two _cssText sheets processed once")
 	assert.Equal(t, int64(4), st.StyleHits, "and found in the cache by the next two visits")
 
@@ -197,17 +203,26 @@ func TestRecordingsReadBackByteIdentical(t *testing.T) {
 			js, err := eventsJSON(b.Events)
 			require.NoError(t, err)
 			assets := map[[sha256.Size]byte][]byte{}
-			spans := splice.Find(js, 1, isAssetKey)
-			refs := make([]assetRef, len(spans))
-			for i, s := range spans {
-				refs[i].hash = assetHash("shop", js[s.Start:s.End])
-				assets[refs[i].hash] = js[s.Start:s.End]
+			var passes [][]assetRef
+			cut := js
+			for _, find := range []func([]byte) []splice.Span{
+				func(b []byte) []splice.Span { return splice.Find(b, 1, isAssetKey) },
+				func(b []byte) []splice.Span { return splice.FindObjects(b, 1, isAssetObjectKey) },
+			} {
+				spans := find(cut)
+				refs := make([]assetRef, len(spans))
+				for i, s := range spans {
+					refs[i].hash = assetHash("shop", cut[s.Start:s.End])
+					assets[refs[i].hash] = cut[s.Start:s.End]
+				}
+				var offsets []int
+				cut, offsets = splice.Cut(cut, spans)
+				for i := range refs {
+					refs[i].off = offsets[i]
+				}
+				passes = append(passes, refs)
 			}
-			cut, offsets := splice.Cut(js, spans)
-			for i := range refs {
-				refs[i].off = offsets[i]
-			}
-			got, err := decodeChunkWith(encodeChunkV2(cut, refs), func(h [sha256.Size]byte) ([]byte, error) { return assets[h], nil })
+			got, err := decodeChunkWith(encodeChunkV2(cut, passes), func(h [sha256.Size]byte) ([]byte, error) { return assets[h], nil })
 			require.NoError(t, err)
 			want, err := decodeChunk(chunkEncoder.EncodeAll(js, nil))
 			require.NoError(t, err)
@@ -254,7 +269,7 @@ func TestAssetsAreKeptPerSite(t *testing.T) {
 	require.NoError(t, e.send("shop", "visit-0001", "w1", 0, sharedPage(0)...))
 	require.NoError(t, e.send("blog", "visit-0001", "w1", 0, sharedPage(0)...))
 	shop, blog := e.refs("shop", "visit-0001"), e.refs("blog", "visit-0001")
-	require.Len(t, shop, 5)
+	require.Len(t, shop, 6)
 	for i := range shop {
 		assert.NotEqual(t, shop[i], blog[i])
 		assert.False(t, e.hasAsset("blog", shop[i]))
@@ -347,11 +362,11 @@ func TestAssetBudgetKeepsNewStringsInline(t *testing.T) {
 	st := e.rec.Stats()["shop"]
 	assert.Positive(t, st.AssetsInline)
 	assert.Less(t, st.AssetsStored, int64(4*2+2), "fewer than every distinct sheet")
-	assert.Len(t, e.refs("shop", "visit-0003"), 2, "only the sheets stored before the budget ran out are assets")
+	assert.Len(t, e.refs("shop", "visit-0003"), 2, "only the rules, stored before the budget ran out, are assets; the new sheets and the DOM tree holding them stay inline")
 
 	e.clock.Advance(time.Hour)
 	require.NoError(t, e.send("shop", "visit-0009", "w1", 0, styledPage(0, bigCSS("new", 8000), "", "", "", "")...))
-	assert.Len(t, e.refs("shop", "visit-0009"), 1, "the budget refills")
+	assert.Len(t, e.refs("shop", "visit-0009"), 2, "the budget refills: the new sheet and the DOM tree")
 }
 
 // fullAssets is a store whose PutAsset reports a full store.
@@ -433,7 +448,8 @@ func FuzzDecodeChunk(f *testing.F) {
 	require.NoError(f, err)
 	f.Add(v1)
 	js := []byte(`[{"type":2,"data":{"_cssText":""},"timestamp":1}]`)
-	f.Add(encodeChunkV2(js, []assetRef{{off: 26}}))
+	f.Add(encodeChunkV2(js, [][]assetRef{{{off: 26}}}))
+	f.Add(encodeChunkV2([]byte(`[{"node":{}}]`), [][]assetRef{{}, {{off: 10}}}))
 	f.Add([]byte(chunkV2Magic + "\x01\x05"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		raws, err := decodeChunkWith(data, func([sha256.Size]byte) ([]byte, error) { return []byte(`a\"b`), nil })
@@ -446,4 +462,64 @@ func FuzzDecodeChunk(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A Recorder that did not see a window's earlier batches (another process,
+// a restart) rebuilds its privacy mirror from chunks whose DOM tree is an
+// asset, and masks the next batch as the first Recorder would have.
+func TestMirrorRebuildReadsAssets(t *testing.T) {
+	e := newAssetEnv(t, nil)
+	e.sendPlainToo = false
+	page := sharedPage(0)
+	require.NoError(t, e.send("shop", "visit-0001", "w1", 0, page...))
+	require.NotEmpty(t, e.refs("shop", "visit-0001"))
+	var objects int
+	for c, err := range e.mem.Chunks(context.Background(), storage.Key{Site: "shop", Session: "visit-0001"}, "") {
+		require.NoError(t, err)
+		_, passes, err := parseChunk(c.Data)
+		require.NoError(t, err)
+		if len(passes) == 2 {
+			objects += len(passes[1])
+		}
+	}
+	require.Equal(t, 1, objects, "the snapshot's DOM tree is an asset")
+
+	later, err := New(e.mem, e.sites, &Options{Now: e.clock.Now})
+	require.NoError(t, err)
+	text := fmt.Sprintf(`{"type":3,"data":{"source":0,"texts":[{"id":10,"value":"Visible words"}],"attributes":[],"removes":[],"adds":[]},"timestamp":%d}`, t0+100)
+	b, err := DecodeBatch(fmt.Appendf(nil, `{"site":"shop","session":"visit-0001","window":"w1","seq":1,"events":[%s]}`, text))
+	require.NoError(t, err)
+	_, err = later.Ingest(context.Background(), b, Client{})
+	require.NoError(t, err)
+	got := readEvents(t, later, "shop", "visit-0001")
+	assert.Contains(t, string(got), `"value":"Visible words"`, "a complete mirror: the text of an unmasked node is kept")
+}
+
+// storedText returns what a store holds of a session: each chunk
+// decompressed (with its assets cut out, for version 2) and the contents of
+// each asset it references, one per line, so that a test can check that
+// nothing stored holds what the policy protects.
+func storedText(t testing.TB, store storage.Store, key storage.Key) string {
+	t.Helper()
+	var all bytes.Buffer
+	for c, err := range store.Chunks(context.Background(), key, "") {
+		require.NoError(t, err)
+		raw, passes, err := parseChunk(c.Data)
+		require.NoError(t, err)
+		all.Write(raw)
+		all.WriteByte('\n')
+		for _, refs := range passes {
+			for _, r := range refs {
+				as, ok := store.(storage.AssetStore)
+				require.True(t, ok, "a chunk with assets in a store without them")
+				data, err := as.Asset(context.Background(), key.Site, hex.EncodeToString(r.hash[:]))
+				require.NoError(t, err)
+				content, err := chunkDecoder.DecodeAll(data, nil)
+				require.NoError(t, err)
+				all.Write(content)
+				all.WriteByte('\n')
+			}
+		}
+	}
+	return all.String()
 }

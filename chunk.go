@@ -17,13 +17,16 @@ import (
 // Version 1, every chunk written before assets and every chunk of a store
 // without them, is a zstd frame holding the JSON array of the events.
 //
-// Version 2 holds a chunk whose large strings are assets of the site
-// (see assets.go): chunkV2Magic, a uvarint n, n references (a uvarint
-// offset, relative to the previous one, and the 32-byte hash of the asset),
-// then a zstd frame of the JSON array with the contents of n strings cut
-// out, quotes kept. Reading pastes each asset's bytes back at its offset,
-// which gives the version 1 JSON exactly. The references come before the
-// compressed part, so they can be listed without decompressing.
+// Version 2 holds a chunk whose large values are assets of the site (see
+// assets.go): chunkV2Magic, a uvarint p (1 to maxCutPasses), then p passes
+// of references, each a uvarint n and n references (a uvarint offset,
+// relative to the previous one, and the 32-byte hash of the asset), then a
+// zstd frame of the JSON array with the contents of the referenced strings
+// and objects cut out, quotes and braces kept. Each pass cut its values out
+// of the text the previous pass left; reading pastes the passes back in
+// reverse order, each asset's bytes at its offset, which gives the
+// version 1 JSON exactly. The references come before the compressed part,
+// so they can be listed without decompressing.
 //
 // A zstd frame starts with 0x28, so the two never mix up. The encoder and
 // decoder are safe for concurrent use through EncodeAll and DecodeAll and
@@ -39,6 +42,9 @@ const maxChunkBytes = 256 << 20
 
 // chunkV2Magic starts a version 2 chunk.
 const chunkV2Magic = "rpc\x02"
+
+// maxCutPasses bounds the passes of references of a version 2 chunk.
+const maxCutPasses = 4
 
 // assetRef is a reference of a version 2 chunk: the asset with this hash
 // goes at offset off of the cut JSON.
@@ -57,41 +63,59 @@ func encodeChunk(events []Event) ([]byte, error) {
 }
 
 // encodeChunkV2 returns a version 2 chunk of cut, the JSON array of the
-// events with the strings of refs cut out (refs in ascending offset).
-func encodeChunkV2(cut []byte, refs []assetRef) []byte {
-	out := make([]byte, 0, len(chunkV2Magic)+binary.MaxVarintLen64*(1+len(refs))+len(refs)*sha256.Size+len(cut)/4)
+// events with the values of passes cut out (each pass's references in
+// ascending offset, in the text the previous pass left).
+func encodeChunkV2(cut []byte, passes [][]assetRef) []byte {
+	n := 0
+	for _, refs := range passes {
+		n += len(refs)
+	}
+	out := make([]byte, 0, len(chunkV2Magic)+binary.MaxVarintLen64*(1+len(passes)+n)+n*sha256.Size+len(cut)/4)
 	out = append(out, chunkV2Magic...)
-	out = binary.AppendUvarint(out, uint64(len(refs)))
-	prev := 0
-	for _, r := range refs {
-		out = binary.AppendUvarint(out, uint64(r.off-prev))
-		out = append(out, r.hash[:]...)
-		prev = r.off
+	out = binary.AppendUvarint(out, uint64(len(passes)))
+	for _, refs := range passes {
+		out = binary.AppendUvarint(out, uint64(len(refs)))
+		prev := 0
+		for _, r := range refs {
+			out = binary.AppendUvarint(out, uint64(r.off-prev))
+			out = append(out, r.hash[:]...)
+			prev = r.off
+		}
 	}
 	return chunkEncoder.EncodeAll(cut, out)
 }
 
-// parseChunk returns the JSON of a stored chunk, decompressed, and its
-// asset references (none for version 1), each offset checked to be within
-// the JSON and ascending.
-func parseChunk(data []byte) (js []byte, refs []assetRef, err error) {
+// parseChunk returns the JSON of a stored chunk, decompressed, and the
+// passes of its asset references (none for version 1).
+func parseChunk(data []byte) (js []byte, passes [][]assetRef, err error) {
 	if rest, ok := bytes.CutPrefix(data, []byte(chunkV2Magic)); ok {
-		n, k := binary.Uvarint(rest)
-		if k <= 0 || n > uint64(len(rest)/(1+sha256.Size)) {
-			return nil, nil, errors.New("decode chunk: bad asset reference count")
+		np, k := binary.Uvarint(rest)
+		if k <= 0 || np < 1 || np > maxCutPasses {
+			return nil, nil, errors.New("decode chunk: bad asset reference passes")
 		}
 		rest = rest[k:]
-		refs = make([]assetRef, n)
-		off := uint64(0)
-		for i := range refs {
-			d, k := binary.Uvarint(rest)
-			if k <= 0 || len(rest) < k+sha256.Size || d > maxChunkBytes {
-				return nil, nil, fmt.Errorf("decode chunk: bad asset reference %d", i)
+		passes = make([][]assetRef, np)
+		for p := range passes {
+			n, k := binary.Uvarint(rest)
+			if k <= 0 || n > uint64(len(rest)/(1+sha256.Size)) {
+				return nil, nil, errors.New("decode chunk: bad asset reference count")
 			}
-			off += d
-			refs[i].off = int(off)
-			copy(refs[i].hash[:], rest[k:])
-			rest = rest[k+sha256.Size:]
+			rest = rest[k:]
+			refs := make([]assetRef, n)
+			off := uint64(0)
+			for i := range refs {
+				d, k := binary.Uvarint(rest)
+				if k <= 0 || len(rest) < k+sha256.Size || d > maxChunkBytes {
+					return nil, nil, fmt.Errorf("decode chunk: bad asset reference %d", i)
+				}
+				if off += d; off > maxChunkBytes {
+					return nil, nil, fmt.Errorf("decode chunk: bad asset reference %d", i)
+				}
+				refs[i].off = int(off)
+				copy(refs[i].hash[:], rest[k:])
+				rest = rest[k+sha256.Size:]
+			}
+			passes[p] = refs
 		}
 		data = rest
 	}
@@ -99,10 +123,7 @@ func parseChunk(data []byte) (js []byte, refs []assetRef, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("decompress chunk: %w", err)
 	}
-	if len(refs) > 0 && refs[len(refs)-1].off > len(js) {
-		return nil, nil, errors.New("decode chunk: asset reference past the end")
-	}
-	return js, refs, nil
+	return js, passes, nil
 }
 
 // eventsJSON encodes events as a JSON array.
@@ -137,33 +158,16 @@ func decodeChunk(data []byte) ([]json.RawMessage, error) {
 }
 
 // decodeChunkWith is decodeChunk that restores the assets of a version 2
-// chunk: asset returns the escaped contents of the string with a hash
-// (verified against it). With asset nil the strings are left empty.
+// chunk: asset returns the contents of the string or object with a hash
+// (verified against it). With asset nil they are left empty.
 func decodeChunkWith(data []byte, asset func(hash [sha256.Size]byte) ([]byte, error)) ([]json.RawMessage, error) {
-	raw, refs, err := parseChunk(data)
+	raw, passes, err := parseChunk(data)
 	if err != nil {
 		return nil, err
 	}
-	if len(refs) > 0 && asset != nil {
-		offsets := make([]int, len(refs))
-		parts := make([][]byte, len(refs))
-		for i, r := range refs {
-			if offsets[i] = r.off; i > 0 && r.off < refs[i-1].off {
-				return nil, errors.New("decode chunk: asset references out of order")
-			}
-			if parts[i], err = asset(r.hash); err != nil {
-				return nil, err
-			}
-			if r.off == 0 || r.off >= len(raw) || raw[r.off-1] != '"' || raw[r.off] != '"' {
-				return nil, errors.New("decode chunk: asset reference not at an empty string")
-			}
-			if !quotesEscaped(parts[i]) {
-				return nil, errors.New("decode chunk: asset is not the contents of a JSON string")
-			}
-		}
-		var ok bool
-		if raw, ok = splice.Paste(raw, offsets, parts); !ok {
-			return nil, errors.New("decode chunk: bad asset references")
+	for p := len(passes) - 1; p >= 0 && asset != nil; p-- {
+		if raw, err = pasteAssets(raw, passes[p], asset); err != nil {
+			return nil, err
 		}
 	}
 	p := &parser{b: raw}
@@ -180,6 +184,37 @@ func decodeChunkWith(data []byte, asset func(hash [sha256.Size]byte) ([]byte, er
 		return nil, fmt.Errorf("decode chunk: %w", err)
 	}
 	return events, nil
+}
+
+// pasteAssets pastes the assets of one pass of references into raw.
+func pasteAssets(raw []byte, refs []assetRef, asset func(hash [sha256.Size]byte) ([]byte, error)) ([]byte, error) {
+	if len(refs) == 0 {
+		return raw, nil
+	}
+	offsets := make([]int, len(refs))
+	parts := make([][]byte, len(refs))
+	for i, r := range refs {
+		if r.off == 0 || r.off >= len(raw) {
+			return nil, errors.New("decode chunk: asset reference out of the chunk")
+		}
+		open, end := raw[r.off-1], raw[r.off]
+		if !(open == '"' && end == '"' || open == '{' && end == '}') {
+			return nil, errors.New("decode chunk: asset reference not at an empty string or object")
+		}
+		b, err := asset(r.hash)
+		if err != nil {
+			return nil, err
+		}
+		if open == '"' && !quotesEscaped(b) {
+			return nil, errors.New("decode chunk: asset is not the contents of a JSON string")
+		}
+		offsets[i], parts[i] = r.off, b
+	}
+	out, ok := splice.Paste(raw, offsets, parts)
+	if !ok {
+		return nil, errors.New("decode chunk: asset references out of order")
+	}
+	return out, nil
 }
 
 // quotesEscaped reports whether every quote in s is escaped, so that s is
@@ -218,9 +253,9 @@ func eventTimestamp(raw []byte) (float64, error) {
 	return ts, err
 }
 
-// decodeChunkEvents is decodeChunk with each event decoded.
-func decodeChunkEvents(data []byte) ([]Event, error) {
-	raws, err := decodeChunk(data)
+// decodeChunkEvents is decodeChunkWith with each event decoded.
+func decodeChunkEvents(data []byte, asset func(hash [sha256.Size]byte) ([]byte, error)) ([]Event, error) {
+	raws, err := decodeChunkWith(data, asset)
 	if err != nil {
 		return nil, err
 	}

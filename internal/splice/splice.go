@@ -13,7 +13,7 @@
 package splice
 
 // Span is the contents of one JSON string in a text, between its quotes and
-// still escaped: text[Start:End].
+// still escaped, or of one JSON object, between its braces: text[Start:End].
 type Span struct {
 	Start, End int
 }
@@ -25,6 +25,17 @@ type Span struct {
 // that is not JSON it returns some spans of it, which Cut and Paste still
 // handle exactly.
 func Find(text []byte, min int, keep func(key []byte) bool) []Span {
+	return find(text, min, keep, '"')
+}
+
+// FindObjects is Find for object values: it returns the spans of the
+// contents (between the braces) of the outermost object values in text
+// that are at least min bytes long and whose key keep accepts.
+func FindObjects(text []byte, min int, keep func(key []byte) bool) []Span {
+	return find(text, min, keep, '{')
+}
+
+func find(text []byte, min int, keep func(key []byte) bool, quote byte) []Span {
 	var spans []Span
 	var key []byte // the last string read, while it may be a key
 	for i := 0; i < len(text); {
@@ -38,9 +49,9 @@ func Find(text []byte, min int, keep func(key []byte) bool) []Span {
 				key = text[start:end]
 				i = j + 1
 				j = skipSpace(text, i)
-				if j < len(text) && text[j] == '"' && keep(key) {
+				if j < len(text) && text[j] == quote && keep(key) {
 					vs := j + 1
-					ve := stringEnd(text, vs)
+					ve := valueEnd(text, vs, quote)
 					if ve-vs >= min && ve < len(text) {
 						spans = append(spans, Span{vs, ve})
 					}
@@ -52,6 +63,30 @@ func Find(text []byte, min int, keep func(key []byte) bool) []Span {
 		}
 	}
 	return spans
+}
+
+// valueEnd returns the index of the byte that ends the string (quote '"')
+// or object (quote '{') whose contents start at i, or len(text).
+func valueEnd(text []byte, i int, quote byte) int {
+	if quote == '"' {
+		return stringEnd(text, i)
+	}
+	depth := 1
+	for i < len(text) {
+		switch text[i] {
+		case '"':
+			i = stringEnd(text, i+1) + 1
+			continue
+		case '{':
+			depth++
+		case '}':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return len(text)
 }
 
 // stringEnd returns the index of the quote that ends the string whose

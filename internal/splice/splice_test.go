@@ -40,6 +40,32 @@ func TestFindTakesLongValuesOfKeptKeys(t *testing.T) {
 	}
 }
 
+func TestFindObjectsTakesOutermostLongObjects(t *testing.T) {
+	node := func(key []byte) bool { return string(key) == "node" }
+	tests := []struct {
+		name string
+		text string
+		want []string
+	}{
+		{"object value", `{"node":{"type":2,"id":12345}}`, []string{`"type":2,"id":12345`}},
+		{"outermost only", `{"node":{"x":{"node":{"id":1234567890}}}}`, []string{`"x":{"node":{"id":1234567890}}`}},
+		{"braces in strings", `{"node":{"t":"}}{{\"}"}}`, []string{`"t":"}}{{\"}"`}},
+		{"too short", `{"node":{}}`, nil},
+		{"string value", `{"node":"a long string value"}`, nil},
+		{"several", `[{"node":{"id":1000000001}},{"adds":[{"node":{"id":1000000002}}]}]`, []string{`"id":1000000001`, `"id":1000000002`}},
+		{"unterminated", `{"node":{"id":12345678901`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, s := range FindObjects([]byte(tt.text), 10, node) {
+				got = append(got, tt.text[s.Start:s.End])
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
 func TestCutThenPasteIsExact(t *testing.T) {
 	text := []byte(`[{"attributes":{"_cssText":"body{color:red}"}},{"adds":[{"rule":"h1{font:bold 2em}"}]}]`)
 	spans := Find(text, 10, css)
@@ -68,8 +94,12 @@ func FuzzCutPaste(f *testing.F) {
 	f.Add([]byte(`[{"attributes":{"_cssText":"body{color:red}"}},{"adds":[{"rule":"h1{font:bold 2em}"}]}]`), 0)
 	f.Add([]byte(`{"rule":"\"\\"}`), 1)
 	f.Add([]byte(`"rule":"`), 0)
+	f.Add([]byte(`{"node":{"_cssText":"a{}","x":{"node":{}}}}`), 0)
 	f.Fuzz(func(t *testing.T, text []byte, min int) {
 		spans := Find(text, min%64, css)
+		if min%2 == 1 {
+			spans = FindObjects(text, min%64, func(k []byte) bool { return string(k) == "node" })
+		}
 		prev := 0
 		parts := make([][]byte, len(spans))
 		for k, s := range spans {
