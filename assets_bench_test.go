@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -163,7 +164,9 @@ func TestCorpusStoredBytes(t *testing.T) {
 // and without assets); cold, warm and noassets report ingest time for one
 // round of the corpus: cold on an empty store with an empty style cache,
 // warm after one round, noassets on a store without assets and no cache
-// (the baseline). Run with -benchtime 1x or a few x:
+// (the baseline), in wall time (ns/op) and in the process's CPU time
+// (cpu-ms/op, garbage collection on other threads included). Run with
+// -benchtime 1x or a few x:
 //
 //	go test -run '^$' -bench CorpusAssets -benchtime 3x -count 3 .
 func BenchmarkCorpusAssets(b *testing.B) {
@@ -182,10 +185,17 @@ func BenchmarkCorpusAssets(b *testing.B) {
 		b.ReportMetric(plain, "noassets/gzip6")
 		b.ReportMetric(0, "ns/op")
 	})
+	var cpu time.Duration // process CPU time spent in round
 	round := func(b *testing.B, rec *Recorder, prefix string) {
+		start := processCPU()
 		for i, v := range visits {
 			ingestVisit(b, rec, fmt.Sprintf("%s-%03d", prefix, i), v)
 		}
+		cpu += processCPU() - start
+	}
+	reportCPU := func(b *testing.B) {
+		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+		cpu = 0
 	}
 	b.Run("cold", func(b *testing.B) {
 		b.SetBytes(int64(raw))
@@ -195,15 +205,18 @@ func BenchmarkCorpusAssets(b *testing.B) {
 			b.StartTimer()
 			round(b, rec, fmt.Sprint("cold", i))
 		}
+		reportCPU(b)
 	})
 	b.Run("warm", func(b *testing.B) {
 		b.SetBytes(int64(raw))
 		rec := corpusRecorder(b, memstore.New(), nil)
 		round(b, rec, "first")
+		cpu = 0
 		b.ResetTimer()
 		for i := range b.N {
 			round(b, rec, fmt.Sprint("warm", i))
 		}
+		reportCPU(b)
 	})
 	b.Run("noassets", func(b *testing.B) {
 		b.SetBytes(int64(raw))
@@ -213,5 +226,34 @@ func BenchmarkCorpusAssets(b *testing.B) {
 			b.StartTimer()
 			round(b, rec, fmt.Sprint("plain", i))
 		}
+		reportCPU(b)
 	})
+}
+
+// BenchmarkStyleSheet compares processing a 200 KB style sheet (minify,
+// the baseline) with finding it in the cache (a hash and a lookup).
+func BenchmarkStyleSheet(b *testing.B) {
+	css := bigCSS("bench", 200_000)
+	b.Run("minify", func(b *testing.B) {
+		b.SetBytes(int64(len(css)))
+		for range b.N {
+			minifyCSSText(css)
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		rec := corpusRecorder(b, memstore.New(), nil)
+		m := rec.masker("shop", mustCompile(b, DefaultPolicy()))
+		m.cssText(css)
+		b.SetBytes(int64(len(css)))
+		b.ResetTimer()
+		for range b.N {
+			m.cssText(css)
+		}
+	})
+}
+
+func mustCompile(tb testing.TB, p *Policy) *masker {
+	m, err := p.compile()
+	require.NoError(tb, err)
+	return m
 }

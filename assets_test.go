@@ -523,3 +523,10 @@ func storedText(t testing.TB, store storage.Store, key storage.Key) string {
 	}
 	return all.String()
 }
+
+func TestHashStringIsSHA256(t *testing.T) {
+	for _, n := range []int{0, 1, 16 << 10, 16<<10 + 1, 100_000} {
+		s := strings.Repeat("a{b:c}", n/6+1)[:n]
+		assert.Equal(t, sha256.Sum256([]byte(s)), hashString(s), "length %d", n)
+	}
+}

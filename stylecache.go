@@ -186,7 +186,7 @@ func (r *Recorder) processCSS(site string, policy [sha256.Size]byte, s string) s
 	if len(s) < minCachedCSS {
 		return minifyCSSText(s)
 	}
-	key := sha256.Sum256([]byte(s))
+	key := hashString(s)
 	if out, ok := r.styles.get(site, policy, key); ok {
 		r.tstate.count(site, func(c *SiteStats) { c.StyleHits++ })
 		return out
@@ -195,4 +195,18 @@ func (r *Recorder) processCSS(site string, policy [sha256.Size]byte, s string) s
 	r.styles.put(site, policy, key, out)
 	r.tstate.count(site, func(c *SiteStats) { c.StyleMisses++ })
 	return out
+}
+
+// hashString returns the SHA-256 of s without copying it whole.
+func hashString(s string) [sha256.Size]byte {
+	h := sha256.New()
+	var buf [16 << 10]byte
+	for len(s) > 0 {
+		n := copy(buf[:], s)
+		h.Write(buf[:n])
+		s = s[n:]
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
