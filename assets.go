@@ -52,7 +52,8 @@ const defaultAssetBudget = 64 << 20
 // assetState is the Recorder's asset bookkeeping. The zero value is ready
 // (no store); it is safe for concurrent use.
 type assetState struct {
-	store  storage.AssetStore // nil: chunks are written version 1
+	store  storage.AssetStore // the store's assets, nil when it keeps none
+	write  bool               // new chunks get assets (false: version 1, as Options.AssetBudget < 0 asks)
 	budget int64              // bytes of new assets per site per hour
 	mu     sync.Mutex
 	sites  map[string]*assetBucket
@@ -121,7 +122,7 @@ func (r *Recorder) encode(ctx context.Context, key storage.Key, events []Event) 
 	if err != nil {
 		return nil, 0, err
 	}
-	if r.assets.store == nil {
+	if !r.assets.write {
 		return chunkEncoder.EncodeAll(text, nil), 0, nil
 	}
 	var passes [][]assetRef
@@ -206,7 +207,7 @@ func (r *Recorder) storeAssets(ctx context.Context, key storage.Key, text []byte
 // (its references), so that no asset outlives it unreferenced by any
 // session that can be listed. Errors are logged.
 func (r *Recorder) abandon(ctx context.Context, key storage.Key, isNew bool) {
-	if !isNew || r.assets.store == nil {
+	if !isNew || !r.assets.write {
 		return
 	}
 	err := r.store.Delete(context.WithoutCancel(ctx), key)

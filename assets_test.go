@@ -530,3 +530,18 @@ func TestHashStringIsSHA256(t *testing.T) {
 		assert.Equal(t, sha256.Sum256([]byte(s)), hashString(s), "length %d", n)
 	}
 }
+
+// With assets turned off, new chunks are written inline and chunks written
+// with assets still read.
+func TestAssetsOffStillReadsAssets(t *testing.T) {
+	e := newAssetEnv(t, nil)
+	require.NoError(t, e.send("shop", "visit-0001", "w1", 0, sharedPage(0)...))
+	off, err := New(e.mem, e.sites, &Options{AssetBudget: -1})
+	require.NoError(t, err)
+	b, err := DecodeBatch(fmt.Appendf(nil, `{"site":"shop","session":"visit-0002","window":"w1","seq":0,"events":[%s]}`, strings.Join(sharedPage(0), ",")))
+	require.NoError(t, err)
+	_, err = off.Ingest(context.Background(), b, Client{})
+	require.NoError(t, err)
+	assert.Empty(t, e.refs("shop", "visit-0002"))
+	assert.Equal(t, string(readEvents(t, e.plain, "shop", "visit-0001")), string(readEvents(t, off, "shop", "visit-0001")))
+}

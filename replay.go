@@ -56,8 +56,8 @@ type Options struct {
 	// AssetBudget is how many bytes of new assets one site may store per
 	// hour through this Recorder when the store is a
 	// [storage.AssetStore]; beyond it, strings stay inline in the chunks.
-	// 0 means 64 MiB; negative turns assets off (chunks as a store
-	// without assets gets them).
+	// 0 means 64 MiB; negative writes new chunks with every string inline
+	// (chunks with assets written before still read).
 	AssetBudget int64
 }
 
@@ -126,8 +126,8 @@ func New(store storage.Store, sites Sites, opts *Options) (*Recorder, error) {
 	if r.opts.AssetBudget == 0 {
 		r.opts.AssetBudget = defaultAssetBudget
 	}
-	if as, ok := store.(storage.AssetStore); ok && r.opts.AssetBudget > 0 {
-		r.assets = assetState{store: as, budget: r.opts.AssetBudget}
+	if as, ok := store.(storage.AssetStore); ok {
+		r.assets = assetState{store: as, write: r.opts.AssetBudget > 0, budget: r.opts.AssetBudget}
 	}
 	return r, nil
 }
