@@ -12,8 +12,9 @@ import (
 // hash of the raw text, so a style sheet seen before costs a hash and a
 // lookup. The cache is keyed by everything its output depends on: the site
 // and a fingerprint of its privacy policy (a site whose policy changes
-// starts with an empty cache), and the raw text. It is bounded in bytes;
-// when full, the site holding the most bytes gives up its least recently
+// starts with an empty cache), and the raw text. It is bounded in bytes,
+// each entry counted with a fixed overhead besides its text, so the bound
+// also caps the number of entries; when full, the site holding the most bytes gives up its least recently
 // used entry, so a site flooding it with distinct style sheets evicts its
 // own entries before anyone else's.
 
