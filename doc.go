@@ -16,12 +16,31 @@
 //     brought up to date.
 //  4. Target: the site's rules decide whether the session is kept, dropped,
 //     or still pending.
-//  5. Encode: the events become one compressed chunk.
+//  5. Encode: the events become one compressed chunk; with a store that
+//     keeps assets, its large repeated values are stored once per site
+//     (see # Assets).
 //  6. Store: the chunk is appended, once, under (site, session, window, seq)
 //     and the session's metadata is written.
 //
 // [Recorder.Sweep] ends idle sessions, resolves the ones still pending and
 // deletes those past their retention.
+//
+// # Assets
+//
+// When the store implements [storage.AssetStore], the large values of the
+// masked events that repeat across a site's sessions (style sheets in
+// _cssText and style rules, data URLs, big text, and the DOM trees of
+// snapshots once those are cut out) are stored once per site under a
+// SHA-256 over the site and the content, and chunks reference them.
+// Reading restores them, verifying each hash: [Recorder.Events] returns
+// byte for byte what it returned before assets, and chunks written before
+// them still read. An asset lives as long as a session that uses it: the
+// store frees it with the last one ([Recorder.Delete], retention, drops),
+// so deleting a session leaves none of its own data behind. A site may
+// store at most [Options].AssetBudget bytes of new assets an hour; beyond
+// it values stay inline. Minified style sheets are cached per site and
+// policy ([Options].StyleCache), so a style sheet seen before costs a hash
+// and a lookup; [SiteStats] counts hits, misses and assets.
 //
 // # Events
 //

@@ -252,21 +252,56 @@ func checkChildNodes(p *parser, depth int) error {
 
 // checkAttributes checks an element's attributes (in a serialized node or
 // an attribute change): an object whose values are strings, numbers,
-// booleans or null. rrweb sends nothing else, and the masker would not
-// know how to mask anything else, so it is refused, naming the attribute.
+// booleans or null. rrweb sends nothing else, but for one shape: an
+// attribute change of style may be an object of CSS properties, each a
+// string, false (removed) or [value, priority] (see checkStyleObject). The
+// masker would not know how to mask anything else, so it is refused,
+// naming the attribute.
 func checkAttributes(p *parser) error {
 	if p.kind() != "object" {
 		return object.check(p, "")
 	}
 	return p.object(func(key string) error {
 		switch p.kind() {
-		case "object", "array":
+		case "object":
+			if key == "style" {
+				return checkStyleObject(p)
+			}
+			fallthrough
+		case "array":
 			if err := p.skip(); err != nil {
 				return err
 			}
 			return &ValidationError{Path: key, Msg: "want a string, number, boolean or null"}
 		}
 		return p.skip()
+	})
+}
+
+// checkStyleObject checks the style of an rrweb attribute change given as
+// properties: {"color": "red", "width": false, "top": ["0", "important"]}.
+func checkStyleObject(p *parser) error {
+	return p.object(func(prop string) error {
+		switch p.kind() {
+		case "string", "boolean", "null":
+			return p.skip()
+		case "array":
+			n := 0
+			err := p.array(func(int) error {
+				if n++; n > 2 || p.kind() != "string" {
+					if err := p.skip(); err != nil {
+						return err
+					}
+					return &ValidationError{Path: "style." + prop, Msg: "want [value, priority] strings"}
+				}
+				return p.skip()
+			})
+			return err
+		}
+		if err := p.skip(); err != nil {
+			return err
+		}
+		return &ValidationError{Path: "style." + prop, Msg: "want a string, false or [value, priority]"}
 	})
 }
 

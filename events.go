@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,13 +42,14 @@ func (r *Recorder) Events(ctx context.Context, site, id, window string, w io.Wri
 		return err
 	}
 	key := storage.Key{Site: site, Session: id}
-	windows, err := r.scanWindows(ctx, key, window, sess.WindowIDs)
+	assets := r.assetReader(ctx, site)
+	windows, err := r.scanWindows(ctx, key, window, sess.WindowIDs, assets)
 	if err != nil {
 		return err
 	}
 	sources := make([]iter.Seq2[stamped, error], len(windows))
 	for i, win := range windows {
-		sources[i] = r.chunkEvents(ctx, key, win.id, win.seqs)
+		sources[i] = r.chunkEvents(ctx, key, win.id, win.seqs, assets)
 		if win.unordered {
 			events, err := sortedEvents(sources[i])
 			if err != nil {
@@ -70,9 +72,10 @@ type stamped struct {
 // chunkEvents yields the events of a session's chunks (of one window when
 // window != "") in stored order, reading and decoding one chunk at a time.
 // With seqs != nil (ascending) only the chunks of those seqs are read, so
-// that a chunk appended since seqs were listed is left out. An error is
-// yielded once and ends the sequence.
-func (r *Recorder) chunkEvents(ctx context.Context, key storage.Key, window string, seqs []int) iter.Seq2[stamped, error] {
+// that a chunk appended since seqs were listed is left out. assets reads
+// the assets the chunks reference. An error is yielded once and ends the
+// sequence.
+func (r *Recorder) chunkEvents(ctx context.Context, key storage.Key, window string, seqs []int, assets func([sha256.Size]byte) ([]byte, error)) iter.Seq2[stamped, error] {
 	return func(yield func(stamped, error) bool) {
 		todo := seqs
 		for c, err := range r.store.Chunks(ctx, key, window) {
@@ -92,7 +95,7 @@ func (r *Recorder) chunkEvents(ctx context.Context, key storage.Key, window stri
 				}
 				todo = todo[1:]
 			}
-			raws, err := decodeChunk(c.Data)
+			raws, err := decodeChunkWith(c.Data, assets)
 			if err != nil {
 				yield(stamped{}, fmt.Errorf("read %s/%s/%s/%d: %w", key.Site, key.Session, c.Window, c.Seq, err))
 				return
@@ -124,10 +127,10 @@ type scannedWindow struct {
 // listed, as past the cap on listed windows) in stored order. It keeps the
 // seqs of the chunks it read (8 bytes a chunk), so that the merge reads the
 // same chunks even while batches are being appended.
-func (r *Recorder) scanWindows(ctx context.Context, key storage.Key, window string, listed []string) ([]scannedWindow, error) {
+func (r *Recorder) scanWindows(ctx context.Context, key storage.Key, window string, listed []string, assets func([sha256.Size]byte) ([]byte, error)) ([]scannedWindow, error) {
 	var windows []scannedWindow
 	var last float64 // timestamp of the last event of windows[len-1]
-	for e, err := range r.chunkEvents(ctx, key, window, nil) {
+	for e, err := range r.chunkEvents(ctx, key, window, nil, assets) {
 		if err != nil {
 			return nil, err
 		}

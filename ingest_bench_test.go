@@ -154,7 +154,7 @@ func corpusChunks(b *testing.B) ([][]Event, int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		evs, err := decodeChunkEvents(c.Data)
+		evs, err := decodeChunkEvents(c.Data, rec.assetReader(context.Background(), key.Site))
 		if err != nil {
 			b.Fatal(err)
 		}

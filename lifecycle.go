@@ -25,14 +25,20 @@ type SweepStats struct {
 }
 
 // SiteStats counts the targeting decisions of one site made by one Recorder
-// since it started. It is a plain value: [Recorder.Stats] returns copies.
+// since it started, and the work its style sheets and assets took. It is a
+// plain value: [Recorder.Stats] returns copies.
 type SiteStats struct {
 	Kept    int64 // sessions that became kept (a rule held, or no rules)
 	Dropped int64 // sessions dropped because every rule failed
 	Evicted int64 // pending sessions dropped, oldest first, to respect maxPendingBytes
+
+	StyleHits    int64 // style sheets found processed in the cache
+	StyleMisses  int64 // style sheets processed (minified) and cached
+	AssetsStored int64 // assets stored for the first time
+	AssetsInline int64 // new assets left inline because the site's AssetBudget was spent
 }
 
-// Stats returns the targeting counts per site id. It is safe to call at any
+// Stats returns the counts of [SiteStats] per site id. It is safe to call at any
 // time; the counts cover this Recorder only, not others sharing its Store.
 func (r *Recorder) Stats() map[string]SiteStats {
 	t := &r.tstate

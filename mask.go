@@ -139,6 +139,17 @@ type masker struct {
 	read                     map[string]bool // attributes the selectors read
 	ancestorSens, siblingSen bool            // selectors with combinators / sibling-dependent ones
 	scrub                    scrubber
+	// css processes a _cssText value; nil means minifyCSSText. The
+	// Recorder sets it to its per-site cache of processed style sheets.
+	css func(string) string
+}
+
+// cssText processes the style sheet of a _cssText attribute.
+func (m *masker) cssText(s string) string {
+	if m.css != nil {
+		return m.css(s)
+	}
+	return minifyCSSText(s)
 }
 
 // inputTypes are the values MaskInputTypes accepts.
@@ -503,7 +514,7 @@ func (m *masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 	case key == markerAttr:
 		return val, false // only the server writes it
 	case key == "_cssText" || key == "_csstext":
-		return minifyCSSText(val), true
+		return m.cssText(val), true
 	case key == "rr_dataurl" && hidesContent(c):
 		return "", false // a canvas or image of a masked region: its pixels may show the text
 	case key == "style" || rrwebAttrs[key]:

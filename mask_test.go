@@ -84,18 +84,11 @@ func (env *privEnv) tryIngest(r *Recorder, window string, seq int, events ...str
 	return err
 }
 
-// stored returns every stored chunk of the session, decompressed.
+// stored returns every stored chunk of the session, decompressed, with the
+// assets they reference.
 func (env *privEnv) stored() string {
 	env.t.Helper()
-	var all bytes.Buffer
-	for c, err := range env.store.Chunks(context.Background(), storage.Key{Site: "shop", Session: privSession}, "") {
-		require.NoError(env.t, err)
-		raw, err := chunkDecoder.DecodeAll(c.Data, nil)
-		require.NoError(env.t, err)
-		all.Write(raw)
-		all.WriteByte('\n')
-	}
-	return all.String()
+	return storedText(env.t, env.store, storage.Key{Site: "shop", Session: privSession})
 }
 
 // read returns what the read API serves for the session.

@@ -462,7 +462,7 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 				return maskInputValue(string(n)), true
 			}
 		case lk == "_csstext":
-			return minifyCSSText(s), true
+			return p.m.cssText(s), true
 		case lk == "srcdoc" || lk == "rr_dataurl":
 			return nil, false
 		case lk == "style" || rrwebAttrs[lk]:

@@ -705,7 +705,7 @@ func (r *Recorder) windowMirror(ctx context.Context, m *masker, key storage.Key,
 			ws.complete = false
 		}
 		want = c.Seq + 1
-		events, err := decodeChunkEvents(c.Data)
+		events, err := decodeChunkEvents(c.Data, r.assetReader(ctx, key.Site))
 		if err != nil {
 			r.log.Warn("replay: stored chunk unreadable; masking without it",
 				"site", key.Site, "session", key.Session, "window", window, "seq", c.Seq, "err", err)

@@ -30,6 +30,10 @@ type Recorder struct {
 	locks   sessionLocks
 	mirrors *mirrorCache
 	tstate  targetState // targeting counts and caches (lifecycle.go)
+
+	assets      assetState  // content-addressed assets (assets.go)
+	styles      *styleCache // processed style sheets (stylecache.go)
+	siteMaskers siteMaskers // maskers that use styles
 }
 
 // Options configure a Recorder. The zero value, or a nil *Options, means the
@@ -48,6 +52,16 @@ type Options struct {
 	// between batches; a mirror that is not in memory is rebuilt from the
 	// stored chunks. 0 means 4096.
 	MirrorCache int
+	// StyleCache bounds the bytes of processed (minified) style sheets
+	// kept in memory, so that a style sheet seen before is not processed
+	// again. 0 means 64 MiB; negative turns the cache off.
+	StyleCache int
+	// AssetBudget is how many bytes of new assets one site may store per
+	// hour through this Recorder when the store is a
+	// [storage.AssetStore]; beyond it, strings stay inline in the chunks.
+	// 0 means 64 MiB; negative writes new chunks with every string inline
+	// (chunks with assets written before still read).
+	AssetBudget int64
 }
 
 // RageClick is the definition of a rage click; see [Options].
@@ -108,6 +122,16 @@ func New(store storage.Store, sites Sites, opts *Options) (*Recorder, error) {
 		r.opts.MirrorCache = 4096
 	}
 	r.mirrors = newMirrorCache(r.opts.MirrorCache)
+	if r.opts.StyleCache == 0 {
+		r.opts.StyleCache = 64 << 20
+	}
+	r.styles = newStyleCache(r.opts.StyleCache)
+	if r.opts.AssetBudget == 0 {
+		r.opts.AssetBudget = defaultAssetBudget
+	}
+	if as, ok := store.(storage.AssetStore); ok {
+		r.assets = assetState{store: as, write: r.opts.AssetBudget > 0, budget: r.opts.AssetBudget}
+	}
 	return r, nil
 }
 
@@ -171,7 +195,7 @@ func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key stora
 	}
 
 	// 2. Mask, before anything is kept.
-	if err := r.mask(ctx, cs.masker, key, b); err != nil {
+	if err := r.mask(ctx, r.masker(b.Site, cs.masker), key, b); err != nil {
 		return Result{}, nil, err
 	}
 
@@ -189,8 +213,9 @@ func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key stora
 	}
 
 	// 5. Encode and store.
-	data, err := encodeChunk(b.Events)
+	data, assetBytes, err := r.encode(ctx, key, b.Events)
 	if err != nil {
+		r.abandon(ctx, key, isNew)
 		return Result{}, nil, err
 	}
 	err = r.storeOf(ctx).Append(ctx, key, storage.Chunk{Window: b.Window, Seq: b.Seq, Events: len(b.Events), Data: data})
@@ -202,9 +227,10 @@ func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key stora
 		// the window is new to it): the earlier try failed after Append, so
 		// its facts are written now.
 	case err != nil:
+		r.abandon(ctx, key, isNew)
 		return Result{}, nil, fmt.Errorf("append %s/%s/%s/%d: %w", key.Site, key.Session, b.Window, b.Seq, err)
 	default:
-		sess.StoredBytes += int64(len(data))
+		sess.StoredBytes += int64(len(data)) + assetBytes
 	}
 	if err := r.storeOf(ctx).PutSession(context.WithoutCancel(ctx), sess); err != nil {
 		return Result{}, nil, fmt.Errorf("put session %s/%s: %w", key.Site, key.Session, err)

@@ -17,7 +17,8 @@
 //	}
 //
 // Package storetest imports only the standard library, so an adapter inherits
-// no dependencies from it. Packages memstore and filestore are complete
+// no dependencies from it. Optional abilities are small interfaces beside
+// Store, found by type assertion, each with a fallback: see [AssetStore]. Packages memstore and filestore are complete
 // examples.
 //
 // A store that filters in memory can use [Query.Match], [Newer] and

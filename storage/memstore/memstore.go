@@ -10,7 +10,10 @@
 //   - List filters and sorts every stored session on each call, in time
 //     linear in the number of sessions (see BenchmarkList).
 //
-// Stored chunk bytes and sessions are copies: changing what was passed to
+// It implements [storage.AssetStore]: assets are counted by session and
+// freed by the Delete of the last session that references them.
+//
+// Stored chunk bytes, assets and sessions are copies: changing what was passed to
 // Append or PutSession, or what Chunks, Session and List returned, never
 // changes what is stored.
 package memstore
@@ -34,6 +37,18 @@ import (
 type Store struct {
 	mu       sync.RWMutex
 	sessions map[storage.Key]*entry
+	assets   map[assetKey]*asset
+}
+
+// assetKey names one asset of one site.
+type assetKey struct {
+	site, hash string
+}
+
+// asset is a stored asset and the number of sessions that reference it.
+type asset struct {
+	data []byte
+	refs int
 }
 
 // entry is what is stored for one session. Either part may be missing: the
@@ -41,7 +56,8 @@ type Store struct {
 type entry struct {
 	meta   *storage.Session // nil until PutSession
 	chunks map[chunkKey]storage.Chunk
-	views  []storage.View // oldest first, at most maxViews (views.go)
+	views  []storage.View      // oldest first, at most maxViews (views.go)
+	assets map[string]struct{} // hashes of the site's assets the session references
 }
 
 type chunkKey struct {
@@ -51,7 +67,7 @@ type chunkKey struct {
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{sessions: make(map[storage.Key]*entry)}
+	return &Store{sessions: make(map[storage.Key]*entry), assets: make(map[assetKey]*asset)}
 }
 
 // Append implements [storage.Store.Append]: it stores a copy of c.Data.
@@ -165,19 +181,103 @@ func (s *Store) List(ctx context.Context, q storage.Query) (storage.Page, error)
 	return page, nil
 }
 
-// Delete implements [storage.Store.Delete]: it removes the session's chunks
-// and metadata under one lock.
+// Delete implements [storage.Store.Delete]: it removes the session's chunks,
+// metadata and asset references under one lock, and the assets no other
+// session references (see [storage.AssetStore]).
 func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: delete: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.sessions[key]; !ok {
+	e, ok := s.sessions[key]
+	if !ok {
 		return fmt.Errorf("memstore: delete %s/%s: %w", key.Site, key.Session, storage.ErrNotFound)
+	}
+	for h := range e.assets {
+		ak := assetKey{key.Site, h}
+		if a := s.assets[ak]; a != nil {
+			if a.refs--; a.refs <= 0 {
+				delete(s.assets, ak)
+			}
+		}
 	}
 	delete(s.sessions, key)
 	return nil
 }
 
-var _ storage.Store = (*Store)(nil)
+// PutAsset implements [storage.AssetStore.PutAsset]: it stores a copy of
+// data unless the site has the asset, and records the reference.
+func (s *Store) PutAsset(ctx context.Context, key storage.Key, hash string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: put asset: %w", err)
+	}
+	if !storage.ValidAssetHash(hash) {
+		return fmt.Errorf("memstore: put asset %q: %w", hash, storage.ErrInvalidKey)
+	}
+	ak := assetKey{key.Site, hash}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.assets[ak] == nil {
+		s.assets[ak] = &asset{data: bytes.Clone(data)}
+	}
+	s.ref(key, ak)
+	return nil
+}
+
+// RefAssets implements [storage.AssetStore.RefAssets].
+func (s *Store) RefAssets(ctx context.Context, key storage.Key, hashes []string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: ref assets: %w", err)
+	}
+	for _, h := range hashes {
+		if !storage.ValidAssetHash(h) {
+			return nil, fmt.Errorf("memstore: ref asset %q: %w", h, storage.ErrInvalidKey)
+		}
+	}
+	var missing []string
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range hashes {
+		ak := assetKey{key.Site, h}
+		if s.assets[ak] == nil {
+			missing = append(missing, h)
+			continue
+		}
+		s.ref(key, ak)
+	}
+	return missing, nil
+}
+
+// ref records that session key references the stored asset ak. The caller
+// holds s.mu.
+func (s *Store) ref(key storage.Key, ak assetKey) {
+	e := s.sessions[key]
+	if e == nil {
+		e = &entry{}
+		s.sessions[key] = e
+	}
+	if e.assets == nil {
+		e.assets = make(map[string]struct{})
+	}
+	if _, ok := e.assets[ak.hash]; !ok {
+		e.assets[ak.hash] = struct{}{}
+		s.assets[ak].refs++
+	}
+}
+
+// Asset implements [storage.AssetStore.Asset]: it returns a copy.
+func (s *Store) Asset(ctx context.Context, site, hash string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: asset: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a := s.assets[assetKey{site, hash}]
+	if a == nil {
+		return nil, fmt.Errorf("memstore: asset %s/%s: %w", site, hash, storage.ErrNotFound)
+	}
+	return bytes.Clone(a.data), nil
+}
+
+var _ storage.AssetStore = (*Store)(nil)

@@ -1,9 +1,10 @@
 // Package storetest checks that a [storage.Store] follows the rules of its
 // documentation: idempotent appends, chunk order, the filters, order and
-// pages of List, deletion, copies, concurrency and cancellation; and, for a
+// pages of List, deletion, copies, concurrency and cancellation; for a
 // store that implements [storage.SessionLocker], that its lock serialises
 // concurrent writers, keeps a function's writes all or none, and makes
-// Delete wait.
+// Delete wait; and for a store that implements [storage.AssetStore], the
+// asset rules (cases named Asset...; skipped for other stores).
 //
 // An adapter proves itself with one test:
 //
@@ -41,6 +42,9 @@ type testCase struct {
 	explanation string // the rule, with the file:line stating it
 	// run exercises a fresh, empty store and reports violations to c.
 	run func(ctx context.Context, c *checker, s storage.Store)
+	// assets marks a rule of [storage.AssetStore]: it is skipped for a
+	// store that does not implement it.
+	assets bool
 }
 
 // Run runs every case of the suite as a subtest of t, each on a fresh store
@@ -50,7 +54,11 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := new(checker)
-			tc.run(t.Context(), c, newStore(t))
+			s := newStore(t)
+			if _, ok := s.(storage.AssetStore); tc.assets && !ok {
+				t.Skip("the store does not implement storage.AssetStore")
+			}
+			tc.run(t.Context(), c, s)
 			for _, err := range c.errs {
 				t.Errorf("%v\nrule: %s", err, tc.explanation)
 			}
@@ -67,7 +75,9 @@ func TestStore(newStore func() storage.Store) error {
 	for _, tc := range cases {
 		c := new(checker)
 		s := newStore()
-		tc.run(context.Background(), c, s)
+		if _, ok := s.(storage.AssetStore); !tc.assets || ok {
+			tc.run(context.Background(), c, s)
+		}
 		if cl, ok := s.(io.Closer); ok {
 			if err := cl.Close(); err != nil {
 				c.errorf("Close: %v", err)
@@ -89,7 +99,9 @@ func withSource(s string) string {
 	return fmt.Sprintf("%s (%s/%s:%d)", s, filepath.Base(filepath.Dir(file)), filepath.Base(file), line)
 }
 
-var cases = []testCase{
+var cases = append(storeCases, assetCases...)
+
+var storeCases = []testCase{
 	{
 		name:        "AppendThenChunks",
 		explanation: withSource("Chunks yields what Append stored: window, seq, event count and bytes, unchanged"),

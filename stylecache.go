@@ -1,0 +1,213 @@
+package replay
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"encoding/json"
+	"sync"
+)
+
+// Style sheets are processed once: the Recorder keeps, per site, the
+// processed (minified) text of the _cssText values it has seen, keyed by a
+// hash of the raw text, so a style sheet seen before costs a hash and a
+// lookup. The cache is keyed by everything its output depends on: the site
+// and a fingerprint of its privacy policy (a site whose policy changes
+// starts with an empty cache), and the raw text. It is bounded in bytes,
+// each entry counted with a fixed overhead besides its text, so the bound
+// also caps the number of entries; when full, the site holding the most bytes gives up its least recently
+// used entry, so a site flooding it with distinct style sheets evicts its
+// own entries before anyone else's.
+
+// minCachedCSS is the shortest style sheet worth a cache entry: shorter
+// ones are minified every time.
+const minCachedCSS = 256
+
+// styleEntryOverhead is what the cache counts for an entry besides its
+// text: the key, the list element and the map slot.
+const styleEntryOverhead = 128
+
+// styleCache is the Recorder's cache of processed style sheets. It is safe
+// for concurrent use.
+type styleCache struct {
+	mu       sync.Mutex
+	maxBytes int
+	bytes    int
+	sites    map[string]*styleSite
+}
+
+// styleSite is one site's part of the cache.
+type styleSite struct {
+	policy [sha256.Size]byte // fingerprint of the policy the entries were made with
+	lru    list.List         // of *styleEntry, most recently used first
+	byKey  map[[sha256.Size]byte]*list.Element
+	bytes  int
+}
+
+type styleEntry struct {
+	key  [sha256.Size]byte
+	text string
+}
+
+func (e *styleEntry) size() int { return len(e.text) + styleEntryOverhead }
+
+func newStyleCache(maxBytes int) *styleCache {
+	return &styleCache{maxBytes: maxBytes, sites: make(map[string]*styleSite)}
+}
+
+// get returns the processed text of the raw style sheet with hash key.
+func (c *styleCache) get(site string, policy, key [sha256.Size]byte) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.sites[site]
+	if s == nil || s.policy != policy {
+		return "", false
+	}
+	el := s.byKey[key]
+	if el == nil {
+		return "", false
+	}
+	s.lru.MoveToFront(el)
+	return el.Value.(*styleEntry).text, true
+}
+
+// put adds the processed text of the raw style sheet with hash key and
+// evicts until the cache fits its bound.
+func (c *styleCache) put(site string, policy, key [sha256.Size]byte, text string) {
+	e := &styleEntry{key: key, text: text}
+	if c.maxBytes <= 0 || e.size() > c.maxBytes/4 {
+		return // too large to be worth a quarter of the cache
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.sites[site]
+	if s != nil && s.policy != policy {
+		c.dropSite(site, s)
+		s = nil
+	}
+	if s == nil {
+		s = &styleSite{policy: policy, byKey: make(map[[sha256.Size]byte]*list.Element)}
+		c.sites[site] = s
+	}
+	if _, ok := s.byKey[key]; ok {
+		return
+	}
+	s.byKey[key] = s.lru.PushFront(e)
+	s.bytes += e.size()
+	c.bytes += e.size()
+	for c.bytes > c.maxBytes {
+		c.evictOne()
+	}
+}
+
+// evictOne removes the least recently used entry of the site holding the
+// most bytes. The caller holds c.mu.
+func (c *styleCache) evictOne() {
+	var (
+		victim     *styleSite
+		victimSite string
+	)
+	for id, s := range c.sites {
+		if victim == nil || s.bytes > victim.bytes {
+			victim, victimSite = s, id
+		}
+	}
+	el := victim.lru.Back()
+	e := el.Value.(*styleEntry)
+	victim.lru.Remove(el)
+	delete(victim.byKey, e.key)
+	victim.bytes -= e.size()
+	c.bytes -= e.size()
+	if victim.lru.Len() == 0 {
+		delete(c.sites, victimSite)
+	}
+}
+
+// dropSite removes a site's entries. The caller holds c.mu.
+func (c *styleCache) dropSite(id string, s *styleSite) {
+	c.bytes -= s.bytes
+	delete(c.sites, id)
+}
+
+// len returns the number of entries and bytes the cache holds.
+func (c *styleCache) len() (entries, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.sites {
+		entries += s.lru.Len()
+	}
+	return entries, c.bytes
+}
+
+// policyFingerprint identifies what a policy makes of the events: two
+// policies with the same fingerprint process a style sheet the same way.
+func policyFingerprint(p *Policy) [sha256.Size]byte {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic("replay: policy does not encode: " + err.Error()) // plain fields only
+	}
+	return sha256.Sum256(b)
+}
+
+// siteMaskers gives each site's compiled masker a copy that processes
+// style sheets through the Recorder's cache. It is safe for concurrent use.
+type siteMaskers struct {
+	mu    sync.Mutex
+	sites map[string]siteMasker
+}
+
+type siteMasker struct {
+	orig, withCache *masker
+}
+
+// masker returns m, compiled for site, with its style sheets processed
+// through r's cache. The copies are made once per compiled masker.
+func (r *Recorder) masker(site string, m *masker) *masker {
+	if r.styles.maxBytes <= 0 {
+		return m
+	}
+	sm := &r.siteMaskers
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	if e, ok := sm.sites[site]; ok && e.orig == m {
+		return e.withCache
+	}
+	fp := policyFingerprint(&m.p)
+	c := *m
+	c.css = func(s string) string { return r.processCSS(site, fp, s) }
+	if sm.sites == nil {
+		sm.sites = make(map[string]siteMasker)
+	}
+	sm.sites[site] = siteMasker{orig: m, withCache: &c}
+	return &c
+}
+
+// processCSS returns the processed text of the raw style sheet s of site,
+// from the cache when it holds it.
+func (r *Recorder) processCSS(site string, policy [sha256.Size]byte, s string) string {
+	if len(s) < minCachedCSS {
+		return minifyCSSText(s)
+	}
+	key := hashString(s)
+	if out, ok := r.styles.get(site, policy, key); ok {
+		r.tstate.count(site, func(c *SiteStats) { c.StyleHits++ })
+		return out
+	}
+	out := minifyCSSText(s)
+	r.styles.put(site, policy, key, out)
+	r.tstate.count(site, func(c *SiteStats) { c.StyleMisses++ })
+	return out
+}
+
+// hashString returns the SHA-256 of s without copying it whole.
+func hashString(s string) [sha256.Size]byte {
+	h := sha256.New()
+	var buf [16 << 10]byte
+	for len(s) > 0 {
+		n := copy(buf[:], s)
+		h.Write(buf[:n])
+		s = s[n:]
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
