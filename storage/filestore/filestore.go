@@ -73,7 +73,7 @@
 //
 // # Performance
 //
-// PERFORMANCE
+// # PERFORMANCE
 //
 // # Limits
 //
@@ -802,6 +802,7 @@ func (s *Store) Due(ctx context.Context, q storage.DueQuery) (storage.DuePage, e
 	}
 	return page, wrapErr("due", rows.Err())
 }
+
 // mkdir creates a session's directory and its site's if they are missing,
 // and syncs their parents so that a crash cannot lose them.
 func (s *Store) mkdir(dir string) error {

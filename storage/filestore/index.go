@@ -195,14 +195,14 @@ func stateCode(s storage.State) int {
 
 // row is a session as its index columns.
 type row struct {
-	state                   int
-	start, firstSeen, last  int64
-	dur, errors             int64
-	device, os, browser     string
-	user, pages             string
-	ended                   bool
-	data                    []byte
-	events, rules           []string
+	state                  int
+	start, firstSeen, last int64
+	dur, errors            int64
+	device, os, browser    string
+	user, pages            string
+	ended                  bool
+	data                   []byte
+	events, rules          []string
 }
 
 func toRow(s storage.Session) (row, error) {
