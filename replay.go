@@ -187,6 +187,7 @@ func (r *Recorder) Ingest(ctx context.Context, b *Batch, from Client) (Result, e
 	case errors.Is(err, storage.ErrExists):
 		// Stored before, but the metadata does not count it: the earlier
 		// try failed after Append, so its facts are written now.
+		sess.StoredBytes += int64(len(data))
 	case err != nil:
 		return Result{}, fmt.Errorf("append %s/%s/%s/%d: %w", key.Site, key.Session, b.Window, b.Seq, err)
 	default:
