@@ -555,9 +555,17 @@ func (s *Store) Session(ctx context.Context, key storage.Key) (storage.Session, 
 	return sess, nil
 }
 
+// maxScanRows bounds the rows one List call reads: a filter that no index
+// serves and that matches few sessions (a URL glob that matches none)
+// would otherwise read every session of the site. Past it, List returns
+// the sessions it found, maybe none, and a Next cursor that goes on from
+// the last row read.
+var maxScanRows = 20_000
+
 // List implements [storage.Store.List] with one query of the index, which
 // reads rows in listing order from the index of the most specific filter
-// and stops after the page (see the package documentation, Performance).
+// and stops after the page (see the package documentation, Performance),
+// or after maxScanRows rows.
 func (s *Store) List(ctx context.Context, q storage.Query) (storage.Page, error) {
 	var after *storage.Cursor
 	if q.Cursor != "" {
@@ -579,29 +587,34 @@ func (s *Store) List(ctx context.Context, q storage.Query) (storage.Page, error)
 	defer rows.Close()
 	size := q.PageSize()
 	page := storage.Page{Sessions: make([]storage.Session, 0, min(size, 64))}
-	for rows.Next() {
+	for scanned := 1; rows.Next(); scanned++ {
 		var (
-			pages string
-			data  []byte
+			start    int64
+			id, site string
+			pages    string
+			data     []byte
 		)
-		if err := rows.Scan(&pages, &data); err != nil {
+		if err := rows.Scan(&start, &id, &site, &pages, &data); err != nil {
 			return storage.Page{}, wrapErr("list", err)
 		}
-		if q.URL != "" && !anyURL(q.URL, pages) {
-			continue
+		if q.URL == "" || anyURL(q.URL, pages) {
+			sess, err := decodeSession(data)
+			if err != nil {
+				return storage.Page{}, wrapErr("list", err)
+			}
+			if q.Match(sess) {
+				if len(page.Sessions) == size {
+					page.Next = storage.CursorAt(page.Sessions[size-1]).String()
+					break
+				}
+				page.Sessions = append(page.Sessions, sess)
+			}
 		}
-		sess, err := decodeSession(data)
-		if err != nil {
-			return storage.Page{}, wrapErr("list", err)
-		}
-		if !q.Match(sess) {
-			continue
-		}
-		if len(page.Sessions) == size {
-			page.Next = storage.CursorAt(page.Sessions[size-1]).String()
+		if scanned >= maxScanRows {
+			// Every row up to this one was read: go on after it.
+			page.Next = storage.Cursor{Start: keyTime(start), ID: id, Site: site}.String()
 			break
 		}
-		page.Sessions = append(page.Sessions, sess)
 	}
 	if err := rows.Err(); err != nil {
 		return storage.Page{}, wrapErr("list", err)

@@ -176,6 +176,15 @@ func timeKey(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// keyTime is the inverse of timeKey, for a cursor: a time whose timeKey
+// is k.
+func keyTime(k int64) time.Time {
+	if k == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, k).UTC()
+}
+
 var (
 	minKeyTime = time.Unix(0, math.MinInt64+1)
 	maxKeyTime = time.Unix(0, math.MaxInt64)
@@ -415,7 +424,7 @@ func listQuery(q storage.Query, after *storage.Cursor) (string, []any) {
 			cond("(s.start, s.id, s.site) < (?, ?, ?)", t, after.ID, after.Site)
 		}
 	}
-	sqlText := "SELECT s.pages, s.data FROM " + from
+	sqlText := "SELECT s.start, s.id, s.site, s.pages, s.data FROM " + from
 	if len(where) > 0 {
 		sqlText += " WHERE " + strings.Join(where, " AND ")
 	}
