@@ -560,7 +560,7 @@ func (s *Store) Session(ctx context.Context, key storage.Key) (storage.Session, 
 // would otherwise read every session of the site. Past it, List returns
 // the sessions it found, maybe none, and a Next cursor that goes on from
 // the last row read.
-var maxScanRows = 20_000
+var maxScanRows = 5_000
 
 // List implements [storage.Store.List] with one query of the index, which
 // reads rows in listing order from the index of the most specific filter
