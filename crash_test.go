@@ -100,11 +100,12 @@ func TestCrashChild(t *testing.T) {
 
 // runChild starts a child that ingests batches [from, to) and kills it
 // after killAfter (never when killAfter is 0). It returns the batches
-// acknowledged.
-func runChild(t *testing.T, dir string, from, to int, killAfter time.Duration) []int {
+// acknowledged and the time from the child's start of work to its last
+// acknowledgement.
+func runChild(t *testing.T, dir string, from, to int, killAfter time.Duration) ([]int, time.Duration) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashFromEnv+"="+strconv.Itoa(from), crashToEnv+"="+strconv.Itoa(to))
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", crashDirEnv+"="+dir, crashFromEnv+"="+strconv.Itoa(from), crashToEnv+"="+strconv.Itoa(to))
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = os.Stderr
@@ -112,6 +113,8 @@ func runChild(t *testing.T, dir string, from, to int, killAfter time.Duration) [
 	lines := bufio.NewScanner(out)
 	require.True(t, lines.Scan(), "the child starts")
 	require.Equal(t, "ready", lines.Text())
+	ready := time.Now()
+	var took time.Duration
 	if killAfter > 0 {
 		timer := time.AfterFunc(killAfter, func() { cmd.Process.Signal(syscall.SIGKILL) })
 		defer timer.Stop()
@@ -123,6 +126,7 @@ func runChild(t *testing.T, dir string, from, to int, killAfter time.Duration) [
 			i, err := strconv.Atoi(n)
 			require.NoError(t, err)
 			acked = append(acked, i)
+			took = time.Since(ready)
 			continue
 		}
 		t.Logf("child: %s", line)
@@ -131,7 +135,7 @@ func runChild(t *testing.T, dir string, from, to int, killAfter time.Duration) [
 	if killAfter == 0 {
 		require.NoError(t, err, "a child that is not killed exits cleanly")
 	}
-	return acked
+	return acked, took
 }
 
 func TestCrashIngestIsDurable(t *testing.T) {
@@ -141,10 +145,28 @@ func TestCrashIngestIsDurable(t *testing.T) {
 		require.NoError(t, err)
 		runs = n
 	}
+	// Children start slowly under the race detector, so four sequences,
+	// each on its own directory, run side by side.
+	const workers = 4
+	for w := range workers {
+		kills := runs / workers
+		if w < runs%workers {
+			kills++
+		}
+		t.Run(fmt.Sprintf("dir%d", w), func(t *testing.T) {
+			t.Parallel()
+			crashLoop(t, kills)
+		})
+	}
+}
+
+// crashLoop kills a child ingesting into a new directory kills times,
+// checking the store after each, then lets one finish and checks the facts.
+func crashLoop(t *testing.T, kills int) {
 	dir := t.TempDir()
 	seed := uint64(time.Now().UnixNano())
 	r := rand.New(rand.NewPCG(seed, 1))
-	t.Logf("seed %d, %d kills", seed, runs)
+	t.Logf("seed %d, %d kills", seed, kills)
 
 	// The reference: the same batches into a memstore, without crashes.
 	ref := memstore.New()
@@ -157,26 +179,30 @@ func TestCrashIngestIsDurable(t *testing.T) {
 		}
 	}
 
-	next := 0 // the first batch not acknowledged
-	kills := 0
-	for kills < runs {
-		acked := runChild(t, dir, next, next+1000, time.Duration(r.IntN(100_000))*time.Microsecond)
+	// A first session without a kill measures how long a batch takes
+	// here, so that kills land anywhere in the next few batches whatever
+	// the machine (and the race detector) make of that time.
+	acked, took := runChild(t, dir, 0, crashBatches, 0)
+	require.Len(t, acked, crashBatches)
+	perBatch := took / crashBatches
+	next := crashBatches // the first batch not acknowledged
+	for range kills {
+		acked, _ := runChild(t, dir, next, next+1000, time.Duration(1+r.Int64N(int64(4*perBatch))))
 		for _, i := range acked {
 			require.Equal(t, next, i, "batches are acknowledged in order")
 			next++
 		}
-		kills++
 		reference(next)
 		checkCrashStore(t, dir, ref, next, false)
 	}
 	// Finish the last session without a kill: every batch is then
 	// acknowledged, and the facts must be those of the reference.
 	end := (next/crashBatches + 1) * crashBatches
-	acked := runChild(t, dir, next, end, 0)
+	acked, _ = runChild(t, dir, next, end, 0)
 	require.Len(t, acked, end-next)
 	reference(end)
 	checkCrashStore(t, dir, ref, end, true)
-	t.Logf("%d kills, %d batches in %d sessions", kills, end, end/crashBatches)
+	t.Logf("%d kills, %d batches in %d sessions, %v per batch", kills, end, end/crashBatches, perBatch)
 }
 
 // checkCrashStore opens the store in dir and checks that batches [0, n)
