@@ -63,7 +63,8 @@
 // index.db.damaged-<time>, and the failure logged), Open makes a new index
 // and reads the files into it. A directory of the format before the index
 // (a session.json per session) is migrated this way: each session.json is
-// imported, then removed. A session directory without readable metadata
+// imported, then removed; that first Open reads every session's files once,
+// in time proportional to their number, and later ones read none. A session directory without readable metadata
 // becomes an orphan, dated by its newest chunk, and expires by retention.
 // The metadata of sessions written in this format lives only in the index:
 // if the index is lost, their chunks are kept and listed as orphans, and
