@@ -80,6 +80,9 @@ type factState struct {
 	Rage map[string]*rageBurst `json:"rb,omitempty"`
 	// UA is true once a User-Agent was read.
 	UA bool `json:"ua,omitempty"`
+	// Seqs holds, per window, the runs [first, last] of batch seqs whose
+	// facts are counted, sorted and disjoint (factseqs.go).
+	Seqs map[string][][2]int `json:"sq,omitempty"`
 }
 
 // rageBurst is a run of clicks close in time and space to its first click.
@@ -129,6 +132,7 @@ func (st *factState) save(s *storage.Session) {
 // already masked: URLs and error messages are scrubbed.
 func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now time.Time) {
 	st := loadFactState(s)
+	st.addSeq(b.Window, b.Seq, !slices.Contains(s.WindowIDs, b.Window))
 	s.LastSeen = now
 	s.Ended = false
 	s.EventCount += len(b.Events)

@@ -22,6 +22,7 @@ type SweepStats struct {
 	Kept    int // pending sessions kept when they ended
 	Dropped int // pending sessions deleted when they ended
 	Expired int // sessions deleted because their retention passed
+	Failed  int // sessions (or sites) that could not be swept; each is logged
 }
 
 // SiteStats counts the targeting decisions of one site made by one Recorder
@@ -322,38 +323,136 @@ func (r *Recorder) Refuses(ctx context.Context, site, session string) (bool, err
 // Sweep ends the sessions that have been idle longer than their site's idle
 // timeout or run longer than its maximum duration, resolves the rules of
 // pending ones with the session closed (so "not visited" now holds) and
-// keeps or deletes them, and deletes sessions past their site's retention.
-// now is the server's clock. Call it periodically (every minute or so); it
-// is safe to run beside Ingest and beside other Recorders' Sweeps on the
-// same Store. Cancelling ctx stops the sweep between sessions.
+// keeps or deletes them, and deletes sessions past their site's retention,
+// tombstones included. now is the server's clock. Call it periodically
+// (every minute or so); it is safe to run beside Ingest and beside other
+// Recorders' Sweeps on the same Store. Cancelling ctx stops the sweep
+// between sessions.
+//
+// On a store that implements [storage.Sweeper] (filestore does), Sweep asks
+// it, site by site, only for the sessions it has to act on: open and idle,
+// open and too long, pending and ended, past retention, and orphans (chunks
+// whose session record was never written, deleted by retention). Its cost
+// follows the work to do, not the number of ended sessions kept. On any
+// other store it pages through every session with [storage.Store.List].
+//
+// A session Sweep cannot handle (a store error) is logged and counted in
+// [SweepStats.Failed], and the sweep goes on; the error returned then names
+// how many failed and wraps the first failure. A site no longer in the
+// configuration keeps its data until someone deletes it.
 func (r *Recorder) Sweep(ctx context.Context, now time.Time) (SweepStats, error) {
-	var stats SweepStats
+	var (
+		stats SweepStats
+		err   error
+		first error // the first failure of a session or site
+	)
+	fail := func(what string, key storage.Key, ferr error) {
+		stats.Failed++
+		r.log.Warn("replay: sweep: "+what, "site", key.Site, "session", key.Session, "err", ferr)
+		if first == nil {
+			first = ferr
+		}
+	}
+	if sw, ok := r.store.(storage.Sweeper); ok {
+		err = r.sweepDue(ctx, sw, now, &stats, fail)
+	} else {
+		err = r.sweepAll(ctx, now, &stats, fail)
+	}
+	if stats != (SweepStats{}) {
+		r.log.Info("replay: sweep", "ended", stats.Ended, "kept", stats.Kept,
+			"dropped", stats.Dropped, "expired", stats.Expired, "failed", stats.Failed)
+	}
+	if err == nil && first != nil {
+		err = fmt.Errorf("sweep: %d sessions or sites could not be swept (each is logged), the first: %w", stats.Failed, first)
+	}
+	return stats, err
+}
+
+// sweepDue sweeps with the store's index: per site, the sessions due for
+// each kind of work.
+func (r *Recorder) sweepDue(ctx context.Context, sw storage.Sweeper, now time.Time, stats *SweepStats, fail func(string, storage.Key, error)) error {
+	sites, err := sw.SweepSites(ctx)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	for _, id := range sites {
+		site, cs, err := r.site(ctx, id)
+		if errors.Is(err, ErrUnknownSite) {
+			continue
+		}
+		if err != nil {
+			fail("site not swept", storage.Key{Site: id}, err)
+			continue
+		}
+		ret := site.retention()
+		for _, k := range []struct {
+			kind   storage.DueKind
+			before time.Time
+		}{
+			{storage.DueExpired, now.Add(-ret)},
+			{storage.DueOrphaned, now.Add(-ret)},
+			{storage.DueIdle, now.Add(-cs.rules.idleTimeout())},
+			{storage.DueLong, now.Add(-cs.rules.maxDuration())},
+			{storage.DueUndecided, time.Time{}},
+		} {
+			q := storage.DueQuery{Site: id, Kind: k.kind, Before: k.before, Limit: 500}
+			for {
+				page, err := sw.Due(ctx, q)
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					fail("listing due sessions", storage.Key{Site: id}, err)
+					break
+				}
+				for _, key := range page.Keys {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					if k.kind == storage.DueOrphaned {
+						err = r.sweepOrphan(ctx, key, stats)
+					} else {
+						err = r.sweepKey(ctx, site, cs, key, now, stats)
+					}
+					if err != nil {
+						fail("session not swept", key, err)
+					}
+				}
+				if page.Next == "" {
+					break
+				}
+				q.Cursor = page.Next
+			}
+		}
+	}
+	return nil
+}
+
+// sweepAll sweeps a store without an index for it: it lists every session.
+func (r *Recorder) sweepAll(ctx context.Context, now time.Time, stats *SweepStats, fail func(string, storage.Key, error)) error {
 	q := storage.Query{State: storage.FilterAny, Limit: 500}
 	for {
 		page, err := r.store.List(ctx, q)
 		if err != nil {
-			return stats, fmt.Errorf("sweep: %w", err)
+			return fmt.Errorf("sweep: %w", err)
 		}
 		for _, s := range page.Sessions {
 			if err := ctx.Err(); err != nil {
-				return stats, err
+				return err
 			}
-			if err := r.sweepSession(ctx, s, now, &stats); err != nil {
-				return stats, err
+			if err := r.sweepSession(ctx, s, now, stats); err != nil {
+				fail("session not swept", storage.Key{Site: s.Site, Session: s.ID}, err)
 			}
 		}
 		if page.Next == "" {
-			break
+			return nil
 		}
 		q.Cursor = page.Next
 	}
-	if stats != (SweepStats{}) {
-		r.log.Info("replay: sweep", "ended", stats.Ended, "kept", stats.Kept,
-			"dropped", stats.Dropped, "expired", stats.Expired)
-	}
-	return stats, nil
 }
 
+// sweepSession skips a listed session that needs no work without taking
+// its lock, and sweeps the others.
 func (r *Recorder) sweepSession(ctx context.Context, listed storage.Session, now time.Time, stats *SweepStats) error {
 	site, cs, err := r.site(ctx, listed.Site)
 	if errors.Is(err, ErrUnknownSite) {
@@ -362,53 +461,76 @@ func (r *Recorder) sweepSession(ctx context.Context, listed storage.Session, now
 	if err != nil {
 		return err
 	}
-	// Skip what cannot need work without taking the lock.
 	idle, maxDur, ret := cs.rules.idleTimeout(), cs.rules.maxDuration(), site.retention()
 	expired := now.Sub(listed.LastSeen) > ret
-	if !expired && (listed.Ended || listed.State == storage.StateDropped) {
+	undecided := listed.Ended && listed.State == storage.StatePending
+	if !expired && !undecided && (listed.Ended || listed.State == storage.StateDropped) {
 		return nil
 	}
-	if !expired && now.Sub(listed.LastSeen) <= idle && now.Sub(listed.FirstSeen) <= maxDur {
+	if !expired && !undecided && now.Sub(listed.LastSeen) <= idle && now.Sub(listed.FirstSeen) <= maxDur {
 		return nil
 	}
+	return r.sweepKey(ctx, site, cs, storage.Key{Site: listed.Site, Session: listed.ID}, now, stats)
+}
 
-	key := storage.Key{Site: listed.Site, Session: listed.ID}
+// sweepKey does what one session needs, under its lock, from its stored
+// metadata: delete it past retention, else end it when idle or too long
+// and resolve its rules when it is pending.
+func (r *Recorder) sweepKey(ctx context.Context, site *Site, cs *compiledSite, key storage.Key, now time.Time, stats *SweepStats) error {
 	defer r.locks.lock(key)()
 	s, err := r.store.Session(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("sweep: %w", err)
+		return err
 	}
-	if now.Sub(s.LastSeen) > ret {
+	if now.Sub(s.LastSeen) > site.retention() {
 		if err := r.store.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("sweep: %w", err)
+			return err
 		}
 		r.mirrors.forget(key)
 		r.tstate.forgetPending(key)
 		stats.Expired++
 		return nil
 	}
-	if s.Ended || s.State == storage.StateDropped {
+	if s.State == storage.StateDropped || s.Ended && s.State != storage.StatePending {
 		return nil
 	}
-	if now.Sub(s.LastSeen) <= idle && now.Sub(s.FirstSeen) <= maxDur {
+	if !s.Ended && now.Sub(s.LastSeen) <= cs.rules.idleTimeout() && now.Sub(s.FirstSeen) <= cs.rules.maxDuration() {
 		return nil // a batch arrived since the listing
 	}
-	stats.Ended++
+	if !s.Ended {
+		stats.Ended++
+	}
 	wasPending := s.State == storage.StatePending
 	if r.target(cs.rules, &s, true) == drop {
 		stats.Dropped++
 		return r.drop(ctx, key, &s, false)
 	}
-	if wasPending {
+	if wasPending && s.State == storage.StateKept {
 		stats.Kept++
 	}
 	s.Ended = true
 	r.mirrors.forget(key)
-	if err := r.store.PutSession(ctx, s); err != nil {
-		return fmt.Errorf("sweep: %w", err)
+	return r.store.PutSession(ctx, s)
+}
+
+// sweepOrphan deletes the chunks of a session whose metadata was never
+// written, once its site's retention passed (the store found it due).
+func (r *Recorder) sweepOrphan(ctx context.Context, key storage.Key, stats *SweepStats) error {
+	defer r.locks.lock(key)()
+	_, err := r.store.Session(ctx, key)
+	if err == nil {
+		return nil // its metadata was written since
 	}
+	if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	if err := r.store.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	r.mirrors.forget(key)
+	stats.Expired++
 	return nil
 }

@@ -194,6 +194,13 @@ func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key stora
 		return Result{Accepted: len(b.Events), Record: false}, nil, nil
 	}
 
+	// A retry of a batch whose facts the metadata holds: its chunk was
+	// appended before them, so it is stored and counted once already.
+	counted, tracked := seqsCounted(&sess, b.Window, b.Seq)
+	if counted {
+		return accepted, nil, nil
+	}
+
 	// 2. Mask, before anything is kept.
 	if err := r.mask(ctx, r.masker(b.Site, cs.masker), key, b); err != nil {
 		return Result{}, nil, err
@@ -220,12 +227,14 @@ func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key stora
 	}
 	err = r.storeOf(ctx).Append(ctx, key, storage.Chunk{Window: b.Window, Seq: b.Seq, Events: len(b.Events), Data: data})
 	switch {
-	case errors.Is(err, storage.ErrExists) && !isNew && knownWindow:
-		return accepted, nil, nil // a retry: stored once, counted once
+	case errors.Is(err, storage.ErrExists) && !tracked && !isNew && knownWindow:
+		// A session whose metadata does not record its seqs (stored
+		// before the record existed): a known window means counted.
+		return accepted, nil, nil
 	case errors.Is(err, storage.ErrExists):
-		// Stored before, but the metadata never told of it (the session or
-		// the window is new to it): the earlier try failed after Append, so
-		// its facts are written now.
+		// Stored before, but the metadata does not count it: the earlier
+		// try failed after Append, so its facts are written now.
+		sess.StoredBytes += int64(len(data)) + assetBytes
 	case err != nil:
 		r.abandon(ctx, key, isNew)
 		return Result{}, nil, fmt.Errorf("append %s/%s/%s/%d: %w", key.Site, key.Session, b.Window, b.Seq, err)

@@ -10,8 +10,8 @@ import (
 )
 
 // BenchmarkOpen measures a restart: Open of a directory holding 1000
-// sessions of two chunks each reads every session.json and lists every
-// session's directory.
+// sessions of two chunks each opens the index and reads no session; see
+// BenchmarkScale for a million.
 func BenchmarkOpen(b *testing.B) {
 	dir := b.TempDir()
 	s, err := filestore.Open(dir, nil)

@@ -1,0 +1,495 @@
+package filestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sessionreplay/replay/storage"
+)
+
+// The index is an SQLite database (index.db, in WAL mode) that holds every
+// session's metadata: typed columns for what Query filters on, the whole
+// session as an encoded blob for Session and List, and side tables for the
+// multi-valued facts a filter matches exactly (custom event tags, rule
+// names). Each filter is served by an index that yields sessions in listing
+// order (Start, ID descending), so a page costs the rows read until it is
+// full, not the number of sessions stored.
+const schemaVersion = 1
+
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS sessions (
+		n INTEGER PRIMARY KEY,
+		site TEXT NOT NULL,
+		id TEXT NOT NULL,
+		state INTEGER NOT NULL,  -- 0 pending, 1 kept, 2 dropped, 3 another
+		start INTEGER NOT NULL,  -- Unix ns, see timeKey
+		dur INTEGER NOT NULL,    -- DurationMs
+		device TEXT NOT NULL,    -- lower case
+		os TEXT NOT NULL,        -- lower case
+		browser TEXT NOT NULL,   -- lower case
+		errors INTEGER NOT NULL,
+		user TEXT NOT NULL,      -- Attrs["userId"]
+		ended INTEGER NOT NULL,
+		first_seen INTEGER NOT NULL,
+		last_seen INTEGER NOT NULL,
+		pages TEXT NOT NULL,     -- Pages joined by "\n", for the URL filter
+		data BLOB NOT NULL       -- the session, encodeSession
+	)`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS s_key ON sessions (site, id)`,
+	`CREATE INDEX IF NOT EXISTS s_list ON sessions (site, start, id)`,
+	`CREATE INDEX IF NOT EXISTS s_pending ON sessions (site, start, id) WHERE state = 0`,
+	`CREATE INDEX IF NOT EXISTS s_dropped ON sessions (site, start, id) WHERE state = 2`,
+	`CREATE INDEX IF NOT EXISTS s_error ON sessions (site, start, id) WHERE errors > 0`,
+	`CREATE INDEX IF NOT EXISTS s_user ON sessions (site, user, start, id) WHERE user <> ''`,
+	`CREATE INDEX IF NOT EXISTS s_idle ON sessions (site, last_seen, id) WHERE ended = 0`,
+	`CREATE INDEX IF NOT EXISTS s_long ON sessions (site, first_seen, id) WHERE ended = 0`,
+	`CREATE INDEX IF NOT EXISTS s_seen ON sessions (site, last_seen, id)`,
+	// facets: k 1 is a custom event tag seen (count not 0), k 2 a matched rule.
+	`CREATE TABLE IF NOT EXISTS facets (
+		n INTEGER NOT NULL, k INTEGER NOT NULL, v TEXT NOT NULL,
+		site TEXT NOT NULL, start INTEGER NOT NULL, id TEXT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS f_list ON facets (site, k, v, start, id)`,
+	`CREATE INDEX IF NOT EXISTS f_n ON facets (n)`,
+	// orphans: sessions with chunks but no metadata, since (Unix ns) their
+	// first chunk.
+	`CREATE TABLE IF NOT EXISTS orphans (site TEXT NOT NULL, id TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (site, id)) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS o_since ON orphans (site, since, id)`,
+	// deleting: sessions whose metadata is deleted and whose directory may
+	// still exist; Open finishes their deletion.
+	`CREATE TABLE IF NOT EXISTS deleting (site TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (site, id)) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY) WITHOUT ROWID`,
+}
+
+const (
+	facetEvent = 1
+	facetRule  = 2
+)
+
+// The meta keys.
+const (
+	metaVersion = "version"
+	metaScanned = "scanned" // set once the files were read into the index
+)
+
+// openDB opens the index database at path with the settings of the
+// package documentation (Durability).
+func openDB(path string) (*sql.DB, error) {
+	// WAL: readers never wait for the writer, and a commit is one append
+	// to the log. synchronous FULL: the log is synced at every commit, so
+	// a PutSession that returned survives a power cut, not only a process
+	// crash (NORMAL would only sync at checkpoints). _txlock immediate:
+	// write transactions take the write lock when they begin, so two never
+	// deadlock upgrading from read to write.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(OFF)&_pragma=cache_size(-16000)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// initSchema creates the tables of a new index, or checks the version of an
+// existing one. Any error here on an existing file means it is damaged or
+// not an index.
+func initSchema(ctx context.Context, db *sql.DB) (fresh bool, err error) {
+	var v string
+	err = db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = ?`, metaVersion).Scan(&v)
+	switch {
+	case err == nil:
+		if v != strconv.Itoa(schemaVersion) {
+			return false, fmt.Errorf("index version %q, want %d", v, schemaVersion)
+		}
+		return false, nil
+	case isNoTable(err):
+		// A new, empty database.
+	default:
+		return false, err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	for _, stmt := range schema {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return false, fmt.Errorf("%s: %w", strings.Fields(stmt)[0:6], err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (k, v) VALUES (?, ?)`, metaVersion, strconv.Itoa(schemaVersion)); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+func isNoTable(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such table")
+}
+
+// isCorrupt reports an error of SQLite that means the file is damaged or
+// not a database.
+func isCorrupt(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+			return true
+		}
+	}
+	return false
+}
+
+// isFull reports an error of SQLite that means the disk is full.
+func isFull(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
+}
+
+// timeKey maps a time to the integer the index sorts and filters on: Unix
+// nanoseconds, the zero time below every other. Times outside the years
+// 1678 to 2262 are clamped to that range, so they sort as its ends.
+func timeKey(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	switch {
+	case t.Before(minKeyTime):
+		return math.MinInt64 + 1
+	case t.After(maxKeyTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// keyTime is the inverse of timeKey, for a cursor: a time whose timeKey
+// is k.
+func keyTime(k int64) time.Time {
+	if k == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, k).UTC()
+}
+
+var (
+	minKeyTime = time.Unix(0, math.MinInt64+1)
+	maxKeyTime = time.Unix(0, math.MaxInt64)
+)
+
+func stateCode(s storage.State) int {
+	switch s {
+	case storage.StatePending:
+		return 0
+	case storage.StateKept:
+		return 1
+	case storage.StateDropped:
+		return 2
+	}
+	return 3
+}
+
+// row is a session as its index columns.
+type row struct {
+	state                  int
+	start, firstSeen, last int64
+	dur, errors            int64
+	device, os, browser    string
+	user, pages            string
+	ended                  bool
+	data                   []byte
+	events, rules          []string
+}
+
+func toRow(s storage.Session) (row, error) {
+	data, err := encodeSession(s)
+	if err != nil {
+		return row{}, err
+	}
+	r := row{
+		state: stateCode(s.State), start: timeKey(s.Start), firstSeen: timeKey(s.FirstSeen), last: timeKey(s.LastSeen),
+		dur: s.DurationMs, errors: int64(s.Errors),
+		device: strings.ToLower(s.Device), os: strings.ToLower(s.OS), browser: strings.ToLower(s.Browser),
+		user: s.Attrs["userId"], pages: strings.Join(s.Pages, "\n"), ended: s.Ended, data: data,
+	}
+	for tag, n := range s.Events {
+		if n != 0 {
+			r.events = append(r.events, tag)
+		}
+	}
+	seen := make(map[string]bool, len(s.MatchedRules))
+	for _, name := range s.MatchedRules {
+		if !seen[name] {
+			seen[name] = true
+			r.rules = append(r.rules, name)
+		}
+	}
+	return r, nil
+}
+
+// execer is what putRow needs of a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// putRow inserts or replaces session s in the index, within tx.
+func putRow(ctx context.Context, tx execer, s storage.Session) error {
+	r, err := toRow(s)
+	if err != nil {
+		return err
+	}
+	var n int64
+	err = tx.QueryRowContext(ctx, `SELECT n FROM sessions WHERE site = ? AND id = ?`, s.Site, s.ID).Scan(&n)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (site, id, state, start, dur, device, os, browser, errors, user, ended, first_seen, last_seen, pages, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.Site, s.ID, r.state, r.start, r.dur, r.device, r.os, r.browser, r.errors, r.user, r.ended, r.firstSeen, r.last, r.pages, r.data)
+		if err != nil {
+			return err
+		}
+		if n, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, s.Site); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = ?, start = ?, dur = ?, device = ?, os = ?, browser = ?, errors = ?, user = ?, ended = ?, first_seen = ?, last_seen = ?, pages = ?, data = ? WHERE n = ?`,
+			r.state, r.start, r.dur, r.device, r.os, r.browser, r.errors, r.user, r.ended, r.firstSeen, r.last, r.pages, r.data, n); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM facets WHERE n = ?`, n); err != nil {
+			return err
+		}
+	}
+	for _, f := range [...]struct {
+		k  int
+		vs []string
+	}{{facetEvent, r.events}, {facetRule, r.rules}} {
+		for _, v := range f.vs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO facets (n, k, v, site, start, id) VALUES (?, ?, ?, ?, ?, ?)`, n, f.k, v, s.Site, r.start, s.ID); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM orphans WHERE site = ? AND id = ?`, s.Site, s.ID)
+	return err
+}
+
+// deleteRow removes a session's metadata and orphan record within tx and
+// reports whether there was any.
+func deleteRow(ctx context.Context, tx execer, key storage.Key) (bool, error) {
+	var n int64
+	found := false
+	err := tx.QueryRowContext(ctx, `SELECT n FROM sessions WHERE site = ? AND id = ?`, key.Site, key.Session).Scan(&n)
+	switch {
+	case err == nil:
+		found = true
+		if _, err := tx.ExecContext(ctx, `DELETE FROM facets WHERE n = ?`, n); err != nil {
+			return false, err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE n = ?`, n); err != nil {
+			return false, err
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM orphans WHERE site = ? AND id = ?`, key.Site, key.Session)
+	if err != nil {
+		return false, err
+	}
+	if k, _ := res.RowsAffected(); k > 0 {
+		found = true
+	}
+	return found, nil
+}
+
+// listQuery builds the SQL of a List: it picks the index that serves the
+// most specific filter, so that rows come in listing order and the scan
+// stops when the page is full. Filters that an index cannot serve are
+// conditions on the rows it yields; the URL glob is checked in Go on the
+// pages column, and every session is checked with Query.Match at the end,
+// so the SQL only needs to admit every match.
+func listQuery(q storage.Query, after *storage.Cursor) (string, []any) {
+	var (
+		where []string
+		args  []any
+		from  string
+		order string
+	)
+	cond := func(c string, a ...any) { where = append(where, c); args = append(args, a...) }
+
+	// Columns of the driving table that hold site, start and id.
+	site, start, id := "s.site", "s.start", "s.id"
+	switch {
+	case q.Site == "":
+		from = "sessions s"
+	case q.User != "":
+		from = "sessions s INDEXED BY s_user"
+		cond("s.user <> ''")
+		cond("s.user = ?", q.User)
+	case q.Event != "" || q.Rule != "":
+		k, v := facetEvent, q.Event
+		if q.Event == "" {
+			k, v = facetRule, q.Rule
+		}
+		from = "facets f INDEXED BY f_list CROSS JOIN sessions s ON s.n = f.n"
+		site, start, id = "f.site", "f.start", "f.id"
+		cond("f.k = ?", k)
+		cond("f.v = ?", v)
+	case q.State == storage.FilterPending:
+		from = "sessions s INDEXED BY s_pending"
+	case q.State == storage.FilterDropped:
+		from = "sessions s INDEXED BY s_dropped"
+	case q.Error:
+		from = "sessions s INDEXED BY s_error"
+	default:
+		from = "sessions s INDEXED BY s_list"
+	}
+	if q.Site != "" {
+		cond(site+" = ?", q.Site)
+		order = start + " DESC, " + id + " DESC"
+	} else {
+		order = "s.start DESC, s.id DESC, s.site DESC"
+	}
+	switch q.State {
+	case "", storage.FilterKept:
+		cond("s.state = 1")
+	case storage.FilterPending:
+		cond("s.state = 0")
+	case storage.FilterAll:
+		cond("s.state IN (0, 1)")
+	case storage.FilterDropped:
+		cond("s.state = 2")
+	case storage.FilterAny:
+	default:
+		cond("0")
+	}
+	if !q.From.IsZero() {
+		cond(start+" >= ?", timeKey(q.From))
+	}
+	if !q.To.IsZero() {
+		cond(start+" < ?", timeKey(q.To))
+	}
+	for _, f := range [...]struct{ col, v string }{{"s.device", q.Device}, {"s.os", q.OS}, {"s.browser", q.Browser}} {
+		if f.v != "" {
+			cond(f.col+" = ?", strings.ToLower(f.v))
+		}
+	}
+	if q.Error {
+		cond("s.errors > 0")
+	}
+	if q.MinDuration > 0 {
+		cond("s.dur >= ?", q.MinDuration.Milliseconds())
+	}
+	if q.User != "" && !strings.Contains(from, "s_user") {
+		cond("s.user = ?", q.User)
+	}
+	if q.Event != "" && !strings.Contains(from, "facets") {
+		cond("EXISTS (SELECT 1 FROM facets g WHERE g.n = s.n AND g.k = ? AND g.v = ?)", facetEvent, q.Event)
+	}
+	if q.Rule != "" && (q.Event != "" || !strings.Contains(from, "facets")) {
+		cond("EXISTS (SELECT 1 FROM facets g WHERE g.n = s.n AND g.k = ? AND g.v = ?)", facetRule, q.Rule)
+	}
+	if q.Open {
+		cond("s.ended = 0")
+	}
+	if !q.LastSeenBefore.IsZero() {
+		cond("s.last_seen < ?", timeKey(q.LastSeenBefore))
+	}
+	if after != nil {
+		// The rows that sort after the cursor: (start, id, site) below it.
+		t := timeKey(after.Start)
+		if q.Site != "" {
+			cond(start+" <= ?", t)
+			cond("("+start+" < ? OR ("+id+" < ? OR ("+id+" = ? AND ?)))", t, after.ID, after.ID, q.Site < after.Site)
+		} else {
+			cond("(s.start, s.id, s.site) < (?, ?, ?)", t, after.ID, after.Site)
+		}
+	}
+	sqlText := "SELECT s.start, s.id, s.site, s.pages, s.data FROM " + from
+	if len(where) > 0 {
+		sqlText += " WHERE " + strings.Join(where, " AND ")
+	}
+	return sqlText + " ORDER BY " + order, args
+}
+
+// dueQuery builds the SQL of a Due call: site, id and the kind's time,
+// oldest first.
+func dueQuery(q storage.DueQuery, afterT int64, afterID string, hasCursor bool) (string, []any, error) {
+	var (
+		from, col string
+		where     []string
+		args      = []any{q.Site}
+	)
+	before := timeKey(q.Before)
+	switch q.Kind {
+	case storage.DueIdle:
+		from, col = "sessions INDEXED BY s_idle", "last_seen"
+		where = []string{"ended = 0", "state <> 2", "last_seen < ?"}
+		args = append(args, before)
+	case storage.DueLong:
+		from, col = "sessions INDEXED BY s_long", "first_seen"
+		where = []string{"ended = 0", "state <> 2", "first_seen < ?"}
+		args = append(args, before)
+	case storage.DueUndecided:
+		from, col = "sessions INDEXED BY s_pending", "start"
+		where = []string{"state = 0", "ended = 1"}
+	case storage.DueExpired:
+		from, col = "sessions INDEXED BY s_seen", "last_seen"
+		where = []string{"last_seen < ?"}
+		args = append(args, before)
+	case storage.DueOrphaned:
+		from, col = "orphans INDEXED BY o_since", "since"
+		where = []string{"since < ?"}
+		args = append(args, before)
+	default:
+		return "", nil, fmt.Errorf("unknown due kind %d", q.Kind)
+	}
+	where = append([]string{"site = ?"}, where...)
+	if hasCursor {
+		where = append(where, "("+col+", id) > (?, ?)")
+		args = append(args, afterT, afterID)
+	}
+	args = append(args, q.PageSize()+1)
+	return "SELECT id, " + col + " FROM " + from + " WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY " + col + ", id LIMIT ?", args, nil
+}
+
+// The cursor of Due: the kind's time and the id of the last key of a page.
+func dueCursor(t int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t, 10) + "/" + id))
+}
+
+func parseDueCursor(s string) (int64, string, error) {
+	if len(s) > 200 {
+		return 0, "", fmt.Errorf("%w: too long", storage.ErrInvalidCursor)
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: not base64url", storage.ErrInvalidCursor)
+	}
+	ts, id, ok := strings.Cut(string(b), "/")
+	t, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || !validID(id) {
+		return 0, "", fmt.Errorf("%w: not a due cursor", storage.ErrInvalidCursor)
+	}
+	return t, id, nil
+}
