@@ -14,24 +14,22 @@ import (
 // The rules of storage.SessionLocker. They run for every store and pass at
 // once for a store that does not implement it (its fallback is documented
 // by storage.LockSession).
-func init() {
-	cases = append(cases,
-		testCase{
-			name:        "LockSessionSerialises",
-			explanation: withSource("(SessionLocker) functions run under LockSession of one key never overlap: concurrent read-modify-writes of one session through st lose nothing"),
-			run:         testLockSerialises,
-		},
-		testCase{
-			name:        "LockSessionAtomic",
-			explanation: withSource("(SessionLocker) what fn writes through st is kept all together when fn returns nil, none of it when fn returns an error or panics; fn reads its own writes"),
-			run:         testLockAtomic,
-		},
-		testCase{
-			name:        "LockSessionDeleteWaits",
-			explanation: withSource("(SessionLocker) Delete of a session waits for a LockSession of it in flight, so what that LockSession wrote is deleted, never resurrected"),
-			run:         testLockDeleteWaits,
-		},
-	)
+var lockCases = []testCase{
+	{
+		name:        "LockSessionSerialises",
+		explanation: withSource("(SessionLocker) functions run under LockSession of one key never overlap: concurrent read-modify-writes of one session through st lose nothing"),
+		run:         testLockSerialises,
+	},
+	{
+		name:        "LockSessionAtomic",
+		explanation: withSource("(SessionLocker) what fn writes through st is kept all together when fn returns nil, none of it when fn returns an error or panics; fn reads its own writes"),
+		run:         testLockAtomic,
+	},
+	{
+		name:        "LockSessionDeleteWaits",
+		explanation: withSource("(SessionLocker) Delete of a session waits for a LockSession of it in flight, so what that LockSession wrote is deleted, never resurrected"),
+		run:         testLockDeleteWaits,
+	},
 }
 
 func testLockSerialises(ctx context.Context, c *checker, s storage.Store) {

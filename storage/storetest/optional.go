@@ -11,49 +11,47 @@ import (
 
 // The rules of the optional interfaces of package storage. A store that
 // does not implement an interface passes its rules without a check.
-func init() {
-	cases = append(cases,
-		testCase{
-			name:        "ViewLogOrder",
-			explanation: withSource("ViewLog: Views returns the views AddView recorded, oldest first, principal and time (to the millisecond) unchanged, per (site, session); a session without views has none and no error"),
-			run:         testViewLogOrder,
-		},
-		testCase{
-			name:        "ViewLogKeepsNewest",
-			explanation: withSource("ViewLog: at least the newest MinViewsKept views of a session are kept, in order; only older ones may be dropped"),
-			run:         testViewLogKeepsNewest,
-		},
-		testCase{
-			name:        "ViewLogDelete",
-			explanation: withSource("ViewLog: Delete removes a session's views with it; other sessions keep theirs"),
-			run:         testViewLogDelete,
-		},
-		testCase{
-			name:        "ViewLogCopies",
-			explanation: withSource("ViewLog: Views returns a copy: changing it changes nothing stored"),
-			run:         testViewLogCopies,
-		},
-		testCase{
-			name:        "ViewLogCancelled",
-			explanation: withSource("ViewLog: AddView and Views with a cancelled context return an error wrapping context.Canceled, and a cancelled AddView records nothing"),
-			run:         testViewLogCancelled,
-		},
-		testCase{
-			name:        "CounterBuckets",
-			explanation: withSource("Counter: Count returns every bucket from From to To, step apart, empty ones too, each counting the matching sessions that start in it by state (kept, pending) and those with errors; dropped sessions are never counted"),
-			run:         testCounterBuckets,
-		},
-		testCase{
-			name:        "CounterFilters",
-			explanation: withSource("Counter: Count applies every filter of Query as List does (site, state, device, error, ...) and ignores Limit and Cursor"),
-			run:         testCounterFilters,
-		},
-		testCase{
-			name:        "CounterInvalid",
-			explanation: withSource("Counter: Count refuses what CheckOverview refuses (no From or To, To not after From, step not positive, over MaxBuckets buckets) with an error wrapping ErrInvalidOverview"),
-			run:         testCounterInvalid,
-		},
-	)
+var optionalCases = []testCase{
+	{
+		name:        "ViewLogOrder",
+		explanation: withSource("ViewLog: Views returns the views AddView recorded, oldest first, principal and time (to the millisecond) unchanged, per (site, session); a session without views has none and no error"),
+		run:         testViewLogOrder,
+	},
+	{
+		name:        "ViewLogKeepsNewest",
+		explanation: withSource("ViewLog: at least the newest MinViewsKept views of a session are kept, in order; only older ones may be dropped"),
+		run:         testViewLogKeepsNewest,
+	},
+	{
+		name:        "ViewLogDelete",
+		explanation: withSource("ViewLog: Delete removes a session's views with it; other sessions keep theirs"),
+		run:         testViewLogDelete,
+	},
+	{
+		name:        "ViewLogCopies",
+		explanation: withSource("ViewLog: Views returns a copy: changing it changes nothing stored"),
+		run:         testViewLogCopies,
+	},
+	{
+		name:        "ViewLogCancelled",
+		explanation: withSource("ViewLog: AddView and Views with a cancelled context return an error wrapping context.Canceled, and a cancelled AddView records nothing"),
+		run:         testViewLogCancelled,
+	},
+	{
+		name:        "CounterBuckets",
+		explanation: withSource("Counter: Count returns every bucket from From to To, step apart, empty ones too, each counting the matching sessions that start in it by state (kept, pending) and those with errors; dropped sessions are never counted"),
+		run:         testCounterBuckets,
+	},
+	{
+		name:        "CounterFilters",
+		explanation: withSource("Counter: Count applies every filter of Query as List does (site, state, device, error, ...) and ignores Limit and Cursor"),
+		run:         testCounterFilters,
+	},
+	{
+		name:        "CounterInvalid",
+		explanation: withSource("Counter: Count refuses what CheckOverview refuses (no From or To, To not after From, step not positive, over MaxBuckets buckets) with an error wrapping ErrInvalidOverview"),
+		run:         testCounterInvalid,
+	},
 }
 
 func view(who string, n int) storage.View {

@@ -31,6 +31,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/sessionreplay/replay/storage"
@@ -99,7 +100,7 @@ func withSource(s string) string {
 	return fmt.Sprintf("%s (%s/%s:%d)", s, filepath.Base(filepath.Dir(file)), filepath.Base(file), line)
 }
 
-var cases = append(storeCases, assetCases...)
+var cases = slices.Concat(storeCases, assetCases, lockCases, sweepCases, optionalCases)
 
 var storeCases = []testCase{
 	{

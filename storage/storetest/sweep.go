@@ -13,24 +13,22 @@ import (
 
 // The rules of storage.Sweeper, checked when the store implements it (a
 // store without it passes them: Sweep then falls back to List).
-func init() {
-	cases = append(cases,
-		testCase{
-			name:        "SweeperDue",
-			explanation: withSource("Due returns exactly the sessions of its kind and site (idle and long: open, not dropped, time < Before; undecided: pending and ended; expired: any state, LastSeen < Before), oldest first"),
-			run:         testSweeperDue,
-		},
-		testCase{
-			name:        "SweeperOrphans",
-			explanation: withSource("Due with DueOrphaned returns the sessions that have chunks but no metadata, until PutSession or Delete; SweepSites names their site"),
-			run:         testSweeperOrphans,
-		},
-		testCase{
-			name:        "SweeperPaging",
-			explanation: withSource("following Next of Due visits every due session once; a cursor the store did not make is an error wrapping ErrInvalidCursor"),
-			run:         testSweeperPaging,
-		},
-	)
+var sweepCases = []testCase{
+	{
+		name:        "SweeperDue",
+		explanation: withSource("Due returns exactly the sessions of its kind and site (idle and long: open, not dropped, time < Before; undecided: pending and ended; expired: any state, LastSeen < Before), oldest first"),
+		run:         testSweeperDue,
+	},
+	{
+		name:        "SweeperOrphans",
+		explanation: withSource("Due with DueOrphaned returns the sessions that have chunks but no metadata, until PutSession or Delete; SweepSites names their site"),
+		run:         testSweeperOrphans,
+	},
+	{
+		name:        "SweeperPaging",
+		explanation: withSource("following Next of Due visits every due session once; a cursor the store did not make is an error wrapping ErrInvalidCursor"),
+		run:         testSweeperPaging,
+	},
 }
 
 // dueKeys follows Next and returns every session id of a Due query.
