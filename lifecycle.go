@@ -272,18 +272,30 @@ func (r *Recorder) evict(ctx context.Context, key storage.Key) (int64, bool) {
 		return 0, false
 	}
 	defer unlock()
-	s, err := r.store.Session(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) || err == nil && s.State != storage.StatePending {
-		r.tstate.forgetPending(key) // stale: deleted, kept or dropped meanwhile
-		return 0, true
-	}
+	var s storage.Session
+	dropped := false
+	err := r.locked(ctx, key, func(ctx context.Context) error {
+		var err error
+		s, err = r.storeOf(ctx).Session(ctx, key)
+		if errors.Is(err, storage.ErrNotFound) || err == nil && s.State != storage.StatePending {
+			return nil // stale: deleted, kept or dropped meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("load session: %w", err)
+		}
+		if err := r.drop(ctx, key, &s, false); err != nil {
+			return err
+		}
+		dropped = true
+		return nil
+	})
 	if err != nil {
-		r.log.Warn("replay: pending bound: load session", "site", key.Site, "session", key.Session, "err", err)
+		r.log.Warn("replay: pending bound", "site", key.Site, "session", key.Session, "err", err)
 		return 0, false
 	}
-	if err := r.drop(ctx, key, &s, false); err != nil {
-		r.log.Warn("replay: pending bound: drop session", "site", key.Site, "session", key.Session, "err", err)
-		return 0, false
+	if !dropped {
+		r.tstate.forgetPending(key)
+		return 0, true
 	}
 	r.tstate.noteDropped(key)
 	r.tstate.forgetPending(key)
@@ -478,7 +490,14 @@ func (r *Recorder) sweepSession(ctx context.Context, listed storage.Session, now
 // and resolve its rules when it is pending.
 func (r *Recorder) sweepKey(ctx context.Context, site *Site, cs *compiledSite, key storage.Key, now time.Time, stats *SweepStats) error {
 	defer r.locks.lock(key)()
-	s, err := r.store.Session(ctx, key)
+	return r.locked(ctx, key, func(ctx context.Context) error {
+		return r.sweepLocked(ctx, site, cs, key, now, stats)
+	})
+}
+
+// sweepLocked is the part of sweepKey that runs under the session's locks.
+func (r *Recorder) sweepLocked(ctx context.Context, site *Site, cs *compiledSite, key storage.Key, now time.Time, stats *SweepStats) error {
+	s, err := r.storeOf(ctx).Session(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -486,7 +505,7 @@ func (r *Recorder) sweepKey(ctx context.Context, site *Site, cs *compiledSite, k
 		return err
 	}
 	if now.Sub(s.LastSeen) > site.retention() {
-		if err := r.store.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err := r.storeOf(ctx).Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		r.mirrors.forget(key)
@@ -513,21 +532,29 @@ func (r *Recorder) sweepKey(ctx context.Context, site *Site, cs *compiledSite, k
 	}
 	s.Ended = true
 	r.mirrors.forget(key)
-	return r.store.PutSession(ctx, s)
+	return r.storeOf(ctx).PutSession(ctx, s)
 }
 
 // sweepOrphan deletes the chunks of a session whose metadata was never
 // written, once its site's retention passed (the store found it due).
 func (r *Recorder) sweepOrphan(ctx context.Context, key storage.Key, stats *SweepStats) error {
 	defer r.locks.lock(key)()
-	_, err := r.store.Session(ctx, key)
+	return r.locked(ctx, key, func(ctx context.Context) error {
+		return r.sweepOrphanLocked(ctx, key, stats)
+	})
+}
+
+// sweepOrphanLocked is the part of sweepOrphan that runs under the
+// session's locks.
+func (r *Recorder) sweepOrphanLocked(ctx context.Context, key storage.Key, stats *SweepStats) error {
+	_, err := r.storeOf(ctx).Session(ctx, key)
 	if err == nil {
 		return nil // its metadata was written since
 	}
 	if !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
-	if err := r.store.Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if err := r.storeOf(ctx).Delete(ctx, key); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
 	r.mirrors.forget(key)

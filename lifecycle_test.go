@@ -563,3 +563,81 @@ func TestLifecycleConcurrentIngestSweepAndPendingBound(t *testing.T) {
 	assert.Positive(t, st.Kept)
 	t.Logf("stats %+v, %d pending sessions, %d pending bytes", st, len(page.Sessions), pending)
 }
+
+// lockRecordingStore is a store with a session lock that records, per
+// session, how often its lock was taken, and fails if a write of a session
+// reaches the store outside that session's lock.
+type lockRecordingStore struct {
+	storage.Store
+	t      *testing.T
+	mu     sync.Mutex
+	held   map[storage.Key]bool
+	counts map[storage.Key]int
+}
+
+func newLockRecordingStore(t *testing.T) *lockRecordingStore {
+	return &lockRecordingStore{Store: memstore.New(), t: t, held: map[storage.Key]bool{}, counts: map[storage.Key]int{}}
+}
+
+func (s *lockRecordingStore) LockSession(ctx context.Context, key storage.Key, fn func(st storage.Store) error) error {
+	s.mu.Lock()
+	s.held[key] = true
+	s.counts[key]++
+	s.mu.Unlock()
+	defer func() { s.mu.Lock(); delete(s.held, key); s.mu.Unlock() }()
+	return fn(s.Store)
+}
+
+func (s *lockRecordingStore) mustHold(key storage.Key, op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.held[key] {
+		s.t.Errorf("%s of %s/%s outside its session lock", op, key.Site, key.Session)
+	}
+}
+
+func (s *lockRecordingStore) PutSession(ctx context.Context, sess storage.Session) error {
+	s.mustHold(storage.Key{Site: sess.Site, Session: sess.ID}, "PutSession")
+	return s.Store.PutSession(ctx, sess)
+}
+
+func (s *lockRecordingStore) Delete(ctx context.Context, key storage.Key) error {
+	s.mustHold(key, "Delete")
+	return s.Store.Delete(ctx, key)
+}
+
+func (s *lockRecordingStore) taken(session string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[storage.Key{Site: "shop", Session: session}]
+}
+
+// Every write of a session, by Ingest, Delete, Sweep (ending, deciding,
+// expiring) or the pending bound, goes through the store's session lock,
+// so that several processes sharing a store serialise on it.
+func TestEveryWriteRunsUnderTheStoresSessionLock(t *testing.T) {
+	store := newLockRecordingStore(t)
+	clock := newFakeClock()
+	tg := demoRules()
+	tg.MaxPendingBytes = 1 << 30
+	e := newLifecycleEnv(t, store, &Site{ID: "shop", Targeting: tg, Retention: time.Hour}, clock)
+	e.send("ended-001", "w1", 0, metaEv(0, "https://shop.example/checkout"))
+	e.send("deleted-1", "w1", 0, metaEv(0, "https://shop.example/"), jsErrorEv(10, "boom"))
+	e.send("expired-1", "w1", 0, metaEv(0, "https://shop.example/"), jsErrorEv(10, "boom"))
+	require.NoError(t, e.rec.Delete(context.Background(), "shop", "deleted-1"))
+	assert.Equal(t, 2, store.taken("deleted-1"), "one batch, one delete")
+
+	clock.Advance(2 * time.Hour) // idle past the timeout and past retention
+	_, err := e.rec.Sweep(context.Background(), clock.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 2, store.taken("ended-001"), "one batch, one sweep")
+	assert.Equal(t, 2, store.taken("expired-1"), "one batch, one sweep")
+
+	tg.MaxPendingBytes = 1
+	e = newLifecycleEnv(t, store, &Site{ID: "shop", Targeting: tg, Retention: time.Hour}, clock)
+	e.send("victim-01", "w1", 0, metaEv(0, "https://shop.example/checkout"))
+	clock.Advance(time.Second)
+	e.send("trigger-1", "w1", 0, metaEv(0, "https://shop.example/checkout"))
+	assert.Equal(t, storage.StateDropped, e.state("victim-01"))
+	assert.Equal(t, 2, store.taken("victim-01"), "one batch, one eviction")
+}

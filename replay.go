@@ -168,9 +168,9 @@ func (r *Recorder) Ingest(ctx context.Context, b *Batch, from Client) (Result, e
 	// serialises the batch with every other write of the session, and its
 	// writes are kept whole or not at all.
 	var stored *storage.Session
-	err = storage.LockSession(ctx, r.store, key, func(st storage.Store) error {
+	err = r.locked(ctx, key, func(ctx context.Context) error {
 		var err error
-		accepted, stored, err = r.ingestLocked(withStore(ctx, st), cs, key, b, from, accepted)
+		accepted, stored, err = r.ingestLocked(ctx, cs, key, b, from, accepted)
 		return err
 	})
 	if err != nil {
@@ -317,12 +317,21 @@ func (r *Recorder) Sessions(ctx context.Context, q storage.Query) (storage.Page,
 func (r *Recorder) Delete(ctx context.Context, site, id string) error {
 	key := storage.Key{Site: site, Session: id}
 	defer r.locks.lock(key)()
-	return storage.LockSession(ctx, r.store, key, func(st storage.Store) error {
-		ctx := withStore(ctx, st)
+	return r.locked(ctx, key, func(ctx context.Context) error {
 		sess, err := r.Session(ctx, site, id)
 		if err != nil {
 			return err
 		}
 		return r.drop(ctx, key, &sess, false)
+	})
+}
+
+// locked runs fn under the store's lock of the session, when the store
+// has one ([storage.SessionLocker]), with a ctx through which
+// [Recorder.storeOf] reaches the locked view of the store. The caller holds
+// the session's lock of this process.
+func (r *Recorder) locked(ctx context.Context, key storage.Key, fn func(ctx context.Context) error) error {
+	return storage.LockSession(ctx, r.store, key, func(st storage.Store) error {
+		return fn(withStore(ctx, st))
 	})
 }
