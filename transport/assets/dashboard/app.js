@@ -474,7 +474,12 @@ async function renderList() {
   }
   results.append(el('p', { class: 'muted' }, 'Loading sessions…'));
   try {
-    const page = await api(listQuery(params));
+    let page = await api(listQuery(params));
+    // A store may answer an empty page with a cursor when a rare filter
+    // made it read its bound of rows; follow a few such pages.
+    for (let hops = 0; !(page.sessions || []).length && page.next && hops < maxEmptyHops; hops++) {
+      page = await api(listQuery(params, page.next));
+    }
     app.list = { key, sessions: page.sessions || [], next: page.next || '', params };
     if (app.routeKey.startsWith(location.search + location.hash)) showSessions(results, app.list);
   } catch (err) {
@@ -601,8 +606,30 @@ async function renderOverview(box, params, key) {
     chart);
 }
 
+// maxEmptyHops bounds the empty pages with a cursor followed at once.
+const maxEmptyHops = 10;
+
 function showSessions(results, list) {
   clear(results);
+  if (!list.sessions.length && list.next) {
+    results.append(el('div', { class: 'empty' },
+      el('p', {}, 'No sessions found yet; the store stopped searching part of the way.'),
+      el('button', { type: 'button', class: 'ghost', id: 'search-further', onclick: async (ev) => {
+        ev.target.disabled = true;
+        try {
+          let page = { sessions: [], next: list.next };
+          for (let hops = 0; !(page.sessions || []).length && page.next && hops < maxEmptyHops; hops++) {
+            page = await api(listQuery(list.params, page.next));
+          }
+          list.sessions = page.sessions || [];
+          list.next = page.next || '';
+          showSessions(results, list);
+        } catch (err) {
+          handleError(err, results);
+        }
+      } }, 'Search further')));
+    return;
+  }
   if (!list.sessions.length) {
     results.append(el('div', { class: 'empty' },
       el('p', {}, 'No sessions match these filters.'),
