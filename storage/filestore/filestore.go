@@ -262,7 +262,7 @@ func (s *Store) open() error {
 	if err := lockDir(lock); err != nil {
 		return wrapErr("open", err)
 	}
-	for _, d := range []string{sitesDir, trashDir, tmpDir} {
+	for _, d := range []string{sitesDir, assetsDir, trashDir, tmpDir} {
 		if err := s.root.Mkdir(d, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
 			return wrapErr("open", err)
 		}
@@ -288,7 +288,10 @@ func (s *Store) open() error {
 			return wrapErr("open: read the files into the index", err)
 		}
 	}
-	return wrapErr("open: finish deletes", s.finishDeletes(ctx))
+	if err := s.finishDeletes(ctx); err != nil {
+		return wrapErr("open: finish deletes", err)
+	}
+	return wrapErr("open: finish deletes of assets", s.finishAssetTrash(ctx))
 }
 
 // openIndex opens index.db. A file that SQLite cannot read as an index is
@@ -682,10 +685,14 @@ func anyURL(glob, pages string) bool {
 }
 
 // Delete implements [storage.Store.Delete]. One transaction of the index
-// removes the session's metadata and records the deletion; then the
-// session's directory is renamed into trash (the point where its chunks are
-// gone) and removed, and the record cleared. Open finishes a deletion that
-// a crash interrupted, so metadata and chunks never part ways.
+// removes the session's metadata, views and asset references, the assets
+// of its site that no session references any more (noting their files in
+// asset_trash), and records the deletion; then the session's directory is
+// renamed into trash (the point where its chunks are gone) and removed, the
+// record cleared, and the freed assets' files removed. Open finishes a
+// deletion that a crash interrupted, so metadata, chunks and assets never
+// part ways. A session that has only asset references or views is deleted
+// too (nil).
 func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 	if err := checkKey(key); err != nil {
 		return wrapErr("delete", err)
@@ -704,10 +711,16 @@ func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return wrapErr("delete", err)
 	}
-	found := false
+	var (
+		found, refs bool
+		freed       []string
+	)
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		if found, err = deleteRow(ctx, tx, key); err != nil || !hasDir {
+		if found, err = deleteRow(ctx, tx, key); err != nil {
+			return err
+		}
+		if freed, refs, err = dropRefs(ctx, tx, key); err != nil || !hasDir {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO deleting (site, id) VALUES (?, ?)`, key.Site, key.Session)
@@ -716,14 +729,17 @@ func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 	if err != nil {
 		return wrapErr("delete", err)
 	}
-	if !found && !hasDir {
+	if !found && !refs && !hasDir {
 		return wrapErr("delete", fmt.Errorf("%s/%s: %w", key.Site, key.Session, storage.ErrNotFound))
 	}
+	// The metadata is gone: finish without regard to ctx.
 	if hasDir {
-		// The metadata is gone: finish without regard to ctx.
 		if err := s.removeDir(context.WithoutCancel(ctx), key); err != nil {
 			return wrapErr("delete", err)
 		}
+	}
+	if len(freed) > 0 {
+		s.dropFiles(context.WithoutCancel(ctx), freed)
 	}
 	return nil
 }

@@ -23,8 +23,10 @@ import (
 // multi-valued facts a filter matches exactly (custom event tags, rule
 // names). Each filter is served by an index that yields sessions in listing
 // order (Start, ID descending), so a page costs the rows read until it is
-// full, not the number of sessions stored.
-const schemaVersion = 1
+// full, not the number of sessions stored. Version 2 added the assets,
+// their references and the views; an index of version 1 is upgraded in
+// place by creating them (every statement of schema is idempotent).
+const schemaVersion = 2
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID`,
@@ -70,6 +72,17 @@ var schema = []string{
 	// still exist; Open finishes their deletion.
 	`CREATE TABLE IF NOT EXISTS deleting (site TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (site, id)) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY) WITHOUT ROWID`,
+	// assets: the file (relative to the root) of asset hash of site.
+	`CREATE TABLE IF NOT EXISTS assets (site TEXT NOT NULL, hash TEXT NOT NULL, file TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (site, hash)) WITHOUT ROWID`,
+	// asset_refs: session (site, session) references asset (site, hash).
+	`CREATE TABLE IF NOT EXISTS asset_refs (site TEXT NOT NULL, session TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (site, session, hash)) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS r_hash ON asset_refs (site, hash)`,
+	// asset_trash: asset files that no row of assets owns and that may
+	// exist: being written by a PutAsset, or freed by a Delete. Open
+	// removes them.
+	`CREATE TABLE IF NOT EXISTS asset_trash (file TEXT PRIMARY KEY) WITHOUT ROWID`,
+	// views: the reads of a session, n counting up per session.
+	`CREATE TABLE IF NOT EXISTS views (site TEXT NOT NULL, session TEXT NOT NULL, n INTEGER NOT NULL, principal TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (site, session, n)) WITHOUT ROWID`,
 }
 
 const (
@@ -104,37 +117,45 @@ func openDB(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// initSchema creates the tables of a new index, or checks the version of an
-// existing one. Any error here on an existing file means it is damaged or
-// not an index.
+// initSchema creates the tables of a new index, upgrades one of version 1,
+// or checks the version of an existing one. Any error here on an existing
+// file means it is damaged or not an index.
 func initSchema(ctx context.Context, db *sql.DB) (fresh bool, err error) {
 	var v string
 	err = db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = ?`, metaVersion).Scan(&v)
 	switch {
-	case err == nil:
-		if v != strconv.Itoa(schemaVersion) {
-			return false, fmt.Errorf("index version %q, want %d", v, schemaVersion)
-		}
+	case err == nil && v == strconv.Itoa(schemaVersion):
 		return false, nil
+	case err == nil && v == "1":
+		// Version 1 lacks the tables of assets and views: create them.
+		return false, createSchema(ctx, db)
+	case err == nil:
+		return false, fmt.Errorf("index version %q, want %d", v, schemaVersion)
 	case isNoTable(err):
 		// A new, empty database.
 	default:
 		return false, err
 	}
+	return true, createSchema(ctx, db)
+}
+
+// createSchema runs every statement of schema and sets the version, in
+// one transaction.
+func createSchema(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer tx.Rollback()
 	for _, stmt := range schema {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return false, fmt.Errorf("%s: %w", strings.Fields(stmt)[0:6], err)
+			return fmt.Errorf("%s: %w", strings.Fields(stmt)[0:6], err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (k, v) VALUES (?, ?)`, metaVersion, strconv.Itoa(schemaVersion)); err != nil {
-		return false, err
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`, metaVersion, strconv.Itoa(schemaVersion)); err != nil {
+		return err
 	}
-	return true, tx.Commit()
+	return tx.Commit()
 }
 
 func isNoTable(err error) bool {
