@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"bytes"
 	"database/sql"
 	"fmt"
 	"os"
@@ -225,4 +226,25 @@ func TestIndexUpgradeFromVersion1(t *testing.T) {
 	assert.Equal(t, "2", v)
 	require.NoError(t, s.PutAsset(ctx, storage.Key{Site: "shop", Session: "sess-000a"}, hashN(1), []byte("x")))
 	require.NoError(t, s.AddView(ctx, storage.Key{Site: "shop", Session: "sess-000a"}, storage.View{Principal: "alice"}))
+}
+
+// FuzzDecodeAsset feeds damaged asset files to the decoder and names to
+// parseAssetName: they must never panic, what decodeAsset accepts must be
+// what encodeAsset writes, and a hash parseAssetName returns is valid.
+func FuzzDecodeAsset(f *testing.F) {
+	f.Add(encodeAsset([]byte("body{}")), hashN(1)+"-abc"+assetExt)
+	f.Add(encodeAsset(nil), "x.asset")
+	f.Add([]byte("RPA1"), "../"+hashN(1)+"-a.asset")
+	f.Fuzz(func(t *testing.T, b []byte, name string) {
+		if h, ok := parseAssetName(name); ok && !storage.ValidAssetHash(h) {
+			t.Fatalf("parseAssetName(%q) accepted hash %q", name, h)
+		}
+		data, err := decodeAsset(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(encodeAsset(data), b) {
+			t.Fatalf("accepted %x, which is not what encodeAsset writes", b)
+		}
+	})
 }
