@@ -16,8 +16,9 @@ const scanBatch = 1000
 // scan reads the files into a new index: the session.json of each session
 // of the format before the index is imported (and removed once the index
 // holds it), a session directory with chunks and no metadata becomes an
-// orphan (since its newest chunk's modification time), and temp files of
-// that format are removed. It runs when Open makes a new index, whether
+// orphan (since its newest chunk's modification time), temp files of
+// that format are removed, and the asset files are recorded (see
+// scanAssets). It runs when Open makes a new index, whether
 // the directory is new, of the old format, or its index was lost or
 // damaged; it is done again at the next Open if it does not finish.
 func (s *Store) scan(ctx context.Context) error {
