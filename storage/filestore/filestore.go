@@ -10,13 +10,15 @@
 //	LOCK                                   held (flock) while a Store is open
 //	index.db, index.db-wal, index.db-shm   the index: every session's metadata (SQLite)
 //	sites/<site>/<session>/<window>.<seq>.chunk
+//	assets/<site>/<hash>-<random>.asset    one file per asset (see Assets)
 //	tmp/.tmp-*                             chunk writes in progress
 //	trash/<random>                         sessions being deleted
 //
 // Ids are stored under names that stay distinct on case-insensitive file
 // systems: '_' is written "__" and an upper-case letter X is written "_x"
 // ("Ab_c" becomes "_ab__c"). A chunk file holds a magic number, the event
-// count, a CRC-32C of the bytes and the bytes as given to Append.
+// count, a CRC-32C of the bytes and the bytes as given to Append; an asset
+// file a magic number, a CRC-32C and the asset's bytes.
 //
 // The index (SQLite through modernc.org/sqlite, pure Go) has a row per
 // session: the whole [storage.Session] as a JSON blob, and typed columns
@@ -25,8 +27,40 @@
 // on them). Custom event tags and rule names are rows of a side table
 // indexed by (site, value, start, id); the URL glob is checked on the
 // session's pages column of the rows the chosen index yields. It also holds
-// the orphans (sessions with chunks but no metadata) and the deletions in
-// progress. There is no file per session besides its chunks.
+// the orphans (sessions with chunks but no metadata), the deletions in
+// progress, the assets and their references, and the views of each
+// session. There is no file per session besides its chunks.
+//
+// # Optional interfaces
+//
+// Besides [storage.Store], a Store implements [storage.Sweeper] (the
+// Recorder's Sweep asks the index what is due), [storage.AssetStore]
+// (assets, below), [storage.ViewLog] (who read each session: a row per
+// read, the newest 1000 of a session kept, removed by Delete) and
+// [storage.Counter] (the overview: one GROUP BY query on an index, see
+// Performance).
+//
+// # Assets
+//
+// An asset is a file under assets/<site>/ named by its hash and a random
+// part, so that each write has its own file, and a row of the index maps
+// (site, hash) to it; another table holds the references (site, session,
+// hash). [Store.PutAsset] of an asset the site has records the reference
+// in one transaction. Of a new asset, it notes the file's name in the
+// index (table asset_trash), writes and syncs the file, then records the
+// asset and the reference and clears the note in one transaction; a crash
+// before that commit leaves a note, and Open removes the file. When two
+// PutAsset of one hash race, the first commit wins and the other removes
+// its own file: a Delete that frees an asset removes the file its row
+// names, never the file of a write in progress. [Store.RefAssets] records
+// the references of every stored hash in one transaction. [Store.Delete]
+// removes the session's references, and the assets of its site no session
+// references any more, in the transaction that removes the session,
+// noting their files in asset_trash; it removes the files after the commit,
+// and Open finishes what a crash interrupted. A session that references an
+// asset and has no metadata is recorded as an orphan, as its first chunk
+// would be, so the Sweep deletes it (and frees its assets) if its metadata
+// is never written.
 //
 // # Durability
 //
@@ -59,6 +93,10 @@
 //
 // # Rebuilding and migrating
 //
+// An index of version 1 (before assets and views) is upgraded in place at
+// Open: it gains their tables and the index s_count of Count, which SQLite
+// builds from the sessions, in time proportional to their number, once.
+//
 // When index.db is missing, or SQLite cannot read it (it is moved aside as
 // index.db.damaged-<time>, and the failure logged), Open makes a new index
 // and reads the files into it. A directory of the format before the index
@@ -72,6 +110,18 @@
 // crashes (see Durability); keep it on the same disk and back the directory
 // up as a whole.
 //
+// What a lost index takes with it besides the metadata: the views (they
+// live only in the index) and the references to assets. The assets
+// themselves are kept: the rebuild records every asset file it finds (one
+// per site and hash; further files of the same asset are removed) as
+// referenced by one session per site, "recovered-assets", recorded as an
+// orphan dated at the rebuild. The store cannot read which chunks use
+// which asset (chunks are opaque), so it keeps every asset until the Sweep
+// deletes that session, once the site's retention has passed since the
+// rebuild: no earlier than the sessions the rebuild recovered as orphans
+// (dated by their newest chunk) expire. Then the assets that no session
+// written since references are freed; those that one does stay.
+//
 // # Performance
 //
 // Open reads no session: it opens the index and finishes what a crash
@@ -84,8 +134,18 @@
 // A filter that matches few sessions and that no index serves (a URL glob
 // that matches almost none) reads at most 5,000 rows per call and then
 // returns the sessions it found, maybe none, with a Next cursor that goes
-// on. Every PutSession is one synced transaction: its cost is the disk's
-// sync.
+// on: a caller walks the pages until Next is empty, and must not take a
+// short or empty page for the end. Every PutSession, AddView and
+// RefAssets is one synced transaction: its cost is the disk's sync;
+// PutAsset of a new asset costs two synced transactions and the sync of
+// its file.
+//
+// Count reads the sessions of its range from the index that List would
+// use, or, when it filters only on the state, from a covering index
+// (site, start, state, errors) without reading the table; SQLite counts
+// them per bucket. Its cost is the sessions in the range that the index
+// yields, not the number stored; a URL glob reads the rows of the range
+// into Go to match it.
 //
 // Figures from BenchmarkScale, at 1,000,000 sessions of one site (a mix of
 // devices, 5% with errors, 30% with a common custom event, 2% a rare one,
@@ -124,6 +184,24 @@
 // of every filter above stays under 20 ms, and an earlier run measured
 // most of them between 1 and 6 ms.
 //
+// Count, at the benchmark's default size (20,000 sessions of one site over
+// 30 days, the mix above), on the same machine; the lowest and highest p50
+// of three runs of 20 calls each, beside its baseline, the fallback of the
+// read API for a store without Count (paging through List, counting in
+// memory):
+//
+//	go test ./storage/filestore -run '^$' -bench 'Scale/count' -benchtime 20x -count 3
+//
+//	Count of a month (every session of the store)          p50 ms
+//	  30 daily buckets, state kept (covering index)        9.8 to 12.1
+//	  720 hourly buckets                                   11.9 to 13.5
+//	  a day, 24 hourly buckets                             0.35 to 0.56
+//	  device mobile (35%), daily                           42 to 49
+//	  errors (5%), daily                                   1.0
+//	  custom event (30%), daily                            47 to 91
+//	  url /checkout* (about half), daily                   150 to 166
+//	  baseline: List pages and CountSessions, daily        830 to 1,024
+//
 // # Limits
 //
 //   - One Store per directory: Open locks it, and a second Open, in this
@@ -133,6 +211,10 @@
 //     Close releases the lock last, after the index is closed, so another
 //     process never opens a half-closed store. Several processes cannot
 //     share a directory; use a database store for that.
+//   - Count reads every session of its range (SQLite counts them; nothing
+//     is kept per interval): a month of a busy site is a scan of that
+//     month's index entries, see the figures above. With Site "" (the
+//     read API always names one) it reads every session of the store.
 //   - List with Site "" (all sites, used only by a Sweep on a store without
 //     [storage.Sweeper]) sorts every matching session; the read API always
 //     names a site.
@@ -262,7 +344,7 @@ func (s *Store) open() error {
 	if err := lockDir(lock); err != nil {
 		return wrapErr("open", err)
 	}
-	for _, d := range []string{sitesDir, trashDir, tmpDir} {
+	for _, d := range []string{sitesDir, assetsDir, trashDir, tmpDir} {
 		if err := s.root.Mkdir(d, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
 			return wrapErr("open", err)
 		}
@@ -288,7 +370,10 @@ func (s *Store) open() error {
 			return wrapErr("open: read the files into the index", err)
 		}
 	}
-	return wrapErr("open: finish deletes", s.finishDeletes(ctx))
+	if err := s.finishDeletes(ctx); err != nil {
+		return wrapErr("open: finish deletes", err)
+	}
+	return wrapErr("open: finish deletes of assets", s.finishAssetTrash(ctx))
 }
 
 // openIndex opens index.db. A file that SQLite cannot read as an index is
@@ -320,7 +405,7 @@ func (s *Store) openIndex(ctx context.Context) (scan bool, err error) {
 			return false, err
 		}
 		aside := fmt.Sprintf("%s.damaged-%d", indexFile, s.now().UnixNano())
-		s.log.Error("filestore: the index is damaged; moving it aside and rebuilding it from the files (the metadata of sessions written since the format with session.json is lost: their chunks are kept and expire by retention)",
+		s.log.Error("filestore: the index is damaged; moving it aside and rebuilding it from the files (the metadata and views of sessions written since the format with session.json are lost: their chunks and assets are kept and expire by retention)",
 			"index", indexFile, "movedTo", aside, "err", err)
 		if err := s.root.Rename(indexFile, aside); err != nil {
 			return false, err
@@ -614,7 +699,11 @@ var maxScanRows = 5_000
 // List implements [storage.Store.List] with one query of the index, which
 // reads rows in listing order from the index of the most specific filter
 // and stops after the page (see the package documentation, Performance),
-// or after maxScanRows rows.
+// or after 5,000 rows. A page may therefore hold fewer sessions than the
+// limit, or none at all, and still have a Next cursor: when a filter that
+// no index serves (a URL glob) matches few of the rows read, List returns
+// what it found within the bound and a Next that goes on after the last
+// row read. Only an empty Next ends a listing; walk the pages until then.
 func (s *Store) List(ctx context.Context, q storage.Query) (storage.Page, error) {
 	var after *storage.Cursor
 	if q.Cursor != "" {
@@ -682,10 +771,14 @@ func anyURL(glob, pages string) bool {
 }
 
 // Delete implements [storage.Store.Delete]. One transaction of the index
-// removes the session's metadata and records the deletion; then the
-// session's directory is renamed into trash (the point where its chunks are
-// gone) and removed, and the record cleared. Open finishes a deletion that
-// a crash interrupted, so metadata and chunks never part ways.
+// removes the session's metadata, views and asset references, the assets
+// of its site that no session references any more (noting their files in
+// asset_trash), and records the deletion; then the session's directory is
+// renamed into trash (the point where its chunks are gone) and removed, the
+// record cleared, and the freed assets' files removed. Open finishes a
+// deletion that a crash interrupted, so metadata, chunks and assets never
+// part ways. A session that has only asset references or views is deleted
+// too (nil).
 func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 	if err := checkKey(key); err != nil {
 		return wrapErr("delete", err)
@@ -704,10 +797,16 @@ func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return wrapErr("delete", err)
 	}
-	found := false
+	var (
+		found, refs bool
+		freed       []string
+	)
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		if found, err = deleteRow(ctx, tx, key); err != nil || !hasDir {
+		if found, err = deleteRow(ctx, tx, key); err != nil {
+			return err
+		}
+		if freed, refs, err = dropRefs(ctx, tx, key); err != nil || !hasDir {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO deleting (site, id) VALUES (?, ?)`, key.Site, key.Session)
@@ -716,14 +815,17 @@ func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 	if err != nil {
 		return wrapErr("delete", err)
 	}
-	if !found && !hasDir {
+	if !found && !refs && !hasDir {
 		return wrapErr("delete", fmt.Errorf("%s/%s: %w", key.Site, key.Session, storage.ErrNotFound))
 	}
+	// The metadata is gone: finish without regard to ctx.
 	if hasDir {
-		// The metadata is gone: finish without regard to ctx.
 		if err := s.removeDir(context.WithoutCancel(ctx), key); err != nil {
 			return wrapErr("delete", err)
 		}
+	}
+	if len(freed) > 0 {
+		s.dropFiles(context.WithoutCancel(ctx), freed)
 	}
 	return nil
 }

@@ -23,8 +23,11 @@ import (
 // multi-valued facts a filter matches exactly (custom event tags, rule
 // names). Each filter is served by an index that yields sessions in listing
 // order (Start, ID descending), so a page costs the rows read until it is
-// full, not the number of sessions stored.
-const schemaVersion = 1
+// full, not the number of sessions stored. Version 2 added the assets,
+// their references, the views and the index s_count; an index of version
+// 1 is upgraded in place by creating them (every statement of schema is
+// idempotent).
+const schemaVersion = 2
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID`,
@@ -70,6 +73,20 @@ var schema = []string{
 	// still exist; Open finishes their deletion.
 	`CREATE TABLE IF NOT EXISTS deleting (site TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (site, id)) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS sites (site TEXT PRIMARY KEY) WITHOUT ROWID`,
+	// s_count covers what Count reads of a session, so that an overview
+	// without other filters reads the index only.
+	`CREATE INDEX IF NOT EXISTS s_count ON sessions (site, start, state, errors)`,
+	// assets: the file (relative to the root) of asset hash of site.
+	`CREATE TABLE IF NOT EXISTS assets (site TEXT NOT NULL, hash TEXT NOT NULL, file TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (site, hash)) WITHOUT ROWID`,
+	// asset_refs: session (site, session) references asset (site, hash).
+	`CREATE TABLE IF NOT EXISTS asset_refs (site TEXT NOT NULL, session TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (site, session, hash)) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS r_hash ON asset_refs (site, hash)`,
+	// asset_trash: asset files that no row of assets owns and that may
+	// exist: being written by a PutAsset, or freed by a Delete. Open
+	// removes them.
+	`CREATE TABLE IF NOT EXISTS asset_trash (file TEXT PRIMARY KEY) WITHOUT ROWID`,
+	// views: the reads of a session, n counting up per session.
+	`CREATE TABLE IF NOT EXISTS views (site TEXT NOT NULL, session TEXT NOT NULL, n INTEGER NOT NULL, principal TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (site, session, n)) WITHOUT ROWID`,
 }
 
 const (
@@ -104,37 +121,45 @@ func openDB(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// initSchema creates the tables of a new index, or checks the version of an
-// existing one. Any error here on an existing file means it is damaged or
-// not an index.
+// initSchema creates the tables of a new index, upgrades one of version 1,
+// or checks the version of an existing one. Any error here on an existing
+// file means it is damaged or not an index.
 func initSchema(ctx context.Context, db *sql.DB) (fresh bool, err error) {
 	var v string
 	err = db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = ?`, metaVersion).Scan(&v)
 	switch {
-	case err == nil:
-		if v != strconv.Itoa(schemaVersion) {
-			return false, fmt.Errorf("index version %q, want %d", v, schemaVersion)
-		}
+	case err == nil && v == strconv.Itoa(schemaVersion):
 		return false, nil
+	case err == nil && v == "1":
+		// Version 1 lacks the tables of assets and views: create them.
+		return false, createSchema(ctx, db)
+	case err == nil:
+		return false, fmt.Errorf("index version %q, want %d", v, schemaVersion)
 	case isNoTable(err):
 		// A new, empty database.
 	default:
 		return false, err
 	}
+	return true, createSchema(ctx, db)
+}
+
+// createSchema runs every statement of schema and sets the version, in
+// one transaction.
+func createSchema(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer tx.Rollback()
 	for _, stmt := range schema {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return false, fmt.Errorf("%s: %w", strings.Fields(stmt)[0:6], err)
+			return fmt.Errorf("%s: %w", strings.Fields(stmt)[0:6], err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (k, v) VALUES (?, ?)`, metaVersion, strconv.Itoa(schemaVersion)); err != nil {
-		return false, err
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`, metaVersion, strconv.Itoa(schemaVersion)); err != nil {
+		return err
 	}
-	return true, tx.Commit()
+	return tx.Commit()
 }
 
 func isNoTable(err error) bool {
@@ -328,11 +353,51 @@ func deleteRow(ctx context.Context, tx execer, key storage.Key) (bool, error) {
 // pages column, and every session is checked with Query.Match at the end,
 // so the SQL only needs to admit every match.
 func listQuery(q storage.Query, after *storage.Cursor) (string, []any) {
+	f := listFilter(q)
+	where, args := f.where, f.args
+	cond := func(c string, a ...any) { where = append(where, c); args = append(args, a...) }
+	start, id := f.start, f.id
+	var order string
+	if q.Site != "" {
+		order = start + " DESC, " + id + " DESC"
+	} else {
+		order = "s.start DESC, s.id DESC, s.site DESC"
+	}
+	if after != nil {
+		// The rows that sort after the cursor: (start, id, site) below it.
+		t := timeKey(after.Start)
+		if q.Site != "" {
+			cond(start+" <= ?", t)
+			cond("("+start+" < ? OR ("+id+" < ? OR ("+id+" = ? AND ?)))", t, after.ID, after.ID, q.Site < after.Site)
+		} else {
+			cond("(s.start, s.id, s.site) < (?, ?, ?)", t, after.ID, after.Site)
+		}
+	}
+	sqlText := "SELECT s.start, s.id, s.site, s.pages, s.data FROM " + f.from
+	if len(where) > 0 {
+		sqlText += " WHERE " + strings.Join(where, " AND ")
+	}
+	return sqlText + " ORDER BY " + order, args
+}
+
+// filter is the FROM and WHERE of a query for the sessions that match a
+// Query, but for its URL glob: from names the sessions table s, and
+// start, id name the columns of the driving table that hold a session's
+// start and id.
+type filter struct {
+	from, start, id string
+	where           []string
+	args            []any
+}
+
+// listFilter picks the index that serves the most specific filter of q
+// and states every other filter but the URL glob as a condition. A row
+// matches q's filters but URL exactly when it meets the conditions.
+func listFilter(q storage.Query) filter {
 	var (
 		where []string
 		args  []any
 		from  string
-		order string
 	)
 	cond := func(c string, a ...any) { where = append(where, c); args = append(args, a...) }
 
@@ -365,9 +430,6 @@ func listQuery(q storage.Query, after *storage.Cursor) (string, []any) {
 	}
 	if q.Site != "" {
 		cond(site+" = ?", q.Site)
-		order = start + " DESC, " + id + " DESC"
-	} else {
-		order = "s.start DESC, s.id DESC, s.site DESC"
 	}
 	switch q.State {
 	case "", storage.FilterKept:
@@ -414,21 +476,7 @@ func listQuery(q storage.Query, after *storage.Cursor) (string, []any) {
 	if !q.LastSeenBefore.IsZero() {
 		cond("s.last_seen < ?", timeKey(q.LastSeenBefore))
 	}
-	if after != nil {
-		// The rows that sort after the cursor: (start, id, site) below it.
-		t := timeKey(after.Start)
-		if q.Site != "" {
-			cond(start+" <= ?", t)
-			cond("("+start+" < ? OR ("+id+" < ? OR ("+id+" = ? AND ?)))", t, after.ID, after.ID, q.Site < after.Site)
-		} else {
-			cond("(s.start, s.id, s.site) < (?, ?, ?)", t, after.ID, after.Site)
-		}
-	}
-	sqlText := "SELECT s.start, s.id, s.site, s.pages, s.data FROM " + from
-	if len(where) > 0 {
-		sqlText += " WHERE " + strings.Join(where, " AND ")
-	}
-	return sqlText + " ORDER BY " + order, args
+	return filter{from: from, start: start, id: id, where: where, args: args}
 }
 
 // dueQuery builds the SQL of a Due call: site, id and the kind's time,

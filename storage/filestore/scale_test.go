@@ -177,11 +177,43 @@ var benchFilters = []struct {
 	}},
 }
 
+// benchCounts are the overviews whose latency the benchmark reports: q
+// draws a query and its step from a month of the store.
+var benchCounts = []struct {
+	name string
+	q    func(r *rand.Rand, month storage.Query) (storage.Query, time.Duration)
+}{
+	{"month-daily", func(_ *rand.Rand, m storage.Query) (storage.Query, time.Duration) { return m, 24 * time.Hour }},
+	{"month-hourly", func(_ *rand.Rand, m storage.Query) (storage.Query, time.Duration) { return m, time.Hour }},
+	{"day-hourly", func(r *rand.Rand, m storage.Query) (storage.Query, time.Duration) {
+		m.From = m.From.AddDate(0, 0, r.IntN(29))
+		m.To = m.From.Add(24 * time.Hour)
+		return m, time.Hour
+	}},
+	{"month-daily-device", func(_ *rand.Rand, m storage.Query) (storage.Query, time.Duration) {
+		m.Device = "mobile"
+		return m, 24 * time.Hour
+	}},
+	{"month-daily-error", func(_ *rand.Rand, m storage.Query) (storage.Query, time.Duration) {
+		m.Error = true
+		return m, 24 * time.Hour
+	}},
+	{"month-daily-event", func(_ *rand.Rand, m storage.Query) (storage.Query, time.Duration) {
+		m.Event = "view_item"
+		return m, 24 * time.Hour
+	}},
+	{"month-daily-url", func(_ *rand.Rand, m storage.Query) (storage.Query, time.Duration) {
+		m.URL = "/checkout*"
+		return m, 24 * time.Hour
+	}},
+}
+
 // BenchmarkScale reports, at FILESTORE_BENCH_SESSIONS sessions: the index
 // bytes per session, Open, a Session lookup (the baseline: one row by its
 // key), List's p50 and p99 per filter (the first page, then every third
-// query the page after it), and PutSession of a new and of a stored
-// session (each a synced transaction).
+// query the page after it), Count's p50 and p99 per overview beside
+// counting by paging through List (its baseline), and PutSession of a new
+// and of a stored session (each a synced transaction).
 func BenchmarkScale(b *testing.B) {
 	n := benchSessions()
 	dir := scaleStore(b, n)
@@ -249,6 +281,52 @@ func BenchmarkScale(b *testing.B) {
 			b.ReportMetric(float64(hits)/float64(len(lat)), "sessions/page")
 		})
 	}
+	month := storage.Query{Site: benchSite, From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)}
+	for _, c := range benchCounts {
+		b.Run("count/"+c.name, func(b *testing.B) {
+			var lat []time.Duration
+			for b.Loop() {
+				q, step := c.q(r, month)
+				t0 := time.Now()
+				_, err := s.Count(ctx, q, step)
+				lat = append(lat, time.Since(t0))
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportLatency(b, lat)
+		})
+	}
+	// The baseline of Count: what the read API does for a store without
+	// it, paging through List and counting in memory (the 30 daily
+	// buckets of a month, no filter).
+	b.Run("count-by-list/month-daily", func(b *testing.B) {
+		var lat []time.Duration
+		for b.Loop() {
+			t0 := time.Now()
+			var all []*storage.Session
+			q := month
+			q.Limit = 500
+			for {
+				page, err := s.List(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range page.Sessions {
+					all = append(all, &page.Sessions[i])
+				}
+				if page.Next == "" {
+					break
+				}
+				q.Cursor = page.Next
+			}
+			if _, err := storage.CountSessions(month, 24*time.Hour, slices.Values(all)); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		reportLatency(b, lat)
+	})
 	b.Run("put-new", func(b *testing.B) {
 		i := n + int(time.Now().UnixNano()%1e9)*10
 		for b.Loop() {

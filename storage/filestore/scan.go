@@ -16,8 +16,9 @@ const scanBatch = 1000
 // scan reads the files into a new index: the session.json of each session
 // of the format before the index is imported (and removed once the index
 // holds it), a session directory with chunks and no metadata becomes an
-// orphan (since its newest chunk's modification time), and temp files of
-// that format are removed. It runs when Open makes a new index, whether
+// orphan (since its newest chunk's modification time), temp files of
+// that format are removed, and the asset files are recorded (see
+// scanAssets). It runs when Open makes a new index, whether
 // the directory is new, of the old format, or its index was lost or
 // damaged; it is done again at the next Open if it does not finish.
 func (s *Store) scan(ctx context.Context) error {
@@ -93,6 +94,9 @@ func (s *Store) scan(ctx context.Context) error {
 		}
 	}
 	if err := flush(); err != nil {
+		return err
+	}
+	if err := s.scanAssets(ctx); err != nil {
 		return err
 	}
 	// The index holds them now; the old files go, then the scan is marked
@@ -177,3 +181,103 @@ type wrongKeyError struct{ site, id string }
 func (e wrongKeyError) Error() string { return "holds session " + e.site + "/" + e.id }
 
 func errFor(s storage.Session) error { return wrongKeyError{s.Site, s.ID} }
+
+// recoveredAssets is the session that holds, per site, the references to
+// the assets a scan finds on disk. Its id is not one package replay
+// makes for a session (those are random), and it is recorded as an
+// orphan, so the Sweep deletes it once the site's retention has passed
+// since the scan, which frees the assets no newer session references.
+const recoveredAssets = "recovered-assets"
+
+// scanAssets reads the asset files into the index: for each (site, hash)
+// the first file by name becomes the asset, referenced by the site's
+// recoveredAssets session; further files of the same asset are removed.
+// The chunks that reference an asset cannot be read by the store (they
+// are opaque), so every asset found is kept until that session expires,
+// which is no earlier than the sessions the scan recovered as orphans.
+func (s *Store) scanAssets(ctx context.Context) error {
+	sites, err := s.readDir(assetsDir)
+	if err != nil {
+		return err
+	}
+	since := timeKey(s.now())
+	for _, site := range sites {
+		siteID, ok := decodeName(site.Name())
+		if !ok || !site.IsDir() {
+			s.log.Warn("filestore: ignoring stray file", "path", path.Join(assetsDir, site.Name()))
+			continue
+		}
+		dir := path.Join(assetsDir, site.Name())
+		entries, err := s.readDir(dir)
+		if err != nil {
+			return err
+		}
+		type found struct {
+			file string
+			size int64
+		}
+		var (
+			assets = map[string]found{}
+			extra  []string
+		)
+		for _, e := range entries { // sorted by name
+			name := path.Join(dir, e.Name())
+			hash, ok := parseAssetName(e.Name())
+			if !ok || !e.Type().IsRegular() {
+				s.log.Warn("filestore: ignoring stray file", "path", name)
+				continue
+			}
+			if _, dup := assets[hash]; dup {
+				extra = append(extra, name)
+				continue
+			}
+			var size int64
+			if info, err := e.Info(); err == nil {
+				size = max(info.Size()-int64(len(assetMagic)+4), 0)
+			}
+			assets[hash] = found{name, size}
+		}
+		if len(assets) == 0 && len(extra) == 0 {
+			continue
+		}
+		key := storage.Key{Site: siteID, Session: recoveredAssets}
+		err = s.write(ctx, func(tx *sql.Tx) error {
+			for hash, a := range assets {
+				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO assets (site, hash, file, size) VALUES (?, ?, ?, ?)`, siteID, hash, a.file, a.size); err != nil {
+					return err
+				}
+				var file string
+				if err := tx.QueryRowContext(ctx, `SELECT file FROM assets WHERE site = ? AND hash = ?`, siteID, hash).Scan(&file); err != nil {
+					return err
+				}
+				if file != a.file {
+					extra = append(extra, a.file) // an earlier scan chose another
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`, siteID, recoveredAssets, hash); err != nil {
+					return err
+				}
+			}
+			for _, f := range extra {
+				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_trash (file) VALUES (?)`, f); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since)
+				SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`, key.Site, key.Session, since); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, key.Site)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(extra) > 0 {
+			s.dropFiles(ctx, extra)
+		}
+		if len(assets) > 0 {
+			s.log.Info("filestore: recovered assets from their files", "site", siteID, "assets", len(assets), "heldBy", recoveredAssets)
+		}
+	}
+	return nil
+}

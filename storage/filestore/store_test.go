@@ -3,6 +3,7 @@ package filestore_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -246,4 +247,40 @@ func TestFullDisk(t *testing.T) {
 
 	require.NoError(t, s.Delete(ctx, key))
 	assert.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Seq: 0, Data: data}), "room again after Delete")
+}
+
+// TestFullDiskAssets fills a small file system with assets (see
+// TestFullDisk): the PutAsset that finds no room returns ErrFull and
+// records nothing, leaves no file behind, and every acknowledged asset
+// reads back.
+func TestFullDiskAssets(t *testing.T) {
+	dir := os.Getenv("FILESTORE_SMALL_DIR")
+	if dir == "" {
+		t.Skip("set FILESTORE_SMALL_DIR to a directory on a small file system")
+	}
+	s := open(t, dir, nil)
+	data := bytes.Repeat([]byte("y"), 16<<10)
+	hash := func(i int) string { return fmt.Sprintf("%016x", i) }
+	var err error
+	n := 0
+	for ; n < 10_000; n++ {
+		if err = s.PutAsset(ctx, key, hash(n), data); err != nil {
+			break
+		}
+	}
+	require.ErrorIs(t, err, storage.ErrFull)
+	t.Logf("full after %d assets: %v", n, err)
+	_, err = s.Asset(ctx, key.Site, hash(n))
+	require.ErrorIs(t, err, storage.ErrNotFound, "the failed PutAsset recorded nothing")
+	missing, err := s.RefAssets(ctx, key, []string{hash(n)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{hash(n)}, missing)
+	for i := range n {
+		got, err := s.Asset(ctx, key.Site, hash(i))
+		require.NoError(t, err)
+		assert.Equal(t, data, got)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "assets", "shop"))
+	require.NoError(t, err)
+	assert.Len(t, entries, n, "one file per acknowledged asset, none of the failed one")
 }

@@ -1,0 +1,386 @@
+package filestore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/sessionreplay/replay/storage"
+)
+
+// Assets (see [storage.AssetStore]) are files under assets/<site>/, one
+// per asset, named "<hash>-<random>.asset": a name is never reused, so a
+// Delete that removes the file of a freed asset can never remove the file
+// of a PutAsset of the same hash that runs at the same time. The index
+// maps (site, hash) to the file (table assets) and holds the references
+// (table asset_refs); asset_trash lists the files that no asset row owns
+// and may exist, which Open removes.
+
+const (
+	assetsDir   = "assets"
+	assetExt    = ".asset"
+	assetMagic  = "RPA1"
+	maxAssetTry = 3
+)
+
+// assetDir is the directory of a site's assets, relative to the root.
+func assetDir(site string) string { return path.Join(assetsDir, encodeName(site)) }
+
+// encodeAsset returns the file contents of an asset: the magic, the
+// CRC-32C of the data (4 bytes, big endian), then the data.
+func encodeAsset(data []byte) []byte {
+	b := make([]byte, 0, len(assetMagic)+4+len(data))
+	b = append(b, assetMagic...)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(data, castagnoli))
+	return append(b, data...)
+}
+
+// decodeAsset reads a file written by encodeAsset; the data aliases b.
+func decodeAsset(b []byte) ([]byte, error) {
+	if len(b) < len(assetMagic)+4 || string(b[:len(assetMagic)]) != assetMagic {
+		return nil, errors.New("not an asset file (bad magic or truncated)")
+	}
+	sum, data := binary.BigEndian.Uint32(b[len(assetMagic):]), b[len(assetMagic)+4:]
+	if crc32.Checksum(data, castagnoli) != sum {
+		return nil, errors.New("checksum mismatch")
+	}
+	return data, nil
+}
+
+// parseAssetName returns the hash of an asset file name, or false.
+func parseAssetName(name string) (string, bool) {
+	rest, ok := strings.CutSuffix(name, assetExt)
+	if !ok {
+		return "", false
+	}
+	hash, _, ok := strings.Cut(rest, "-")
+	return hash, ok && storage.ValidAssetHash(hash)
+}
+
+func checkAssetKey(site, hash string) error {
+	if !validID(site) {
+		return fmt.Errorf("site %q: %w", site, storage.ErrInvalidKey)
+	}
+	if !storage.ValidAssetHash(hash) {
+		return fmt.Errorf("asset hash %.140q: %w", hash, storage.ErrInvalidKey)
+	}
+	return nil
+}
+
+// refIfStored records that key references asset hash of key.Site when the
+// site has it, within tx, and reports whether it has. A session without
+// metadata that references an asset is recorded as an orphan, as its
+// first chunk would be, so that a writer that crashes before it writes the
+// session's metadata leaves nothing that the Sweep does not find.
+func (s *Store) refIfStored(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (bool, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM assets WHERE site = ? AND hash = ?`, key.Site, hash).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, s.addRef(ctx, tx, key, hash)
+}
+
+// addRef records the reference of key to a stored asset, within tx.
+func (s *Store) addRef(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) error {
+	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`, key.Site, key.Session, hash)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // referenced already
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since)
+		SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`,
+		key.Site, key.Session, timeKey(s.now())); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, key.Site)
+	return err
+}
+
+// PutAsset implements [storage.AssetStore.PutAsset]. When the site has the
+// asset, it records the reference in one transaction. Otherwise it notes
+// a new, uniquely named file in the index (so that a crash cannot leave
+// it behind), writes and syncs it, then records the asset and the
+// reference in one transaction; when a concurrent PutAsset of the same
+// hash recorded its own file first, the reference goes to that one and
+// this file is removed. A full disk is an error wrapping
+// [storage.ErrFull], and nothing is recorded.
+func (s *Store) PutAsset(ctx context.Context, key storage.Key, hash string, data []byte) error {
+	if err := checkKey(key); err != nil {
+		return wrapErr("put asset", err)
+	}
+	if err := checkAssetKey(key.Site, hash); err != nil {
+		return wrapErr("put asset", err)
+	}
+	if err := s.begin(ctx); err != nil {
+		return wrapErr("put asset", err)
+	}
+	defer s.end()
+
+	stored := false
+	if err := s.write(ctx, func(tx *sql.Tx) (err error) {
+		stored, err = s.refIfStored(ctx, tx, key, hash)
+		return err
+	}); err != nil || stored {
+		return wrapErr("put asset", err)
+	}
+
+	dir := assetDir(key.Site)
+	name := path.Join(dir, hash+"-"+strings.ToLower(rand.Text())+assetExt)
+	if err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO asset_trash (file) VALUES (?)`, name)
+		return err
+	}); err != nil {
+		return wrapErr("put asset", err)
+	}
+	owned := false
+	defer func() {
+		if !owned {
+			s.dropFiles(context.WithoutCancel(ctx), []string{name})
+		}
+	}()
+	if err := s.mkdir(dir); err != nil {
+		return wrapErr("put asset", err)
+	}
+	if err := s.writeFile(name, encodeAsset(data)); err != nil {
+		return wrapErr("put asset", err)
+	}
+	if err := s.syncDir(dir); err != nil {
+		return wrapErr("put asset", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return wrapErr("put asset", err)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stored, err := s.refIfStored(ctx, tx, key, hash)
+		if err != nil || stored {
+			return err // stored by another PutAsset: this file goes
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO assets (site, hash, file, size) VALUES (?, ?, ?, ?)`, key.Site, hash, name, len(data)); err != nil {
+			return err
+		}
+		if err := s.addRef(ctx, tx, key, hash); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM asset_trash WHERE file = ?`, name); err != nil {
+			return err
+		}
+		owned = true
+		return nil
+	})
+	if err != nil {
+		owned = false // rolled back
+	}
+	return wrapErr("put asset", err)
+}
+
+// RefAssets implements [storage.AssetStore.RefAssets] in one transaction.
+func (s *Store) RefAssets(ctx context.Context, key storage.Key, hashes []string) ([]string, error) {
+	if err := checkKey(key); err != nil {
+		return nil, wrapErr("ref assets", err)
+	}
+	for _, h := range hashes {
+		if err := checkAssetKey(key.Site, h); err != nil {
+			return nil, wrapErr("ref assets", err)
+		}
+	}
+	if err := s.begin(ctx); err != nil {
+		return nil, wrapErr("ref assets", err)
+	}
+	defer s.end()
+	if len(hashes) == 0 {
+		return nil, nil
+	}
+	var missing []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		missing = missing[:0]
+		for _, h := range hashes {
+			stored, err := s.refIfStored(ctx, tx, key, h)
+			if err != nil {
+				return err
+			}
+			if !stored {
+				missing = append(missing, h)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrapErr("ref assets", err)
+	}
+	return missing, nil
+}
+
+// Asset implements [storage.AssetStore.Asset]: it reads the asset's file
+// and checks its checksum. An invalid site or hash is an error wrapping
+// [storage.ErrInvalidKey].
+func (s *Store) Asset(ctx context.Context, site, hash string) ([]byte, error) {
+	if err := checkAssetKey(site, hash); err != nil {
+		return nil, wrapErr("asset", err)
+	}
+	if err := s.begin(ctx); err != nil {
+		return nil, wrapErr("asset", err)
+	}
+	defer s.end()
+	for try := 0; ; try++ {
+		var file string
+		err := s.db.QueryRowContext(ctx, `SELECT file FROM assets WHERE site = ? AND hash = ?`, site, hash).Scan(&file)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, wrapErr("asset", fmt.Errorf("%s/%s: %w", site, hash, storage.ErrNotFound))
+		}
+		if err != nil {
+			return nil, wrapErr("asset", err)
+		}
+		b, err := s.root.ReadFile(file)
+		if errors.Is(err, fs.ErrNotExist) && try < maxAssetTry {
+			// A Delete freed the asset since the query; look again, a
+			// PutAsset may have stored it anew.
+			continue
+		}
+		if err != nil {
+			return nil, wrapErr("asset", err)
+		}
+		data, err := decodeAsset(b)
+		if err != nil {
+			return nil, wrapErr("asset", fmt.Errorf("%s: %w", file, err))
+		}
+		return data, nil
+	}
+}
+
+// dropRefs removes the asset references and views of key within tx, and
+// the asset rows that no session references any more, whose files it
+// notes in asset_trash and returns. any reports whether there was a
+// reference or a view.
+func dropRefs(ctx context.Context, tx *sql.Tx, key storage.Key) (freed []string, any bool, err error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM asset_refs WHERE site = ? AND session = ? RETURNING hash`, key.Site, key.Session)
+	if err != nil {
+		return nil, false, err
+	}
+	var hashes []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return nil, false, err
+		}
+		hashes = append(hashes, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	for _, h := range hashes {
+		var file string
+		err := tx.QueryRowContext(ctx, `DELETE FROM assets WHERE site = ?1 AND hash = ?2
+			AND NOT EXISTS (SELECT 1 FROM asset_refs WHERE site = ?1 AND hash = ?2) RETURNING file`, key.Site, h).Scan(&file)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // another session references it
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_trash (file) VALUES (?)`, file); err != nil {
+			return nil, false, err
+		}
+		freed = append(freed, file)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM views WHERE site = ? AND session = ?`, key.Site, key.Session)
+	if err != nil {
+		return nil, false, err
+	}
+	n, _ := res.RowsAffected()
+	return freed, len(hashes) > 0 || n > 0, nil
+}
+
+// dropFiles removes files noted in asset_trash, then their notes. A file
+// that cannot be removed keeps its note, for the next Open.
+func (s *Store) dropFiles(ctx context.Context, files []string) {
+	done := files[:0:0]
+	for _, f := range files {
+		if !strings.HasPrefix(f, assetsDir+"/") {
+			s.log.Warn("filestore: ignoring an asset file outside assets/", "path", f)
+			done = append(done, f)
+			continue
+		}
+		if err := s.root.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("filestore: removing an asset file", "path", f, "err", err)
+			continue
+		}
+		done = append(done, f)
+	}
+	if len(done) == 0 {
+		return
+	}
+	if err := s.write(ctx, func(tx *sql.Tx) error {
+		for _, f := range done {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM asset_trash WHERE file = ?`, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		s.log.Warn("filestore: clearing removed asset files from the index", "err", err)
+	}
+}
+
+// finishAssetTrash removes the asset files that a crash left noted in
+// asset_trash.
+func (s *Store) finishAssetTrash(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT file FROM asset_trash`)
+	if err != nil {
+		return err
+	}
+	var files []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return err
+		}
+		files = append(files, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(files) > 0 {
+		s.dropFiles(ctx, files)
+	}
+	return nil
+}
+
+// writeFile writes b to a new file name, syncs it and closes it. On error
+// it leaves no file behind.
+func (s *Store) writeFile(name string, b []byte) error {
+	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.root.Remove(name)
+	}
+	return err
+}
+
+var _ storage.AssetStore = (*Store)(nil)
