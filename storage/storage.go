@@ -303,6 +303,9 @@ type Store interface {
 	// more. Walking the pages visits every matching session once, even when
 	// several share a Start. A cursor the store cannot read is an error
 	// wrapping [ErrInvalidCursor]. [Cursor] is a ready-made cursor format.
+	// A store may bound the work of one call: a page may then hold fewer
+	// than q.Limit sessions, or none, and still carry a cursor; callers
+	// follow the cursor until it is empty.
 	List(ctx context.Context, q Query) (Page, error)
 
 	// Delete removes a session's chunks and metadata at once. Deleting a
