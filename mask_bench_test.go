@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/sessionreplay/replay/internal/jsonx"
 )
 
 // The masking benchmarks run on a synthetic page (a 2 000-node snapshot,
@@ -75,7 +77,7 @@ func BenchmarkTreeDecodeEncode(b *testing.B) {
 		if err != nil {
 			return nil, err
 		}
-		return marshalJSON(d)
+		return jsonx.Marshal(d)
 	})
 }
 

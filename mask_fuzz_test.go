@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -539,7 +540,7 @@ func FuzzMaskArbitraryValues(f *testing.F) {
 			text = strings.TrimSpace(v)
 		}
 		if len(text) >= 4 && maskTextValue(text) != text {
-			enc := string(appendString(nil, text))
+			enc := string(jsonx.AppendString(nil, text))
 			require.NotContains(t, stored, enc[1:len(enc)-1], "a masked value is not stored as sent")
 		}
 

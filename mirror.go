@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/storage"
 )
 
@@ -140,15 +141,15 @@ func (mr *mirror) internSet(set string) uint32 {
 
 // attrSet encodes the kept attributes of attrs (a decoded rrweb attributes
 // object) as "k\x00v\x00...", keys lower-cased and sorted.
-func attrSet(m *masker, attrs *jsonObject) string {
+func attrSet(m *masker, attrs *jsonx.Object) string {
 	if attrs == nil {
 		return ""
 	}
 	var buf [8]attrKV
 	kv := buf[:0]
 	size := 0
-	for _, a := range attrs.m {
-		k, v := a.k, a.v
+	for _, a := range attrs.Members {
+		k, v := a.Key, a.Value
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
 			continue
@@ -176,10 +177,10 @@ func attrSet(m *masker, attrs *jsonObject) string {
 }
 
 // mapObject makes an object of the members of a map, in no order.
-func mapObject(kv map[string]any) *jsonObject {
-	o := &jsonObject{m: make([]jsonMember, 0, len(kv))}
+func mapObject(kv map[string]any) *jsonx.Object {
+	o := &jsonx.Object{Members: make([]jsonx.Member, 0, len(kv))}
 	for k, v := range kv {
-		o.m = append(o.m, jsonMember{k, v})
+		o.Members = append(o.Members, jsonx.Member{Key: k, Value: v})
 	}
 	return o
 }
@@ -241,7 +242,7 @@ func setAttrs(set string) []html.Attribute {
 // parent). set holds the attributes the selectors read, as the page has
 // them (see attrSet), and marker the node's marker bits. It returns nil
 // when the mirror cannot hold the node.
-func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, set string, marker uint16) *mnode {
+func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonx.Object, set string, marker uint16) *mnode {
 	if old := mr.get(id); old != nil {
 		mr.remove(id)
 	}
@@ -250,7 +251,7 @@ func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, set
 		return nil
 	}
 	*n = mnode{parent: parent}
-	typ, _ := intOf(node.get("type"))
+	typ, _ := intOf(node.Get("type"))
 	switch typ {
 	case 0, 1, 2, 3, 4, 5:
 		n.kind = uint8(typ) + 1
@@ -258,7 +259,7 @@ func (mr *mirror) add(m *masker, id, parent, before int32, node *jsonObject, set
 		n.kind = kindComment // an unknown kind of leaf: its text is masked like a comment's
 	}
 	if n.kind == kindElement {
-		tag, _ := node.get("tagName").(string)
+		tag, _ := node.Get("tagName").(string)
 		tag = strings.ToLower(tag)
 		n.tag = mr.intern(tag)
 		n.attrs = mr.internSet(set)
@@ -317,13 +318,13 @@ func (mr *mirror) unlink(id int32, n *mnode) {
 
 // removeAll deletes the nodes a mutation's data d removes, with their
 // subtrees.
-func (mr *mirror) removeAll(d *jsonObject) {
-	for _, e := range jsonArray(d.get("removes")) {
-		it, ok := e.(*jsonObject)
+func (mr *mirror) removeAll(d *jsonx.Object) {
+	for _, e := range jsonArray(d.Get("removes")) {
+		it, ok := e.(*jsonx.Object)
 		if !ok {
 			continue
 		}
-		if id, ok := intOf(it.get("id")); ok {
+		if id, ok := intOf(it.Get("id")); ok {
 			mr.remove(id)
 		}
 	}
@@ -738,7 +739,7 @@ func (mr *mirror) applyStored(m *masker, e *Event) error {
 		if err != nil {
 			return err
 		}
-		node, _ := d.get("node").(*jsonObject)
+		node, _ := d.Get("node").(*jsonx.Object)
 		mr.reset()
 		mr.addStoredTree(m, node, 0, 0, 0)
 	case IncrementalSnapshot:
@@ -750,23 +751,23 @@ func (mr *mirror) applyStored(m *masker, e *Event) error {
 			return err
 		}
 		mr.removeAll(d)
-		adds := listOf(d.get("adds"))
+		adds := listOf(d.Get("adds"))
 		for _, i := range mr.resolveAdds(adds) {
 			it := adds[i]
-			parent, _ := intOf(it.get("parentId"))
-			next, _ := intOf(it.get("nextId"))
-			node, _ := it.get("node").(*jsonObject)
+			parent, _ := intOf(it.Get("parentId"))
+			next, _ := intOf(it.Get("nextId"))
+			node, _ := it.Get("node").(*jsonx.Object)
 			mr.addStoredTree(m, node, parent, next, 0)
 		}
-		for _, it := range listOf(d.get("attributes")) {
-			id, _ := intOf(it.get("id"))
-			attrs, _ := it.get("attributes").(*jsonObject)
+		for _, it := range listOf(d.Get("attributes")) {
+			id, _ := intOf(it.Get("id"))
+			attrs, _ := it.Get("attributes").(*jsonx.Object)
 			n := mr.get(id)
 			if n == nil || n.kind != kindElement || attrs == nil {
 				continue
 			}
 			marker := n.bits & markerBits
-			if v, ok := attrs.lookup(markerAttr); ok {
+			if v, ok := attrs.Lookup(markerAttr); ok {
 				marker = markerBitsOf(v) | n.bits&bPw
 			}
 			mr.updateAttrs(m, id, n, attrs, marker)
@@ -776,21 +777,21 @@ func (mr *mirror) applyStored(m *masker, e *Event) error {
 }
 
 // addStoredTree records a stored node and its children.
-func (mr *mirror) addStoredTree(m *masker, node *jsonObject, parent, before int32, depth int) {
+func (mr *mirror) addStoredTree(m *masker, node *jsonx.Object, parent, before int32, depth int) {
 	if node == nil || depth > maxMirrorDepth {
 		return
 	}
-	id, ok := intOf(node.get("id"))
+	id, ok := intOf(node.Get("id"))
 	if !ok {
 		return
 	}
-	attrs, _ := node.get("attributes").(*jsonObject)
-	marker := markerBitsOf(attrs.get(markerAttr))
+	attrs, _ := node.Get("attributes").(*jsonx.Object)
+	marker := markerBitsOf(attrs.Get(markerAttr))
 	if mr.add(m, id, parent, before, node, attrSet(m, attrs), marker) == nil {
 		return
 	}
-	for _, e := range jsonArray(node.get("childNodes")) {
-		child, ok := e.(*jsonObject)
+	for _, e := range jsonArray(node.Get("childNodes")) {
+		child, ok := e.(*jsonx.Object)
 		if !ok {
 			continue
 		}
@@ -800,7 +801,7 @@ func (mr *mirror) addStoredTree(m *masker, node *jsonObject, parent, before int3
 
 // updateAttrs applies a stored attribute change to a mirror element and
 // sets its marker bits.
-func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject, marker uint16) {
+func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonx.Object, marker uint16) {
 	set := mr.sets[n.attrs]
 	kv := map[string]any{}
 	for rest := set; rest != ""; {
@@ -809,8 +810,8 @@ func (mr *mirror) updateAttrs(m *masker, id int32, n *mnode, changes *jsonObject
 		v, rest, _ = strings.Cut(rest, "\x00")
 		kv[k] = v
 	}
-	for _, a := range changes.members() {
-		k, v := a.k, a.v
+	for _, a := range changes.Items() {
+		k, v := a.Key, a.Value
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
 			continue
@@ -835,14 +836,14 @@ func (mr *mirror) setKept(m *masker, id int32, n *mnode, set string, marker uint
 // an add waits for its parent when the parent is added later in the same
 // list; adds whose parent is neither known nor added are left out. It
 // returns the indexes of the adds to apply, in the order to apply them.
-func (mr *mirror) resolveAdds(adds []*jsonObject) []int {
+func (mr *mirror) resolveAdds(adds []*jsonx.Object) []int {
 	if len(adds) == 0 {
 		return nil
 	}
 	pending := map[int32]bool{}
 	for _, it := range adds {
-		if node, ok := it.get("node").(*jsonObject); ok {
-			if id, ok := intOf(node.get("id")); ok {
+		if node, ok := it.Get("node").(*jsonx.Object); ok {
+			if id, ok := intOf(node.Get("id")); ok {
 				pending[id] = true
 			}
 		}
@@ -850,9 +851,9 @@ func (mr *mirror) resolveAdds(adds []*jsonObject) []int {
 	var out, queue []int
 	waiting := map[int32][]int{} // parent id -> adds waiting for it
 	for i, it := range adds {
-		parent, _ := intOf(it.get("parentId"))
-		node, _ := it.get("node").(*jsonObject)
-		if _, ok := intOf(node.get("id")); !ok {
+		parent, _ := intOf(it.Get("parentId"))
+		node, _ := it.Get("node").(*jsonx.Object)
+		if _, ok := intOf(node.Get("id")); !ok {
 			continue
 		}
 		switch {
@@ -866,7 +867,7 @@ func (mr *mirror) resolveAdds(adds []*jsonObject) []int {
 		i := queue[0]
 		queue = queue[1:]
 		out = append(out, i)
-		id, _ := intOf(adds[i].get("node").(*jsonObject).get("id"))
+		id, _ := intOf(adds[i].Get("node").(*jsonx.Object).Get("id"))
 		queue = append(queue, waiting[id]...)
 		delete(waiting, id)
 	}
@@ -874,13 +875,13 @@ func (mr *mirror) resolveAdds(adds []*jsonObject) []int {
 }
 
 // decodeTree decodes an event's data object, keeping numbers exact, into
-// the values treeParser.value makes of it.
-func decodeTree(data []byte) (*jsonObject, error) {
-	v, err := decodeValue(data)
+// the values jsonx.Decode makes of it.
+func decodeTree(data []byte) (*jsonx.Object, error) {
+	v, err := jsonx.Decode(data)
 	if err != nil {
 		return nil, err
 	}
-	d, ok := v.(*jsonObject)
+	d, ok := v.(*jsonx.Object)
 	if !ok && v != nil {
 		return nil, fmt.Errorf("want an object, got %T", v)
 	}
@@ -894,11 +895,11 @@ func jsonArray(v any) []any {
 }
 
 // listOf returns the elements of an array that are objects.
-func listOf(v any) []*jsonObject {
+func listOf(v any) []*jsonx.Object {
 	a, _ := v.([]any)
-	out := make([]*jsonObject, 0, len(a))
+	out := make([]*jsonx.Object, 0, len(a))
 	for _, e := range a {
-		if m, ok := e.(*jsonObject); ok {
+		if m, ok := e.(*jsonx.Object); ok {
 			out = append(out, m)
 		}
 	}

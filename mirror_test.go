@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/storage"
 )
 
@@ -334,9 +335,9 @@ func TestAttrSetSortsAsEncoded(t *testing.T) {
 		{"ids": "1", "id": "2", "i": "3", "i\x00d": "4", "CLASS": "z", "class": "y"},
 		{"id": jsonNumber("5"), "name": true, "type": false, "role": nil, "lang": "x\x00y"},
 	} {
-		o := &jsonObject{}
+		o := &jsonx.Object{}
 		for k, v := range attrs {
-			o.set(k, v)
+			o.Set(k, v)
 		}
 		want := attrSetJoined(m, attrs)
 		assert.Equal(t, want, attrSet(m, o), "%q", attrs)
