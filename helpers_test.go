@@ -3,18 +3,15 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionreplay/replay/internal/jsonx"
+	"github.com/sessionreplay/replay/internal/privacy"
 )
-
-// maskEvent masks one event with a pass, for tests that need no dropping.
-func (p *pass) maskEvent(e *Event) error {
-	_, err := p.event(e)
-	return err
-}
 
 // stdDecode decodes data as masking did with encoding/json: into an any,
 // numbers kept as json.Number. ok is whether encoding/json takes data as a
@@ -86,4 +83,31 @@ func checkTree(t *testing.T, data []byte) {
 	out2, err := jsonx.Marshal(again)
 	require.NoError(t, err)
 	require.Equal(t, string(out), string(out2), "writing it again")
+}
+
+// privacyEvents copies events for the privacy engine.
+func privacyEvents(events []Event) []privacy.Event {
+	out := make([]privacy.Event, len(events))
+	for i, e := range events {
+		out[i] = privacy.Event{Type: int(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra}
+	}
+	return out
+}
+
+// rrwebMaskText masks text as rrweb (and the privacy engine) does: every
+// UTF-16 code unit that is not JavaScript whitespace becomes '*'.
+func rrwebMaskText(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		switch {
+		case r == '\t', r == '\n', r == '\v', r == '\f', r == '\r', r == ' ', r == 0xa0, r == 0x1680, r == 0x2028,
+			r == 0x2029, r == 0x202f, r == 0x205f, r == 0x3000, r == 0xfeff, r >= 0x2000 && r <= 0x200a:
+			b.WriteRune(r)
+		case utf16.RuneLen(r) == 2:
+			b.WriteString("**")
+		default:
+			b.WriteByte('*')
+		}
+	}
+	return b.String()
 }

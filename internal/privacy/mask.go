@@ -1,9 +1,7 @@
-package replay
+package privacy
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,63 +9,14 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/sessionreplay/replay/internal/jsonx"
-	"github.com/sessionreplay/replay/storage"
 )
 
 type jsonNumber = json.Number
 
-// mask applies the site's policy to a batch in place, before anything of it
-// is kept. It uses the window's mirror (cached, or rebuilt from the stored
-// chunks) and leaves it up to date for the next batch.
-func (r *Recorder) mask(ctx context.Context, m *masker, key storage.Key, b *Batch) error {
-	ws, err := r.windowMirror(ctx, m, key, b.Window, b.Seq)
-	if err != nil {
-		return err
-	}
-	p := &pass{m: m, mr: ws.mr, budget: reevalBudget}
-	if !ws.complete {
-		p.closed = bUnsure
-	}
-	kept := b.Events[:0]
-	for i := range b.Events {
-		drop, err := p.event(&b.Events[i])
-		if err != nil {
-			return &ValidationError{Path: fmt.Sprintf("events[%d].data", i), Msg: err.Error()}
-		}
-		if !drop {
-			kept = append(kept, b.Events[i])
-		}
-	}
-	clear(b.Events[len(kept):])
-	b.Events = kept
-	ws.next = b.Seq + 1
-	ws.complete = p.closed == 0 // a FullSnapshot in the batch made it whole again
-	r.mirrors.put(ws)
-	scrubAttrs(m, b.Attrs)
-	return nil
-}
-
-// scrubAttrs runs the policy's scrub detectors over the session attributes
-// a batch carries (replay.identify's attrs), keys and values, in place. The
-// value of "userId" is kept: the host sets it on purpose and the read API
-// filters on it.
-func scrubAttrs(m *masker, attrs map[string]string) {
-	for k, v := range attrs {
-		sk := m.scrub.text(k)
-		if sk != k {
-			delete(attrs, k)
-		}
-		if k != "userId" {
-			v = m.scrub.text(v)
-		}
-		attrs[sk] = v
-	}
-}
-
 // pass masks the events of one batch with one window's mirror.
 type pass struct {
-	m      *masker
-	mr     *mirror
+	m      *Masker
+	mr     *Mirror
 	budget int    // elements reeval may still visit in this batch
 	force  uint16 // bits the next element visited gets whatever it matches
 	// touched holds the parents a mutation added children to or removed
@@ -91,11 +40,11 @@ type pass struct {
 	unsureParents []int32
 }
 
-// keptEventKeys are the top-level event keys besides type, data and
-// timestamp that are stored: rrweb's delay (a number) and the packer's mark
-// "v" (the string "v1"). Any other key is dropped: the masker does not know
-// what it holds.
-func keptEventKey(k string, v []byte) bool {
+// KeptEventKey reports whether a top-level event key besides type, data and
+// timestamp is stored with value v. Those kept are rrweb's delay (a number)
+// and the packer's mark "v" (the string "v1"). Any other key is dropped:
+// the masker does not know what it holds.
+func KeptEventKey(k string, v []byte) bool {
 	switch k {
 	case "delay":
 		_, err := strconv.ParseFloat(string(v), 64)
@@ -118,15 +67,15 @@ const modelledSources = 17 // rrweb 2.x: 0 (Mutation) to 16 (CustomElement)
 // plugins the masker does not model goes through pass.unmodelled.
 func (p *pass) event(e *Event) (drop bool, err error) {
 	for k, v := range e.Extra {
-		if !keptEventKey(k, v) {
+		if !KeptEventKey(k, v) {
 			delete(e.Extra, k)
 		}
 	}
 	var fn func(p *pass, d *jsonx.Object) bool // a method expression: no closure to allocate
 	switch e.Type {
-	case FullSnapshot:
+	case fullSnapshot:
 		fn = (*pass).snapshot
-	case IncrementalSnapshot:
+	case incrementalSnapshot:
 		src, ok := peekSource(e.Data)
 		switch {
 		case !ok || src < 0 || src >= modelledSources:
@@ -142,11 +91,11 @@ func (p *pass) event(e *Event) (drop bool, err error) {
 		default:
 			return false, nil
 		}
-	case Meta:
+	case metaEvent:
 		fn = (*pass).meta
-	case Custom:
+	case customEvent:
 		fn = (*pass).custom
-	case Plugin:
+	case pluginEvent:
 		fn = (*pass).plugin
 	default:
 		fn = (*pass).unmodelledData
@@ -463,7 +412,7 @@ func (p *pass) maskUnknownAttrs(attrs *jsonx.Object) {
 				return maskInputValue(string(n)), true
 			}
 		case lk == "_csstext":
-			return p.m.cssText(s), true
+			return p.m.CSSText(s), true
 		case lk == "srcdoc" || lk == "rr_dataurl":
 			return nil, false
 		case lk == "style" || rrwebAttrs[lk]:
