@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sessionreplay/replay/internal/privacy"
 	"github.com/sessionreplay/replay/storage"
 	"github.com/sessionreplay/replay/storage/memstore"
 )
@@ -237,22 +238,22 @@ func BenchmarkStyleSheet(b *testing.B) {
 	b.Run("minify", func(b *testing.B) {
 		b.SetBytes(int64(len(css)))
 		for range b.N {
-			minifyCSSText(css)
+			privacy.MinifyCSS(css)
 		}
 	})
 	b.Run("cached", func(b *testing.B) {
 		rec := corpusRecorder(b, memstore.New(), nil)
 		m := rec.masker("shop", mustCompile(b, DefaultPolicy()))
-		m.cssText(css)
+		m.CSSText(css)
 		b.SetBytes(int64(len(css)))
 		b.ResetTimer()
 		for range b.N {
-			m.cssText(css)
+			m.CSSText(css)
 		}
 	})
 }
 
-func mustCompile(tb testing.TB, p *Policy) *masker {
+func mustCompile(tb testing.TB, p *Policy) *privacy.Masker {
 	m, err := p.compile()
 	require.NoError(tb, err)
 	return m

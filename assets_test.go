@@ -435,8 +435,8 @@ func TestStyleCacheFollowsThePolicy(t *testing.T) {
 	assert.Same(t, a, e.rec.masker("shop", m1), "made once per compiled masker")
 	b := e.rec.masker("shop", m2)
 	css := bigCSS("x", 1000)
-	a.cssText(css)
-	b.cssText(css)
+	a.CSSText(css)
+	b.CSSText(css)
 	st := e.rec.Stats()["shop"]
 	assert.Equal(t, int64(2+2), st.StyleMisses, "each policy processes the sheet itself")
 }

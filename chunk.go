@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/internal/splice"
 )
 
@@ -202,15 +203,15 @@ func decodeChunkWith(data []byte, asset func(hash [sha256.Size]byte) ([]byte, er
 			return nil, err
 		}
 	}
-	p := &parser{b: raw}
+	p := jsonx.NewParser(raw)
 	var events []json.RawMessage
-	err = p.array(func(int) error {
-		e, err := p.raw()
+	err = p.Array(func(int) error {
+		e, err := p.Raw()
 		events = append(events, e)
 		return err
 	})
 	if err == nil {
-		err = p.end()
+		err = p.End()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decode chunk: %w", err)
@@ -266,21 +267,21 @@ func quotesEscaped(s []byte) bool {
 // eventTimestamp reads the timestamp of a stored event: its top-level
 // "timestamp" key (the last one, matched exactly), 0 when it has none.
 func eventTimestamp(raw []byte) (float64, error) {
-	p := &parser{b: raw}
+	p := jsonx.NewParser(raw)
 	var ts float64
-	err := p.object(func(key string) error {
-		if key != "timestamp" || p.kind() == "null" {
-			return p.skip()
+	err := p.Object(func(key string) error {
+		if key != "timestamp" || p.Kind() == "null" {
+			return p.Skip()
 		}
-		f, err := p.num()
-		if err == errWrongType {
+		f, err := p.Num()
+		if err == jsonx.ErrWrongType {
 			return errors.New("timestamp: want a number")
 		}
 		ts = f
 		return err
 	})
 	if err == nil {
-		err = p.end()
+		err = p.End()
 	}
 	return ts, err
 }

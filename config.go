@@ -34,7 +34,7 @@ func (r *Recorder) Config(ctx context.Context, site, session string, from Client
 	}
 	cfg := ClientConfig{
 		Record:          !s.Disabled,
-		Privacy:         cs.masker.recordOptions(),
+		Privacy:         cs.masker.RecordOptions(),
 		FlushIntervalMs: DefaultFlushInterval,
 		MaxBatchBytes:   DefaultMaxBatchBytes,
 	}

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/storage"
 )
 
@@ -125,11 +125,11 @@ func (e *Event) appendJSON(buf []byte) ([]byte, error) {
 // [Batch.Validate] for the rest. Errors are [*ValidationError]s.
 func (e *Event) UnmarshalJSON(b []byte) error {
 	d := newDecoder(maxPackedEvent, maxPackedEvent)
-	p := &parser{b: bytes.Clone(b)}
+	p := jsonx.NewParser(bytes.Clone(b))
 	if err := d.event(p, e, ""); err != nil {
 		return err
 	}
-	if err := p.end(); err != nil {
+	if err := p.End(); err != nil {
 		return &ValidationError{Path: "event", Msg: "invalid JSON: " + err.Error()}
 	}
 	return nil
@@ -176,31 +176,31 @@ func DecodeBatch(data []byte) (*Batch, error) {
 
 // batch decodes a batch; see DecodeBatch.
 func (d *decoder) batch(data []byte) (*Batch, error) {
-	p := &parser{b: bytes.Clone(data)}
+	p := jsonx.NewParser(bytes.Clone(data))
 	b := &Batch{Bytes: len(data)}
-	if p.kind() != "object" {
-		if err := p.skip(); err != nil {
+	if p.Kind() != "object" {
+		if err := p.Skip(); err != nil {
 			return nil, bodyError(err)
 		}
 		return nil, &ValidationError{Path: "body", Msg: "want a JSON object"}
 	}
 	var sawEvents bool
-	err := p.object(func(key string) error {
+	err := p.Object(func(key string) error {
 		var err error
 		switch key {
 		case "site":
-			b.Site, err = p.text()
+			b.Site, err = p.Text()
 		case "session":
-			b.Session, err = p.text()
+			b.Session, err = p.Text()
 		case "window":
-			b.Window, err = p.text()
+			b.Window, err = p.Text()
 		case "seq":
 			var f float64
-			if f, err = p.num(); err == nil && (f != math.Trunc(f) || f < 0 || f > math.MaxInt32) {
-				err = errWrongType
+			if f, err = p.Num(); err == nil && (f != math.Trunc(f) || f < 0 || f > math.MaxInt32) {
+				err = jsonx.ErrWrongType
 			}
 			b.Seq = int(f)
-			if err == errWrongType {
+			if err == jsonx.ErrWrongType {
 				return &ValidationError{Path: "seq", Msg: "want an integer >= 0"}
 			}
 			return err
@@ -210,15 +210,15 @@ func (d *decoder) batch(data []byte) (*Batch, error) {
 			sawEvents = true
 			return d.events(p, b)
 		default:
-			return p.skip()
+			return p.Skip()
 		}
-		if err == errWrongType {
+		if err == jsonx.ErrWrongType {
 			return &ValidationError{Path: key, Msg: "want a string"}
 		}
 		return err
 	})
 	if err == nil {
-		err = p.end()
+		err = p.End()
 	}
 	if err != nil {
 		return nil, bodyError(err)
@@ -231,7 +231,7 @@ func (d *decoder) batch(data []byte) (*Batch, error) {
 
 // bodyError turns a syntax error into a ValidationError on the body.
 func bodyError(err error) error {
-	var se *syntaxError
+	var se *jsonx.SyntaxError
 	if errors.As(err, &se) {
 		return &ValidationError{Path: "body", Msg: "invalid JSON: " + se.Error()}
 	}
@@ -249,44 +249,44 @@ func newDecoder(packMax, packTotal int) *decoder {
 	return &decoder{packMax: packMax, packTotal: packTotal, packBudget: packTotal}
 }
 
-func (d *decoder) attrs(p *parser, b *Batch) error {
-	switch p.kind() {
+func (d *decoder) attrs(p *jsonx.Parser, b *Batch) error {
+	switch p.Kind() {
 	case "null":
-		return p.skip()
+		return p.Skip()
 	case "object":
 	default:
-		if err := p.skip(); err != nil {
+		if err := p.Skip(); err != nil {
 			return err
 		}
 		return &ValidationError{Path: "attrs", Msg: "want an object of strings"}
 	}
 	b.Attrs = make(map[string]string)
-	return p.object(func(key string) error {
-		s, err := p.text()
-		if err == errWrongType {
-			return &ValidationError{Path: "attrs." + abbrev(key), Msg: "want a string"}
+	return p.Object(func(key string) error {
+		s, err := p.Text()
+		if err == jsonx.ErrWrongType {
+			return &ValidationError{Path: "attrs." + jsonx.Abbrev(key), Msg: "want a string"}
 		}
 		b.Attrs[key] = s
 		return err
 	})
 }
 
-func (d *decoder) events(p *parser, b *Batch) error {
-	if p.kind() != "array" {
-		if err := p.skip(); err != nil {
+func (d *decoder) events(p *jsonx.Parser, b *Batch) error {
+	if p.Kind() != "array" {
+		if err := p.Skip(); err != nil {
 			return err
 		}
 		return &ValidationError{Path: "events", Msg: "want an array"}
 	}
 	b.Events = b.Events[:0]
-	return p.array(func(i int) error {
+	return p.Array(func(i int) error {
 		if i >= MaxBatchEvents {
 			return &ValidationError{Path: "events", Msg: fmt.Sprintf("more than %d events", MaxBatchEvents)}
 		}
 		b.Events = append(b.Events, Event{})
 		path := "events[" + strconv.Itoa(i) + "]"
 		err := d.event(p, &b.Events[i], path)
-		var se *syntaxError
+		var se *jsonx.SyntaxError
 		if errors.As(err, &se) {
 			return &ValidationError{Path: path, Msg: "invalid JSON: " + se.Error()}
 		}
@@ -296,23 +296,23 @@ func (d *decoder) events(p *parser, b *Batch) error {
 
 // event decodes one event object, or a packed event string, into e. path
 // names the event in errors ("" for a lone event).
-func (d *decoder) event(p *parser, e *Event, path string) error {
+func (d *decoder) event(p *jsonx.Parser, e *Event, path string) error {
 	at := func(field string) string {
 		if path == "" {
 			return field
 		}
 		return path + "." + field
 	}
-	switch p.kind() {
+	switch p.Kind() {
 	case "object":
 	case "string":
-		s, err := p.str()
+		s, err := p.Str()
 		if err != nil {
 			return err
 		}
 		return d.unpack(s, e, path)
 	default:
-		if err := p.skip(); err != nil {
+		if err := p.Skip(); err != nil {
 			return err
 		}
 		if path == "" {
@@ -322,36 +322,36 @@ func (d *decoder) event(p *parser, e *Event, path string) error {
 	}
 	*e = Event{}
 	var sawType, sawTimestamp bool
-	err := p.object(func(key string) error {
+	err := p.Object(func(key string) error {
 		switch key {
 		case "type":
 			sawType = true
-			t, err := p.integer()
-			if err == errWrongType {
+			t, err := p.Integer()
+			if err == jsonx.ErrWrongType {
 				return &ValidationError{Path: at("type"), Msg: "want an integer"}
 			}
 			e.Type = EventType(t)
 			return err
 		case "timestamp":
 			sawTimestamp = true
-			t, err := p.num()
-			if err == errWrongType {
+			t, err := p.Num()
+			if err == jsonx.ErrWrongType {
 				return &ValidationError{Path: at("timestamp"), Msg: "want a number"}
 			}
 			e.Timestamp = t
 			return err
 		case "data":
-			if p.kind() != "object" {
-				if err := p.skip(); err != nil {
+			if p.Kind() != "object" {
+				if err := p.Skip(); err != nil {
 					return err
 				}
 				return &ValidationError{Path: at("data"), Msg: "want an object"}
 			}
-			raw, err := p.raw()
+			raw, err := p.Raw()
 			e.Data = raw[:len(raw):len(raw)]
 			return err
 		default:
-			raw, err := p.raw()
+			raw, err := p.Raw()
 			if err != nil {
 				return err
 			}
@@ -400,19 +400,6 @@ func (b *Batch) Validate() error {
 		}
 	}
 	return nil
-}
-
-// abbrev shortens what a client sent to quote it in an error.
-func abbrev(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }
 
 // prefixPath puts prefix in front of a ValidationError's path.

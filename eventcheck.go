@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/sessionreplay/replay/internal/jsonx"
 )
 
 // This file checks the Data of events: the fields the pipeline reads must
@@ -18,8 +20,8 @@ func (e *Event) validate() error {
 	if math.IsNaN(e.Timestamp) || math.IsInf(e.Timestamp, 0) {
 		return &ValidationError{Path: "timestamp", Msg: "want a number"}
 	}
-	p := &parser{b: e.Data}
-	if p.kind() != "object" {
+	p := jsonx.NewParser(e.Data)
+	if p.Kind() != "object" {
 		return &ValidationError{Path: "data", Msg: "want an object"}
 	}
 	var err error
@@ -35,12 +37,12 @@ func (e *Event) validate() error {
 	case Plugin:
 		err = checkPlugin(p)
 	default:
-		err = p.skip()
+		err = p.Skip()
 	}
 	if err == nil {
-		err = p.end()
+		err = p.End()
 	}
-	var se *syntaxError
+	var se *jsonx.SyntaxError
 	if errors.As(err, &se) {
 		return &ValidationError{Path: "data", Msg: "invalid JSON: " + se.Error()}
 	}
@@ -92,12 +94,12 @@ func (r rule) want() string {
 
 // check reads the next value, reporting a ValidationError on key when it
 // breaks r.
-func (r rule) check(p *parser, key string) error {
+func (r rule) check(p *jsonx.Parser, key string) error {
 	var ok bool
-	switch p.kind() {
+	switch p.Kind() {
 	case "number":
 		if r&integer != 0 {
-			f, err := p.number()
+			f, err := p.Number()
 			if err != nil {
 				return err
 			}
@@ -118,28 +120,28 @@ func (r rule) check(p *parser, key string) error {
 	case "array":
 		ok = r&array != 0
 	}
-	if err := p.skip(); err != nil || ok {
+	if err := p.Skip(); err != nil || ok {
 		return err
 	}
 	return &ValidationError{Path: key, Msg: "want " + r.want()}
 }
 
 // checker checks a value the parser is at, reading it.
-type checker func(p *parser) error
+type checker func(p *jsonx.Parser) error
 
 // checkObject reads an object, checking its fields against rules, or, for
 // the fields in special, with their checker. It reports missing required
 // fields.
-func checkObject(p *parser, rules fieldRules, special map[string]checker) error {
-	if p.kind() != "object" {
-		if err := p.skip(); err != nil {
+func checkObject(p *jsonx.Parser, rules fieldRules, special map[string]checker) error {
+	if p.Kind() != "object" {
+		if err := p.Skip(); err != nil {
 			return err
 		}
 		return &ValidationError{Msg: "want an object"}
 	}
 	var buf [8]string
 	seen := buf[:0] // required fields seen
-	err := p.object(func(key string) error {
+	err := p.Object(func(key string) error {
 		r, ok := rules[key]
 		if r&required != 0 {
 			// Of a key given twice, JSON.parse keeps the last and
@@ -155,7 +157,7 @@ func checkObject(p *parser, rules fieldRules, special map[string]checker) error 
 			return err
 		}
 		if !ok {
-			return p.skip()
+			return p.Skip()
 		}
 		return r.check(p, key)
 	})
@@ -187,14 +189,14 @@ func requiredCount(rules fieldRules) int {
 
 // arrayOf returns a checker for an array whose elements pass elem.
 func arrayOf(elem checker) checker {
-	return func(p *parser) error {
-		if p.kind() != "array" {
-			if err := p.skip(); err != nil {
+	return func(p *jsonx.Parser) error {
+		if p.Kind() != "array" {
+			if err := p.Skip(); err != nil {
 				return err
 			}
 			return &ValidationError{Msg: "want an array"}
 		}
-		return p.array(func(i int) error {
+		return p.Array(func(i int) error {
 			err := elem(p)
 			if err != nil {
 				prefixPath(err, "["+strconv.Itoa(i)+"]")
@@ -206,13 +208,13 @@ func arrayOf(elem checker) checker {
 
 // objectOf returns a checker for an object following rules.
 func objectOf(rules fieldRules) checker {
-	return func(p *parser) error { return checkObject(p, rules, nil) }
+	return func(p *jsonx.Parser) error { return checkObject(p, rules, nil) }
 }
 
 // stringOf checks a string.
-func stringOf(p *parser) error {
-	_, err := p.text()
-	if err == errWrongType {
+func stringOf(p *jsonx.Parser) error {
+	_, err := p.Text()
+	if err == jsonx.ErrWrongType {
 		return &ValidationError{Msg: "want a string"}
 	}
 	return err
@@ -228,15 +230,15 @@ var (
 	}
 )
 
-func topNode(p *parser) error { return checkNode(p, 0) }
+func topNode(p *jsonx.Parser) error { return checkNode(p, 0) }
 
 // checkChildNodes checks the children of a node at depth.
-func checkChildNodes(p *parser, depth int) error {
-	if p.kind() != "array" {
+func checkChildNodes(p *jsonx.Parser, depth int) error {
+	if p.Kind() != "array" {
 		return array.check(p, "childNodes")
 	}
 	for i := 0; ; i++ {
-		more, err := p.element(i)
+		more, err := p.Element(i)
 		if err != nil || !more {
 			return err
 		}
@@ -257,48 +259,48 @@ func checkChildNodes(p *parser, depth int) error {
 // string, false (removed) or [value, priority] (see checkStyleObject). The
 // masker would not know how to mask anything else, so it is refused,
 // naming the attribute.
-func checkAttributes(p *parser) error {
-	if p.kind() != "object" {
+func checkAttributes(p *jsonx.Parser) error {
+	if p.Kind() != "object" {
 		return object.check(p, "")
 	}
-	return p.object(func(key string) error {
-		switch p.kind() {
+	return p.Object(func(key string) error {
+		switch p.Kind() {
 		case "object":
 			if key == "style" {
 				return checkStyleObject(p)
 			}
 			fallthrough
 		case "array":
-			if err := p.skip(); err != nil {
+			if err := p.Skip(); err != nil {
 				return err
 			}
 			return &ValidationError{Path: key, Msg: "want a string, number, boolean or null"}
 		}
-		return p.skip()
+		return p.Skip()
 	})
 }
 
 // checkStyleObject checks the style of an rrweb attribute change given as
 // properties: {"color": "red", "width": false, "top": ["0", "important"]}.
-func checkStyleObject(p *parser) error {
-	return p.object(func(prop string) error {
-		switch p.kind() {
+func checkStyleObject(p *jsonx.Parser) error {
+	return p.Object(func(prop string) error {
+		switch p.Kind() {
 		case "string", "boolean", "null":
-			return p.skip()
+			return p.Skip()
 		case "array":
 			n := 0
-			err := p.array(func(int) error {
-				if n++; n > 2 || p.kind() != "string" {
-					if err := p.skip(); err != nil {
+			err := p.Array(func(int) error {
+				if n++; n > 2 || p.Kind() != "string" {
+					if err := p.Skip(); err != nil {
 						return err
 					}
 					return &ValidationError{Path: "style." + prop, Msg: "want [value, priority] strings"}
 				}
-				return p.skip()
+				return p.Skip()
 			})
 			return err
 		}
-		if err := p.skip(); err != nil {
+		if err := p.Skip(); err != nil {
 			return err
 		}
 		return &ValidationError{Path: "style." + prop, Msg: "want a string, false or [value, priority]"}
@@ -309,12 +311,12 @@ var deepMsg = fmt.Sprintf("nodes nested deeper than %d", MaxNodeDepth)
 
 // checkNode checks a serialized node and its children, nested at most
 // MaxNodeDepth deep.
-func checkNode(p *parser, depth int) error {
+func checkNode(p *jsonx.Parser, depth int) error {
 	if depth >= MaxNodeDepth {
 		return &ValidationError{Msg: deepMsg}
 	}
-	if p.kind() != "object" {
-		if err := p.skip(); err != nil {
+	if p.Kind() != "object" {
+		if err := p.Skip(); err != nil {
 			return err
 		}
 		return &ValidationError{Msg: "want an object"}
@@ -323,7 +325,7 @@ func checkNode(p *parser, depth int) error {
 	typ := -1
 	err := func() error {
 		for n := 0; ; n++ {
-			key, more, err := p.member(n)
+			key, more, err := p.Member(n)
 			if err != nil || !more {
 				return err
 			}
@@ -333,8 +335,8 @@ func checkNode(p *parser, depth int) error {
 				err = integer.check(p, key)
 			case "type":
 				sawType = true
-				typ, err = p.integer()
-				if err == errWrongType {
+				typ, err = p.Integer()
+				if err == jsonx.ErrWrongType {
 					err = &ValidationError{Path: key, Msg: "want an integer"}
 				}
 			case "tagName":
@@ -352,7 +354,7 @@ func checkNode(p *parser, depth int) error {
 			case "childNodes":
 				err = checkChildNodes(p, depth)
 			default:
-				err = p.skip()
+				err = p.Skip()
 			}
 			if err != nil {
 				return err
@@ -382,12 +384,12 @@ var (
 	mutationRules = withSource(fieldRules{"texts": array, "attributes": array, "removes": array, "adds": array})
 	mutation      = map[string]checker{
 		"texts": arrayOf(objectOf(fieldRules{"id": integer | required, "value": str | null})),
-		"attributes": arrayOf(func(p *parser) error {
+		"attributes": arrayOf(func(p *jsonx.Parser) error {
 			return checkObject(p, fieldRules{"id": integer | required, "attributes": object | required},
 				map[string]checker{"attributes": checkAttributes})
 		}),
 		"removes": arrayOf(objectOf(fieldRules{"parentId": integer | required, "id": integer | required})),
-		"adds": arrayOf(func(p *parser) error {
+		"adds": arrayOf(func(p *jsonx.Parser) error {
 			return checkObject(p, fieldRules{"parentId": integer | required, "nextId": integer | null,
 				"previousId": integer | null, "node": object | required},
 				map[string]checker{"node": topNode})
@@ -419,9 +421,9 @@ func withSources(m map[Source]fieldRules) map[Source]fieldRules {
 	return m
 }
 
-func checkIncremental(p *parser) error {
+func checkIncremental(p *jsonx.Parser) error {
 	// rrweb writes the source first; find it without reading the rest.
-	source, err := findSource(p.b)
+	source, err := findSource(p.Input())
 	if err != nil {
 		return err
 	}
@@ -449,20 +451,20 @@ var errStop = errors.New("stop")
 // findSource returns the integer value of the first "source" key of the
 // object data. (checkObject then makes sure it is the only one.)
 func findSource(data []byte) (int, error) {
-	p := &parser{b: data}
+	p := jsonx.NewParser(data)
 	source, found := 0, false
-	err := p.object(func(key string) error {
+	err := p.Object(func(key string) error {
 		if key != "source" {
-			return p.skip()
+			return p.Skip()
 		}
-		if p.kind() != "number" {
-			if err := p.skip(); err != nil {
+		if p.Kind() != "number" {
+			if err := p.Skip(); err != nil {
 				return err
 			}
 			return &ValidationError{Path: "source", Msg: "want a number"}
 		}
-		s, err := p.integer()
-		if err == errWrongType {
+		s, err := p.Integer()
+		if err == jsonx.ErrWrongType {
 			return &ValidationError{Path: "source", Msg: "want an integer"}
 		}
 		source, found = s, err == nil
@@ -491,20 +493,20 @@ func withSource(r fieldRules) fieldRules {
 
 var consoleSpecial = map[string]checker{"trace": arrayOf(stringOf), "payload": arrayOf(stringOf)}
 
-func checkPlugin(p *parser) error {
+func checkPlugin(p *jsonx.Parser) error {
 	var plugin string
 	var payload []byte
 	err := checkObject(p, pluginRules, map[string]checker{
-		"plugin": func(p *parser) error {
-			s, err := p.text()
-			if err == errWrongType {
+		"plugin": func(p *jsonx.Parser) error {
+			s, err := p.Text()
+			if err == jsonx.ErrWrongType {
 				return &ValidationError{Msg: "want a string"}
 			}
 			plugin = s
 			return err
 		},
-		"payload": func(p *parser) error {
-			raw, err := p.raw()
+		"payload": func(p *jsonx.Parser) error {
+			raw, err := p.Raw()
 			payload = raw
 			return err
 		},
@@ -512,7 +514,7 @@ func checkPlugin(p *parser) error {
 	if err != nil || plugin != ConsolePlugin || payload == nil {
 		return err
 	}
-	err = checkObject(&parser{b: payload}, fieldRules{"level": str | required, "trace": array, "payload": array}, consoleSpecial)
+	err = checkObject(jsonx.NewParser(payload), fieldRules{"level": str | required, "trace": array, "payload": array}, consoleSpecial)
 	prefixPath(err, "payload")
 	return err
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/sessionreplay/replay/internal/jsonx"
 )
 
 // This file is the typed side of the rrweb 2.x event model: the enums and
@@ -431,7 +433,7 @@ func decodeData[T any](e *Event, typ EventType, sources ...Source) (T, error) {
 			return d, fmt.Errorf("replay: want source %v, have %v", sources[0], s)
 		}
 	}
-	if err := decodeStrict(e.Data, &d); err != nil {
+	if err := jsonx.DecodeStrict(e.Data, &d); err != nil {
 		return d, fmt.Errorf("replay: %v data: %w", typ, err)
 	}
 	return d, nil
@@ -465,7 +467,7 @@ func (e *Event) Console() (ConsolePayload, error) {
 		return ConsolePayload{}, fmt.Errorf("replay: want plugin %s, have %q", ConsolePlugin, p.Plugin)
 	}
 	var c ConsolePayload
-	if err := decodeStrict(p.Payload, &c); err != nil {
+	if err := jsonx.DecodeStrict(p.Payload, &c); err != nil {
 		return c, fmt.Errorf("replay: console payload: %w", err)
 	}
 	return c, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/storage"
 )
 
@@ -177,7 +178,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				Width  float64 `json:"width"`
 				Height float64 `json:"height"`
 			}
-			if decodeStrict(e.Data, &m) != nil {
+			if jsonx.DecodeStrict(e.Data, &m) != nil {
 				continue
 			}
 			if m.Href != "" {
@@ -191,7 +192,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				Tag     string          `json:"tag"`
 				Payload json.RawMessage `json:"payload"`
 			}
-			if decodeStrict(e.Data, &c) != nil {
+			if jsonx.DecodeStrict(e.Data, &c) != nil {
 				continue
 			}
 			switch c.Tag {
@@ -199,14 +200,14 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				var p struct {
 					Href string `json:"href"`
 				}
-				if decodeStrict(c.Payload, &p) == nil && p.Href != "" {
+				if jsonx.DecodeStrict(c.Payload, &p) == nil && p.Href != "" {
 					addPage(s, st, ts, p.Href)
 				}
 			case tagError:
 				var p struct {
 					Message string `json:"message"`
 				}
-				_ = decodeStrict(c.Payload, &p)
+				_ = jsonx.DecodeStrict(c.Payload, &p)
 				if p.Message == "" {
 					p.Message = "Error"
 				}
@@ -228,7 +229,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 				Plugin  string          `json:"plugin"`
 				Payload json.RawMessage `json:"payload"`
 			}
-			if decodeStrict(e.Data, &p) == nil && p.Plugin == consolePlugin {
+			if jsonx.DecodeStrict(e.Data, &p) == nil && p.Plugin == consolePlugin {
 				if msg, ok := consoleError(p.Payload); ok {
 					addError(s, st, ts, msg)
 				}
@@ -249,7 +250,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 					X    *float64 `json:"x"`
 					Y    *float64 `json:"y"`
 				}
-				if decodeStrict(e.Data, &m) == nil && m.Type == factClick {
+				if jsonx.DecodeStrict(e.Data, &m) == nil && m.Type == factClick {
 					s.Clicks++
 					if st.click(b.Window, ts, m.X, m.Y, rc) {
 						s.RageClicks++
@@ -260,7 +261,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 					Width  float64 `json:"width"`
 					Height float64 `json:"height"`
 				}
-				if decodeStrict(e.Data, &m) == nil {
+				if jsonx.DecodeStrict(e.Data, &m) == nil {
 					setViewport(s, st, ts, m.Width, m.Height)
 				}
 			case factLog:
@@ -288,18 +289,18 @@ func consoleError(payload []byte) (string, bool) {
 		Level   string            `json:"level"`
 		Payload []json.RawMessage `json:"payload"`
 	}
-	if decodeStrict(payload, &p) != nil || p.Level != "error" {
+	if jsonx.DecodeStrict(payload, &p) != nil || p.Level != "error" {
 		return "", false
 	}
 	var parts []string
 	for _, raw := range p.Payload {
 		var s string
-		if decodeStrict(raw, &s) != nil {
+		if jsonx.DecodeStrict(raw, &s) != nil {
 			parts = append(parts, string(raw))
 			continue
 		}
 		var inner string
-		if decodeStrict([]byte(s), &inner) == nil {
+		if jsonx.DecodeStrict([]byte(s), &inner) == nil {
 			s = inner
 		}
 		parts = append(parts, s)

@@ -1,7 +1,113 @@
 package replay
 
-// maskEvent masks one event with a pass, for tests that need no dropping.
-func (p *pass) maskEvent(e *Event) error {
-	_, err := p.event(e)
-	return err
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sessionreplay/replay/internal/jsonx"
+	"github.com/sessionreplay/replay/internal/privacy"
+)
+
+// stdDecode decodes data as masking did with encoding/json: into an any,
+// numbers kept as json.Number. ok is whether encoding/json takes data as a
+// JSON text (numbers out of float64's range included).
+func stdDecode(data []byte) (v any, ok bool) {
+	var f any
+	if !json.Valid(data) || json.Unmarshal(data, &f) != nil {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// stdEncode encodes v as masking did with encoding/json.
+func stdEncode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// stdValue turns a tree jsonx.Decode made into what encoding/json makes.
+func stdValue(v any) any {
+	switch t := v.(type) {
+	case *jsonx.Object:
+		m := make(map[string]any, len(t.Members))
+		for _, e := range t.Members {
+			m[e.Key] = stdValue(e.Value)
+		}
+		return m
+	case []any:
+		a := make([]any, len(t))
+		for i, e := range t {
+			a[i] = stdValue(e)
+		}
+		return a
+	}
+	return v
+}
+
+// checkTree checks that jsonx.Decode and jsonx.Marshal agree with encoding/json
+// on data: the same accept or reject decision, the same values decoded and
+// the same values written.
+func checkTree(t *testing.T, data []byte) {
+	t.Helper()
+	want, ok := stdDecode(data)
+	got, err := jsonx.Decode(data)
+	if !ok {
+		require.Error(t, err, "encoding/json rejects %q", data)
+		return
+	}
+	require.NoError(t, err, "encoding/json accepts %q", data)
+	require.Equal(t, want, stdValue(got))
+	out, err := jsonx.Marshal(got)
+	require.NoError(t, err)
+	written, ok := stdDecode(out)
+	require.True(t, ok, "encoding/json rejects what we wrote: %q", out)
+	require.Equal(t, want, written)
+	again, err := jsonx.Decode(out)
+	require.NoError(t, err)
+	require.Equal(t, got, again, "decoding what we wrote")
+	out2, err := jsonx.Marshal(again)
+	require.NoError(t, err)
+	require.Equal(t, string(out), string(out2), "writing it again")
+}
+
+// privacyEvents copies events for the privacy engine.
+func privacyEvents(events []Event) []privacy.Event {
+	out := make([]privacy.Event, len(events))
+	for i, e := range events {
+		out[i] = privacy.Event{Type: int(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra}
+	}
+	return out
+}
+
+// rrwebMaskText masks text as rrweb (and the privacy engine) does: every
+// UTF-16 code unit that is not JavaScript whitespace becomes '*'.
+func rrwebMaskText(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		switch {
+		case r == '\t', r == '\n', r == '\v', r == '\f', r == '\r', r == ' ', r == 0xa0, r == 0x1680, r == 0x2028,
+			r == 0x2029, r == 0x202f, r == 0x205f, r == 0x3000, r == 0xfeff, r >= 0x2000 && r <= 0x200a:
+			b.WriteRune(r)
+		case utf16.RuneLen(r) == 2:
+			b.WriteString("**")
+		default:
+			b.WriteByte('*')
+		}
+	}
+	return b.String()
 }

@@ -6,6 +6,9 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/sessionreplay/replay/internal/jsonx"
+	"github.com/sessionreplay/replay/internal/privacy"
 )
 
 // The masking benchmarks run on a synthetic page (a 2 000-node snapshot,
@@ -39,14 +42,12 @@ func BenchmarkMask(b *testing.B) {
 	for name, events := range benchInputs(b) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(dataBytes(events))
-			work := make([]Event, len(events))
+			in := privacyEvents(events)
+			work := make([]privacy.Event, len(in))
 			for b.Loop() {
-				copy(work, events)
-				p := &pass{m: m, mr: newMirror()}
-				for i := range work {
-					if err := p.maskEvent(&work[i]); err != nil {
-						b.Fatal(err)
-					}
+				copy(work, in)
+				if _, _, err := privacy.NewMirror().MaskBatch(m, work, false); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
@@ -68,14 +69,14 @@ func BenchmarkDecodeEncodeBaseline(b *testing.B) {
 	})
 }
 
-// BenchmarkTreeDecodeEncode does the same with decodeTree and marshalJSON.
+// BenchmarkTreeDecodeEncode does the same with jsonx.Decode and jsonx.Marshal.
 func BenchmarkTreeDecodeEncode(b *testing.B) {
 	benchDecodeEncode(b, func(data []byte) ([]byte, error) {
-		d, err := decodeTree(data)
+		d, err := jsonx.Decode(data)
 		if err != nil {
 			return nil, err
 		}
-		return marshalJSON(d)
+		return jsonx.Marshal(d)
 	})
 }
 
@@ -123,7 +124,7 @@ func mirrorHeap(tb testing.TB, p *Policy, events []Event) (size int64, nodes int
 		return int64(m.HeapAlloc)
 	}
 	mr := mirrorOf(tb, p, slices.Clone(events))
-	nodes = mr.live
+	nodes = mr.Len()
 	with := heap()
 	runtime.KeepAlive(mr)
 	mr = nil

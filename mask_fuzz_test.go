@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
+	"github.com/sessionreplay/replay/internal/privacy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -458,21 +460,26 @@ func FuzzMask(f *testing.F) {
 		for _, p := range policies {
 			m, err := p.compile()
 			require.NoError(t, err)
-			ps := &pass{m: m, mr: newMirror(), budget: reevalBudget}
+			mr := privacy.NewMirror()
 			var page Event
 			require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "input", `"type":"password"`), pel(11, "p", `"class":"pii rr-mask"`, ptxt(12, "x")))), &page))
-			require.NoError(t, ps.maskEvent(&page))
+			_, _, err = mr.MaskBatch(m, privacyEvents([]Event{page}), false)
+			require.NoError(t, err)
 
-			e := Event{Type: EventType(typ), Data: json.RawMessage(data)}
-			if err := ps.maskEvent(&e); err != nil {
+			kept, _, err := mr.MaskBatch(m, []privacy.Event{{Type: typ, Data: json.RawMessage(data)}}, false)
+			if err != nil {
 				continue // not an object the decoder takes: Ingest refuses it
 			}
-			require.True(t, json.Valid(e.Data), "masked data is JSON: %s", e.Data)
+			for _, e := range kept {
+				require.True(t, json.Valid(e.Data), "masked data is JSON: %s", e.Data)
+			}
 
 			var in Event
 			require.NoError(t, json.Unmarshal([]byte(pinput(10, secret)), &in))
-			require.NoError(t, ps.maskEvent(&in))
-			require.NotContains(t, string(in.Data), secret)
+			kept, _, err = mr.MaskBatch(m, privacyEvents([]Event{in}), false)
+			require.NoError(t, err)
+			require.Len(t, kept, 1)
+			require.NotContains(t, string(kept[0].Data), secret)
 		}
 	})
 }
@@ -538,8 +545,8 @@ func FuzzMaskArbitraryValues(f *testing.F) {
 		case float64:
 			text = strings.TrimSpace(v)
 		}
-		if len(text) >= 4 && maskTextValue(text) != text {
-			enc := string(appendString(nil, text))
+		if len(text) >= 4 && rrwebMaskText(text) != text {
+			enc := string(jsonx.AppendString(nil, text))
 			require.NotContains(t, stored, enc[1:len(enc)-1], "a masked value is not stored as sent")
 		}
 
@@ -558,7 +565,7 @@ func FuzzMaskArbitraryValues(f *testing.F) {
 		var events []map[string]any
 		require.NoError(t, json.Unmarshal([]byte(env.read()), &events), "the read API serves JSON")
 		for _, e := range events {
-			if key != "type" && key != "data" && key != "timestamp" && !keptEventKey(key, []byte(v)) {
+			if key != "type" && key != "data" && key != "timestamp" && !privacy.KeptEventKey(key, []byte(v)) {
 				require.NotContains(t, e, key, "an unknown top-level key is dropped")
 			}
 		}

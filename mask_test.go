@@ -506,7 +506,7 @@ func TestMaskKeepsShape(t *testing.T) {
 	body := snap["childNodes"].([]any)[1].(map[string]any)["childNodes"].([]any)[1].(map[string]any)
 	p := body["childNodes"].([]any)[0].(map[string]any)
 	assert.Equal(t, "****  ***\u00a0**", p["childNodes"].([]any)[0].(map[string]any)["textContent"], "text keeps whitespace and UTF-16 length")
-	assert.Equal(t, "t", p["attributes"].(map[string]any)[markerAttr])
+	assert.Equal(t, "t", p["attributes"].(map[string]any)["rr_mask"])
 	assert.EqualValues(t, 11, p["childNodes"].([]any)[0].(map[string]any)["id"], "ids are kept")
 	in := body["childNodes"].([]any)[1].(map[string]any)
 	assert.Equal(t, "***", in["attributes"].(map[string]any)["value"], "input values are masked whole")
@@ -636,7 +636,7 @@ func TestPolicyDefaultIsStrict(t *testing.T) {
 func TestPolicyRecordOptions(t *testing.T) {
 	m, err := (&Policy{MaskInputTypes: []string{"email"}, MaskTextSelector: ".m", BlockSelector: "iframe"}).compile()
 	require.NoError(t, err)
-	opts := m.recordOptions()
+	opts := m.RecordOptions()
 	assert.Equal(t, false, opts["maskAllInputs"])
 	assert.Equal(t, map[string]bool{"password": true, "email": true}, opts["maskInputOptions"], "password is always masked by the browser too")
 	assert.Equal(t, ".m", opts["maskTextSelector"])
@@ -659,36 +659,6 @@ func TestMaskHTML(t *testing.T) {
 	assert.Contains(t, out, "token=***")
 	_, err = (&Policy{BlockSelector: "[["}).MaskHTML("<p>x</p>")
 	assert.ErrorContains(t, err, "blockSelector")
-}
-
-func TestPeekSource(t *testing.T) {
-	tests := []struct {
-		data string
-		want int32
-		ok   bool
-	}{
-		{`{"source":0,"adds":[]}`, 0, true},
-		{`{"texts":[],"source":5}`, 5, true},
-		{`{"source":2,"source":0}`, 0, true},
-		{`{"source":0,"source":null}`, 0, true},
-		{`{"source":"5"}`, 5, true},
-		{`{"source":3.0}`, 3, true},
-		{`{"source":1e1}`, 10, true},
-		{`{"source":"x"}`, 0, false},
-		{`{"source":true}`, 0, false},
-		{`{"source":0.5}`, 0, false},
-		{`{"source":4294967296}`, 0, false},
-		{`{"Source":0}`, 0, false},
-		{`{}`, 0, false},
-		{`{"source":0`, 0, false},
-		{`{"source":0} x`, 0, false},
-		{``, 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := peekSource([]byte(tt.data))
-		assert.Equal(t, tt.ok, ok, tt.data)
-		assert.Equal(t, tt.want, got, tt.data)
-	}
 }
 
 func TestMaskSiblingSelectorSurvivesRestart(t *testing.T) {

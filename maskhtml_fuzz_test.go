@@ -3,7 +3,6 @@ package replay
 import (
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,35 +51,6 @@ func FuzzMaskHTML(f *testing.F) {
 		assert.NotContains(t, out, secret)
 		assert.NotContains(t, out, "checked", "the masked checkbox's state is hidden")
 		assert.LessOrEqual(t, len(out), maxMaskedHTML(len(planted)+len(doc)), "output is bounded")
-	})
-}
-
-// FuzzMinifyCSS checks the _cssText minifier on untrusted CSS: it never
-// panics, keeps the rr_split markers the replayer needs, and returns its
-// input unchanged when minifying fails or would not shorten it.
-func FuzzMinifyCSS(f *testing.F) {
-	for _, s := range []string{
-		"body { margin : 0px ; color : #ff0000 ; }",
-		".password-field  {  color : red ;  }\n/* rr_split */\n.card-4111111111111111 { margin : 0px ; }",
-		`@media (max-width: 600px) { .a::before { content: "secret \"quoted\""; } } @font-face { font-family: X; src: url("/f.woff2?token=1") }`,
-		`@import url(x.css); :root { --v: calc(1px + 2%) } .b:not(.c) > d ~ e + f { background: url(data:image/png;base64,AAAA) }`,
-		"/* rr_split *//* rr_split */", "{{{", `"unterminated`, "/* open comment", "a{b:c}}}}", "\x00\xff{}",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, css string) {
-		if len(css) > 1<<16 {
-			return
-		}
-		out := minifyCSSText(css)
-		if out == css {
-			return
-		}
-		assert.Less(t, len(out), len(css)+1, "a minified sheet is never longer")
-		assert.Equal(t, strings.Count(css, rrSplit), strings.Count(out, rrSplit), "rr_split markers are kept")
-		if utf8.ValidString(css) {
-			assert.True(t, utf8.ValidString(out), "valid UTF-8 stays valid")
-		}
 	})
 }
 

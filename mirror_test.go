@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"iter"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sessionreplay/replay/internal/privacy"
 	"github.com/sessionreplay/replay/storage"
 )
 
@@ -201,11 +201,11 @@ func TestMirrorRetryUsesTheStateBeforeIt(t *testing.T) {
 func TestMirrorCacheIsBounded(t *testing.T) {
 	c := newMirrorCache(2)
 	for _, w := range []string{"a", "b", "c"} {
-		c.put(&windowState{key: mirrorKey{"s", "sess-0001", w}, mr: newMirror()})
+		c.put(&windowState{key: mirrorKey{"s", "sess-0001", w}, mr: privacy.NewMirror()})
 	}
 	assert.Nil(t, c.take(mirrorKey{"s", "sess-0001", "a"}), "the least recently used is evicted")
 	assert.NotNil(t, c.take(mirrorKey{"s", "sess-0001", "c"}))
-	c.put(&windowState{key: mirrorKey{"s", "sess-0002", "a"}, mr: newMirror()})
+	c.put(&windowState{key: mirrorKey{"s", "sess-0002", "a"}, mr: privacy.NewMirror()})
 	c.forget(storage.Key{Site: "s", Session: "sess-0001"})
 	assert.Nil(t, c.take(mirrorKey{"s", "sess-0001", "b"}))
 	assert.NotNil(t, c.take(mirrorKey{"s", "sess-0002", "a"}), "forget leaves other sessions alone")
@@ -230,14 +230,13 @@ func (f failingChunks) Chunks(context.Context, storage.Key, string) iter.Seq2[st
 }
 
 // mirrorOf masks events with a fresh mirror and returns it.
-func mirrorOf(t testing.TB, p *Policy, events []Event) *mirror {
+func mirrorOf(t testing.TB, p *Policy, events []Event) *privacy.Mirror {
 	m, err := p.compile()
 	require.NoError(t, err)
-	ps := &pass{m: m, mr: newMirror()}
-	for i := range events {
-		require.NoError(t, ps.maskEvent(&events[i]))
-	}
-	return ps.mr
+	mr := privacy.NewMirror()
+	_, _, err = mr.MaskBatch(m, privacyEvents(events), false)
+	require.NoError(t, err)
+	return mr
 }
 
 func genEvents(t testing.TB, nodes int) []Event {
@@ -273,101 +272,23 @@ func TestMirrorBytesPerNode(t *testing.T) {
 		"catalog recording":    recordingEvents(t, "catalog.json"),
 	} {
 		mr := mirrorOf(t, p, events)
-		perNode := float64(mr.bytes()) / float64(mr.live)
-		t.Logf("%s: %d nodes, %.1f B/node", name, mr.live, perNode)
+		perNode := float64(mr.Bytes()) / float64(mr.Len())
+		t.Logf("%s: %d nodes, %.1f B/node", name, mr.Len(), perNode)
 		assert.Less(t, perNode, 100.0, name)
 	}
 }
 
-func TestMirrorFailsClosedPastItsBounds(t *testing.T) {
-	t.Run("too many siblings for a sibling selector", func(t *testing.T) {
-		env := newPrivEnv(t, &Policy{MaskTextSelector: "li:nth-child(2)", UnmaskSelector: "ul"})
-		var items []string
-		for i := range maxSiblings + 1 {
-			items = append(items, pel(100+i, "li", ""))
-		}
-		env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "ul", "", items...)))
-		env.ingest(env.r, "w1", 1, pmut(`"texts":[],"removes":[],"attributes":[],"adds":[{"parentId":10,"nextId":null,"node":{"type":2,"tagName":"li","attributes":{},"childNodes":[],"id":50000}},{"parentId":50000,"nextId":null,"node":{"type":3,"textContent":"SiblingCapSecret","id":50001}}]`))
-		assert.NotContains(t, env.stored(), "SiblingCapSecret")
-	})
-	t.Run("re-matching budget", func(t *testing.T) {
-		p := &Policy{MaskTextSelector: ".account .balance"}
-		m, err := p.compile()
-		require.NoError(t, err)
-		ps := &pass{m: m, mr: newMirror(), budget: 1}
-		var e Event
-		require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "div", "", pel(11, "p", "", pel(12, "span", `"class":"balance"`, ptxt(13, "x")))))), &e))
-		require.NoError(t, ps.maskEvent(&e))
-		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[],"removes":[],"adds":[],"attributes":[{"id":10,"attributes":{"class":"account"}}]`)), &e))
-		require.NoError(t, ps.maskEvent(&e))
-		assert.Contains(t, string(e.Data), `"rr_mask":"x"`, "the element whose change could not be followed is marked")
-		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[{"id":13,"value":"BudgetSecret"}],"removes":[],"adds":[],"attributes":[]`)), &e))
-		require.NoError(t, ps.maskEvent(&e))
-		assert.NotContains(t, string(e.Data), "BudgetSecret")
-	})
-}
-
-// attrSetJoined is attrSet as it was first written: the encodings sorted
-// as strings.
-func attrSetJoined(m *masker, attrs map[string]any) string {
-	var kv []string
-	for k, v := range attrs {
-		lk := strings.ToLower(k)
-		if !m.keep[lk] {
-			continue
-		}
-		if s, ok := attrString(v); ok {
-			kv = append(kv, lk+"\x00"+s)
-		}
+// TestMirrorFailsClosedPastTheSiblingCap: an element added beside more
+// siblings than the mirror follows for a sibling selector (1024, see
+// internal/privacy) has its text masked in what is stored.
+func TestMirrorFailsClosedPastTheSiblingCap(t *testing.T) {
+	const maxSiblings = 1024
+	env := newPrivEnv(t, &Policy{MaskTextSelector: "li:nth-child(2)", UnmaskSelector: "ul"})
+	var items []string
+	for i := range maxSiblings + 1 {
+		items = append(items, pel(100+i, "li", ""))
 	}
-	slices.Sort(kv)
-	return strings.Join(kv, "\x00")
-}
-
-func TestAttrSetSortsAsEncoded(t *testing.T) {
-	m, err := (&Policy{MaskTextSelector: "[id], [i], [ids]"}).compile()
-	require.NoError(t, err)
-	m.keep["i\x00d"] = true
-	for _, attrs := range []map[string]any{
-		{},
-		{"class": "a b", "id": "x", "type": "text"},
-		{"ids": "1", "id": "2", "i": "3", "i\x00d": "4", "CLASS": "z", "class": "y"},
-		{"id": jsonNumber("5"), "name": true, "type": false, "role": nil, "lang": "x\x00y"},
-	} {
-		o := &jsonObject{}
-		for k, v := range attrs {
-			o.set(k, v)
-		}
-		want := attrSetJoined(m, attrs)
-		assert.Equal(t, want, attrSet(m, o), "%q", attrs)
-		assert.Equal(t, want, attrSet(m, mapObject(attrs)), "%q", attrs)
-	}
-}
-
-func TestIntOf(t *testing.T) {
-	tests := []struct {
-		in   any
-		want int32
-		ok   bool
-	}{
-		{jsonNumber("0"), 0, true},
-		{jsonNumber("-0"), 0, true},
-		{jsonNumber("42"), 42, true},
-		{jsonNumber("-123456789"), -123456789, true},
-		{jsonNumber("2147483647"), 2147483647, true},
-		{jsonNumber("-2147483648"), -2147483648, true},
-		{jsonNumber("2147483648"), 0, false},
-		{jsonNumber("3.0"), 3, true},
-		{jsonNumber("3.5"), 0, false},
-		{jsonNumber("1e3"), 1000, true},
-		{jsonNumber("-"), 0, false},
-		{jsonNumber(""), 0, false},
-		{"7", 0, false},
-		{nil, 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := intOf(tt.in)
-		assert.Equal(t, tt.ok, ok, "%#v", tt.in)
-		assert.Equal(t, tt.want, got, "%#v", tt.in)
-	}
+	env.ingest(env.r, "w1", 0, pMeta, psnap(pel(10, "ul", "", items...)))
+	env.ingest(env.r, "w1", 1, pmut(`"texts":[],"removes":[],"attributes":[],"adds":[{"parentId":10,"nextId":null,"node":{"type":2,"tagName":"li","attributes":{},"childNodes":[],"id":50000}},{"parentId":50000,"nextId":null,"node":{"type":3,"textContent":"SiblingCapSecret","id":50001}}]`))
+	assert.NotContains(t, env.stored(), "SiblingCapSecret")
 }

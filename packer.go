@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/sessionreplay/replay/internal/jsonx"
 )
 
 // Events packed by @rrweb/packer arrive as JSON strings in the events array:
@@ -109,15 +111,15 @@ func (d *decoder) unpack(s string, e *Event, path string) error {
 		}
 		d.packBudget -= len(js)
 	}
-	p := &parser{b: js}
-	if p.kind() != "object" {
+	p := jsonx.NewParser(js)
+	if p.Kind() != "object" {
 		return fail("want a JSON object")
 	}
 	err := d.event(p, e, path)
 	if err == nil {
-		err = p.end()
+		err = p.End()
 	}
-	var se *syntaxError
+	var se *jsonx.SyntaxError
 	if errors.As(err, &se) {
 		return fail("invalid JSON: %v", se)
 	}

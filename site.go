@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessionreplay/replay/internal/privacy"
 	"github.com/sessionreplay/replay/storage"
 )
 
@@ -50,7 +51,7 @@ const DefaultRetention = 30 * 24 * time.Hour
 
 // compiledSite is what the Recorder uses per request, built once per Site.
 type compiledSite struct {
-	masker *masker
+	masker *privacy.Masker
 	rules  *ruleSet
 }
 

@@ -34,7 +34,7 @@ func FuzzLoadSites(f *testing.F) {
 			if err != nil {
 				t.Fatalf("site %q loaded but does not compile: %v", id, err)
 			}
-			_ = cs.masker.recordOptions()
+			_ = cs.masker.RecordOptions()
 			if _, err := sites.Site(t.Context(), id); err != nil {
 				t.Fatalf("site %q loaded but not found: %v", id, err)
 			}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"sync"
+
+	"github.com/sessionreplay/replay/internal/privacy"
 )
 
 // Style sheets are processed once: the Recorder keeps, per site, the
@@ -156,12 +158,12 @@ type siteMaskers struct {
 }
 
 type siteMasker struct {
-	orig, withCache *masker
+	orig, withCache *privacy.Masker
 }
 
 // masker returns m, compiled for site, with its style sheets processed
 // through r's cache. The copies are made once per compiled masker.
-func (r *Recorder) masker(site string, m *masker) *masker {
+func (r *Recorder) masker(site string, m *privacy.Masker) *privacy.Masker {
 	if r.styles.maxBytes <= 0 {
 		return m
 	}
@@ -171,28 +173,28 @@ func (r *Recorder) masker(site string, m *masker) *masker {
 	if e, ok := sm.sites[site]; ok && e.orig == m {
 		return e.withCache
 	}
-	fp := policyFingerprint(&m.p)
-	c := *m
-	c.css = func(s string) string { return r.processCSS(site, fp, s) }
+	p := Policy(m.Policy())
+	fp := policyFingerprint(&p)
+	c := m.WithCSS(func(s string) string { return r.processCSS(site, fp, s) })
 	if sm.sites == nil {
 		sm.sites = make(map[string]siteMasker)
 	}
-	sm.sites[site] = siteMasker{orig: m, withCache: &c}
-	return &c
+	sm.sites[site] = siteMasker{orig: m, withCache: c}
+	return c
 }
 
 // processCSS returns the processed text of the raw style sheet s of site,
 // from the cache when it holds it.
 func (r *Recorder) processCSS(site string, policy [sha256.Size]byte, s string) string {
 	if len(s) < minCachedCSS {
-		return minifyCSSText(s)
+		return privacy.MinifyCSS(s)
 	}
 	key := hashString(s)
 	if out, ok := r.styles.get(site, policy, key); ok {
 		r.tstate.count(site, func(c *SiteStats) { c.StyleHits++ })
 		return out
 	}
-	out := minifyCSSText(s)
+	out := privacy.MinifyCSS(s)
 	r.styles.put(site, policy, key, out)
 	r.tstate.count(site, func(c *SiteStats) { c.StyleMisses++ })
 	return out

@@ -1,4 +1,4 @@
-package replay
+package jsonx
 
 import (
 	"bytes"
@@ -10,81 +10,75 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds the generic JSON tree masking works on: jsonObject keeps
-// an object's members in the order they came, decodeValue decodes any JSON
-// text into such values (with the parser of eventjson.go, whose syntax checks
-// and limits it shares), and appendJSON writes them again byte for byte as
-// encoding/json would, without HTML escaping.
-
-// jsonObject is a JSON object decoded by treeParser.value: its members in the
+// Object is a JSON object decoded by Decode: its members in the
 // order they came, each key once. Of a key given twice it keeps the last
 // value at the first place, as JSON.parse does, so that encoding it again
 // keeps the order the browser sent and needs no sort.
-type jsonObject struct{ m []jsonMember }
+type Object struct{ Members []Member }
 
-type jsonMember struct {
-	k string
-	v any
+type Member struct {
+	Key   string
+	Value any
 }
 
-// get returns the value of key k, or nil.
-func (o *jsonObject) get(k string) any {
-	v, _ := o.lookup(k)
+// Get returns the value of key k, or nil.
+func (o *Object) Get(k string) any {
+	v, _ := o.Lookup(k)
 	return v
 }
 
-// lookup returns the value of key k and whether o has it.
-func (o *jsonObject) lookup(k string) (any, bool) {
+// Lookup returns the value of key k and whether o has it.
+func (o *Object) Lookup(k string) (any, bool) {
 	if o == nil {
 		return nil, false
 	}
-	for i := range o.m {
-		if o.m[i].k == k {
-			return o.m[i].v, true
+	for i := range o.Members {
+		if o.Members[i].Key == k {
+			return o.Members[i].Value, true
 		}
 	}
 	return nil, false
 }
 
-// set sets key k to v, in its place if o has it, else at the end.
-func (o *jsonObject) set(k string, v any) {
-	for i := range o.m {
-		if o.m[i].k == k {
-			o.m[i].v = v
+// Set sets key k to v, in its place if o has it, else at the end.
+func (o *Object) Set(k string, v any) {
+	for i := range o.Members {
+		if o.Members[i].Key == k {
+			o.Members[i].Value = v
 			return
 		}
 	}
-	o.m = append(o.m, jsonMember{k, v})
+	o.Members = append(o.Members, Member{k, v})
 }
 
-// filter calls f with each member in order and keeps its value, replaced
+// Filter calls f with each member in order and keeps its value, replaced
 // by f's first result, when f's second result is true.
-func (o *jsonObject) filter(f func(k string, v any) (any, bool)) {
+func (o *Object) Filter(f func(k string, v any) (any, bool)) {
 	if o == nil {
 		return
 	}
 	w := 0
-	for _, m := range o.m {
-		if v, keep := f(m.k, m.v); keep {
-			o.m[w] = jsonMember{m.k, v}
+	for _, m := range o.Members {
+		if v, keep := f(m.Key, m.Value); keep {
+			o.Members[w] = Member{m.Key, v}
 			w++
 		}
 	}
-	clear(o.m[w:])
-	o.m = o.m[:w]
+	clear(o.Members[w:])
+	o.Members = o.Members[:w]
 }
 
-// members returns the members of o in order.
-func (o *jsonObject) members() []jsonMember {
+// Items returns the Items of o in order.
+func (o *Object) Items() []Member {
 	if o == nil {
 		return nil
 	}
-	return o.m
+	return o.Members
 }
 
-// uniqueMembers drops repeated keys from ms, keeping the last value at the
+// UniqueMembers drops repeated keys from ms, keeping the last value at the
 // first place.
-func uniqueMembers(ms []jsonMember) []jsonMember {
+func UniqueMembers(ms []Member) []Member {
 	if len(ms) < 2 {
 		return ms
 	}
@@ -92,7 +86,7 @@ func uniqueMembers(ms []jsonMember) []jsonMember {
 		dup := false
 		for i := 1; i < len(ms) && !dup; i++ {
 			for j := range i {
-				if ms[i].k == ms[j].k {
+				if ms[i].Key == ms[j].Key {
 					dup = true
 					break
 				}
@@ -105,11 +99,11 @@ func uniqueMembers(ms []jsonMember) []jsonMember {
 	at := make(map[string]int, len(ms))
 	out := ms[:0]
 	for _, m := range ms {
-		if i, ok := at[m.k]; ok {
-			out[i].v = m.v
+		if i, ok := at[m.Key]; ok {
+			out[i].Value = m.Value
 			continue
 		}
-		at[m.k] = len(out)
+		at[m.Key] = len(out)
 		out = append(out, m)
 	}
 	clear(ms[len(out):])
@@ -123,15 +117,15 @@ func uniqueMembers(ms []jsonMember) []jsonMember {
 // allocation of their own; whoever keeps one for long must clone it, or it
 // keeps the whole input alive.
 type treeParser struct {
-	parser
+	Parser
 	text    string
-	members []jsonMember
+	members []Member
 	elems   []any
 
 	// Slabs the values are cut from, to allocate once for many; each cut
 	// has its capacity at its length, so that appending to it copies.
-	objSlab    []jsonObject
-	memberSlab []jsonMember
+	objSlab    []Object
+	memberSlab []Member
 	elemSlab   []any
 
 	// boxed are short strings already boxed in this input, to box a
@@ -194,14 +188,14 @@ func cut[T any](slab *[]T, s []T, size int) []T {
 }
 
 // newObject returns an object with members ms (a copy of them).
-func (p *treeParser) newObject(ms []jsonMember) *jsonObject {
+func (p *treeParser) newObject(ms []Member) *Object {
 	if len(p.objSlab) == 0 {
-		p.objSlab = make([]jsonObject, max(p.slabSize()/4, 1))
+		p.objSlab = make([]Object, max(p.slabSize()/4, 1))
 	}
 	o := &p.objSlab[0]
 	p.objSlab = p.objSlab[1:]
 	if len(ms) > 0 {
-		o.m = uniqueMembers(cut(&p.memberSlab, ms, p.slabSize()))
+		o.Members = UniqueMembers(cut(&p.memberSlab, ms, p.slabSize()))
 	}
 	return o
 }
@@ -257,7 +251,7 @@ func (p *treeParser) value() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.members = append(p.members, jsonMember{k, v})
+			p.members = append(p.members, Member{k, v})
 			if more, ok = p.next('}'); !ok {
 				return nil, p.unexpected()
 			}
@@ -315,13 +309,13 @@ func (p *treeParser) value() (any, error) {
 	return nil, p.unexpected()
 }
 
-// decodeValue decodes one JSON text into the values treeParser.value
+// Decode decodes one JSON text into the values treeParser.value
 // makes. It takes what encoding/json takes (and rejects numbers beyond
 // float64's range, as encoding/json does decoding them into an any).
-func decodeValue(data []byte) (any, error) {
+func Decode(data []byte) (any, error) {
 	p := treeParsers.Get().(*treeParser)
 	defer p.release()
-	p.parser = parser{b: data}
+	p.Parser = Parser{b: data}
 	p.text = string(data)
 	if len(data) >= 4<<10 {
 		p.boxed = new([64]boxedString)
@@ -330,53 +324,53 @@ func decodeValue(data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.end(); err != nil {
+	if err := p.End(); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
-// marshalJSON encodes v as json.Encoder does without escaping HTML
-// characters, without its trailing newline (see appendJSON).
-func marshalJSON(v any) ([]byte, error) {
-	return appendJSON(nil, v)
+// Marshal encodes v as json.Encoder does without escaping HTML
+// characters, without its trailing newline (see Append).
+func Marshal(v any) ([]byte, error) {
+	return Append(nil, v)
 }
 
-// appendJSON appends the JSON encoding of a decoded value (the types
+// Append appends the JSON encoding of a decoded value (the types
 // treeParser.value makes) to dst: objects with their members in order,
 // strings escaped as JSON requires (no HTML escaping), numbers as their
 // literal text. Go maps are written with their keys sorted, and values of
 // other types handed to encoding/json, so that whatever it writes is byte
 // for byte what json.Encoder with SetEscapeHTML(false) writes.
-func appendJSON(dst []byte, v any) ([]byte, error) {
+func Append(dst []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
 	case string:
-		return appendString(dst, t), nil
+		return AppendString(dst, t), nil
 	case json.Number:
 		if t == "" {
 			return append(dst, '0'), nil
 		}
-		if !validNumber(string(t)) {
+		if !ValidNumber(string(t)) {
 			return nil, fmt.Errorf("json: invalid number literal %q", string(t))
 		}
 		return append(dst, t...), nil
 	case bool:
 		return strconv.AppendBool(dst, t), nil
-	case *jsonObject:
+	case *Object:
 		if t == nil {
 			return append(dst, "null"...), nil
 		}
 		dst = append(dst, '{')
-		for i, m := range t.m {
+		for i, m := range t.Members {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, m.k)
+			dst = AppendString(dst, m.Key)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = appendJSON(dst, m.v); err != nil {
+			if dst, err = Append(dst, m.Value); err != nil {
 				return nil, err
 			}
 		}
@@ -396,10 +390,10 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = AppendString(dst, k)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = appendJSON(dst, t[k]); err != nil {
+			if dst, err = Append(dst, t[k]); err != nil {
 				return nil, err
 			}
 		}
@@ -414,7 +408,7 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = appendJSON(dst, e); err != nil {
+			if dst, err = Append(dst, e); err != nil {
 				return nil, err
 			}
 		}
@@ -429,10 +423,10 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
 }
 
-// appendString appends s as a JSON string, as encoding/json does without
+// AppendString appends s as a JSON string, as encoding/json does without
 // HTML escaping: '"', '\\' and control characters escaped, bytes that are
 // not UTF-8 written as \ufffd, U+2028 and U+2029 escaped for JavaScript.
-func appendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -482,9 +476,9 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// validNumber reports whether s is a JSON number, as encoding/json checks
+// ValidNumber reports whether s is a JSON number, as encoding/json checks
 // a json.Number before writing it (its range is not checked).
-func validNumber(s string) bool {
+func ValidNumber(s string) bool {
 	i := 0
 	if i < len(s) && s[i] == '-' {
 		i++

@@ -1,4 +1,4 @@
-package replay
+package privacy
 
 import (
 	"strings"
@@ -23,10 +23,10 @@ var minifier = sync.OnceValue(func() *minify.M {
 // nodes; the replayer needs the markers, the CSS minifier would drop them.
 const rrSplit = "/* rr_split */"
 
-// minifyCSSText minifies the CSS of an rrweb _cssText attribute. CSS is never
+// MinifyCSS minifies the CSS of an rrweb _cssText attribute. CSS is never
 // scrubbed (a scrubbed stylesheet breaks the replay); CSS that does not
 // minify is kept as it is.
-func minifyCSSText(s string) string {
+func MinifyCSS(s string) string {
 	if s == "" {
 		return s
 	}
@@ -45,10 +45,10 @@ func minifyCSSText(s string) string {
 	return out
 }
 
-// maskHTML masks an HTML document or fragment by the policy with
+// MaskHTML masks an HTML document or fragment by the policy with
 // golang.org/x/net/html, then minifies it. Selectors are matched on the
 // whole parsed tree. Script contents are dropped.
-func (m *masker) maskHTML(s string) (string, error) {
+func (m *Masker) MaskHTML(s string) (string, error) {
 	var roots []*html.Node
 	lower := strings.ToLower(s)
 	if strings.Contains(lower, "<html") || strings.Contains(lower, "<!doctype") || strings.Contains(lower, "<body") || strings.Contains(lower, "<head") {
@@ -80,7 +80,7 @@ func (m *masker) maskHTML(s string) (string, error) {
 	return minifier().String("text/html", b.String())
 }
 
-func (m *masker) maskHTMLNode(n *html.Node, c ctx, depth int) {
+func (m *Masker) maskHTMLNode(n *html.Node, c ctx, depth int) {
 	switch n.Type {
 	case html.ElementNode:
 		get := func(k string) (string, bool) {

@@ -1,4 +1,4 @@
-package replay
+package privacy
 
 import (
 	"encoding/json"
@@ -135,7 +135,7 @@ func (d *posDOM) mutate() string {
 
 // scratch evaluates the policy's selectors on the model from scratch and
 // returns each element's selector bits by id.
-func (d *posDOM) scratch(m *masker) map[int]uint16 {
+func (d *posDOM) scratch(m *Masker) map[int]uint16 {
 	doc := &html.Node{Type: html.DocumentNode}
 	root := &html.Node{Type: html.ElementNode, Data: "html", Attr: []html.Attribute{{Key: "lang", Val: "en"}}}
 	doc.AppendChild(root)
@@ -174,7 +174,7 @@ func TestMirrorPositionSelectorsMatchFromScratch(t *testing.T) {
 	}
 	for _, sel := range selectors {
 		t.Run(sel, func(t *testing.T) {
-			m, err := (&Policy{MaskTextSelector: sel, UnmaskSelector: ".b:first-child"}).compile()
+			m, err := Compile(&Policy{MaskTextSelector: sel, UnmaskSelector: ".b:first-child"})
 			require.NoError(t, err)
 			for seed := range seeds {
 				d := &posDOM{rng: rand.New(rand.NewPCG(uint64(seed), 7)), body: &posNode{id: 5, tag: "body"}, next: 5}
@@ -186,7 +186,7 @@ func TestMirrorPositionSelectorsMatchFromScratch(t *testing.T) {
 				for i, k := range d.body.kids {
 					kids[i] = k.serialize()
 				}
-				ps := &pass{m: m, mr: newMirror(), budget: reevalBudget}
+				ps := &pass{m: m, mr: NewMirror(), budget: reevalBudget}
 				var log []string
 				for step := 0; step <= steps; step++ {
 					ev := psnap(kids...)

@@ -1,72 +1,22 @@
-package replay
+package privacy
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/net/html"
 
-	"github.com/sessionreplay/replay/storage"
+	"github.com/sessionreplay/replay/internal/jsonx"
 )
 
 type jsonNumber = json.Number
 
-// mask applies the site's policy to a batch in place, before anything of it
-// is kept. It uses the window's mirror (cached, or rebuilt from the stored
-// chunks) and leaves it up to date for the next batch.
-func (r *Recorder) mask(ctx context.Context, m *masker, key storage.Key, b *Batch) error {
-	ws, err := r.windowMirror(ctx, m, key, b.Window, b.Seq)
-	if err != nil {
-		return err
-	}
-	p := &pass{m: m, mr: ws.mr, budget: reevalBudget}
-	if !ws.complete {
-		p.closed = bUnsure
-	}
-	kept := b.Events[:0]
-	for i := range b.Events {
-		drop, err := p.event(&b.Events[i])
-		if err != nil {
-			return &ValidationError{Path: fmt.Sprintf("events[%d].data", i), Msg: err.Error()}
-		}
-		if !drop {
-			kept = append(kept, b.Events[i])
-		}
-	}
-	clear(b.Events[len(kept):])
-	b.Events = kept
-	ws.next = b.Seq + 1
-	ws.complete = p.closed == 0 // a FullSnapshot in the batch made it whole again
-	r.mirrors.put(ws)
-	scrubAttrs(m, b.Attrs)
-	return nil
-}
-
-// scrubAttrs runs the policy's scrub detectors over the session attributes
-// a batch carries (replay.identify's attrs), keys and values, in place. The
-// value of "userId" is kept: the host sets it on purpose and the read API
-// filters on it.
-func scrubAttrs(m *masker, attrs map[string]string) {
-	for k, v := range attrs {
-		sk := m.scrub.text(k)
-		if sk != k {
-			delete(attrs, k)
-		}
-		if k != "userId" {
-			v = m.scrub.text(v)
-		}
-		attrs[sk] = v
-	}
-}
-
 // pass masks the events of one batch with one window's mirror.
 type pass struct {
-	m      *masker
-	mr     *mirror
+	m      *Masker
+	mr     *Mirror
 	budget int    // elements reeval may still visit in this batch
 	force  uint16 // bits the next element visited gets whatever it matches
 	// touched holds the parents a mutation added children to or removed
@@ -90,15 +40,15 @@ type pass struct {
 	unsureParents []int32
 }
 
-// keptEventKeys are the top-level event keys besides type, data and
-// timestamp that are stored: rrweb's delay (a number) and the packer's mark
-// "v" (the string "v1"). Any other key is dropped: the masker does not know
-// what it holds.
-func keptEventKey(k string, v []byte) bool {
+// KeptEventKey reports whether a top-level event key besides type, data and
+// timestamp is stored with value v. Those kept are rrweb's delay (a number)
+// and the packer's mark "v" (the string "v1"). Any other key is dropped:
+// the masker does not know what it holds.
+func KeptEventKey(k string, v []byte) bool {
 	switch k {
 	case "delay":
 		_, err := strconv.ParseFloat(string(v), 64)
-		return err == nil && validNumber(string(v))
+		return err == nil && jsonx.ValidNumber(string(v))
 	case "v":
 		return string(v) == `"`+packMark+`"`
 	}
@@ -117,15 +67,15 @@ const modelledSources = 17 // rrweb 2.x: 0 (Mutation) to 16 (CustomElement)
 // plugins the masker does not model goes through pass.unmodelled.
 func (p *pass) event(e *Event) (drop bool, err error) {
 	for k, v := range e.Extra {
-		if !keptEventKey(k, v) {
+		if !KeptEventKey(k, v) {
 			delete(e.Extra, k)
 		}
 	}
-	var fn func(p *pass, d *jsonObject) bool // a method expression: no closure to allocate
+	var fn func(p *pass, d *jsonx.Object) bool // a method expression: no closure to allocate
 	switch e.Type {
-	case FullSnapshot:
+	case fullSnapshot:
 		fn = (*pass).snapshot
-	case IncrementalSnapshot:
+	case incrementalSnapshot:
 		src, ok := peekSource(e.Data)
 		switch {
 		case !ok || src < 0 || src >= modelledSources:
@@ -141,11 +91,11 @@ func (p *pass) event(e *Event) (drop bool, err error) {
 		default:
 			return false, nil
 		}
-	case Meta:
+	case metaEvent:
 		fn = (*pass).meta
-	case Custom:
+	case customEvent:
 		fn = (*pass).custom
-	case Plugin:
+	case pluginEvent:
 		fn = (*pass).plugin
 	default:
 		fn = (*pass).unmodelledData
@@ -161,7 +111,7 @@ func (p *pass) event(e *Event) (drop bool, err error) {
 	if d == nil || !fn(p, d) { // null: nothing to mask
 		return p.drop, nil
 	}
-	out, err := appendJSON(make([]byte, 0, len(e.Data)+len(e.Data)/8), d)
+	out, err := jsonx.Append(make([]byte, 0, len(e.Data)+len(e.Data)/8), d)
 	if err != nil {
 		return false, err
 	}
@@ -169,8 +119,8 @@ func (p *pass) event(e *Event) (drop bool, err error) {
 	return p.drop, nil
 }
 
-func (p *pass) snapshot(d *jsonObject) bool {
-	node, ok := d.get("node").(*jsonObject)
+func (p *pass) snapshot(d *jsonx.Object) bool {
+	node, ok := d.Get("node").(*jsonx.Object)
 	if !ok {
 		return false
 	}
@@ -193,8 +143,8 @@ func (p *pass) rootCtx() ctx {
 // buildHTML builds the html tree of a serialized node's elements, for
 // matching selectors on the values the browser sent. A document inside
 // (an iframe's) starts a tree of its own.
-func (p *pass) buildHTML(node *jsonObject, depth int) *html.Node {
-	typ, _ := intOf(node.get("type"))
+func (p *pass) buildHTML(node *jsonx.Object, depth int) *html.Node {
+	typ, _ := intOf(node.Get("type"))
 	var h *html.Node
 	switch typ {
 	case 0:
@@ -208,23 +158,23 @@ func (p *pass) buildHTML(node *jsonObject, depth int) *html.Node {
 		return h
 	}
 	for _, e := range childList(node) {
-		child, ok := e.(*jsonObject)
+		child, ok := e.(*jsonx.Object)
 		if !ok {
 			continue
 		}
-		if t, _ := intOf(child.get("type")); t == 2 {
+		if t, _ := intOf(child.Get("type")); t == 2 {
 			h.AppendChild(p.buildHTML(child, depth+1))
 		}
 	}
 	return h
 }
 
-func (p *pass) rawElement(node *jsonObject) *html.Node {
-	tag, _ := node.get("tagName").(string)
+func (p *pass) rawElement(node *jsonx.Object) *html.Node {
+	tag, _ := node.Get("tagName").(string)
 	h := &html.Node{Type: html.ElementNode, Data: strings.ToLower(tag)}
-	attrs, _ := node.get("attributes").(*jsonObject)
-	for _, a := range attrs.members() {
-		k, v := a.k, a.v
+	attrs, _ := node.Get("attributes").(*jsonx.Object)
+	for _, a := range attrs.Items() {
+		k, v := a.Key, a.Value
 		lk := strings.ToLower(k)
 		if !p.m.keep[lk] {
 			continue
@@ -238,8 +188,8 @@ func (p *pass) rawElement(node *jsonObject) *html.Node {
 
 // childList returns the children of a serialized node; those that are
 // not objects are to be skipped.
-func childList(node *jsonObject) []any {
-	return jsonArray(node.get("childNodes"))
+func childList(node *jsonx.Object) []any {
+	return jsonArray(node.Get("childNodes"))
 }
 
 // visit masks a serialized node and its children in place and records them
@@ -248,10 +198,10 @@ func childList(node *jsonObject) []any {
 // (nil when the node is not an element or there is none). It reports
 // whether the node is an element whose stored attributes differ from
 // those the selectors read (see opaque).
-func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node, depth int) (opaque bool) {
+func (p *pass) visit(node *jsonx.Object, parent, before int32, c ctx, h *html.Node, depth int) (opaque bool) {
 	m, mr := p.m, p.mr
-	id, idOK := intOf(node.get("id"))
-	typ, _ := intOf(node.get("type"))
+	id, idOK := intOf(node.Get("id"))
+	typ, _ := intOf(node.Get("type"))
 	recorded := false
 	record := func(set string, marker uint16) {
 		if idOK && (parent == 0 || mr.get(parent) != nil) {
@@ -260,9 +210,9 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 	}
 	switch typ {
 	case 2:
-		tag, _ := node.get("tagName").(string)
+		tag, _ := node.Get("tagName").(string)
 		tag = strings.ToLower(tag)
-		attrs, _ := node.get("attributes").(*jsonObject)
+		attrs, _ := node.Get("attributes").(*jsonx.Object)
 		var sel uint16
 		if h == nil { // not in a tree built for matching: match it alone
 			h = p.rawElement(node)
@@ -273,8 +223,8 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 		sel |= m.selfBits(h)
 		bits := sel | m.derivedBits(tag, rawLookup(attrs)) | p.force | p.closed
 		p.force = 0
-		if s, ok := node.get("textContent").(string); ok { // not rrweb's: elements carry none
-			node.set("textContent", maskTextValue(s))
+		if s, ok := node.Get("textContent").(string); ok { // not rrweb's: elements carry none
+			node.Set("textContent", maskTextValue(s))
 		}
 		if idOK && mr.pw[id] {
 			bits |= bPw
@@ -287,17 +237,17 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 		}
 		set := attrSet(m, attrs) // before masking: what the selectors read
 		if attrs == nil && bits&markerBits != 0 {
-			attrs = &jsonObject{}
-			node.set("attributes", attrs)
+			attrs = &jsonx.Object{}
+			node.Set("attributes", attrs)
 		}
 		p.maskAttrs(tag, bits, cc, attrs, false)
 		if mk := bits & markerBits; mk != 0 {
-			attrs.set(markerAttr, markerString(mk))
+			attrs.Set(markerAttr, markerString(mk))
 		}
 		record(set, bits&markerBits)
 		if cc.block {
-			if _, ok := node.lookup("childNodes"); ok {
-				node.set("childNodes", []any{})
+			if _, ok := node.Lookup("childNodes"); ok {
+				node.Set("childNodes", []any{})
 			}
 			return opaque
 		}
@@ -308,26 +258,26 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 			// A child's siblings may match by what a mirror rebuilt from
 			// the stored events cannot see: from now on, mask them all.
 			bits |= bUnsure
-			attrs.set(markerAttr, markerString(bits&markerBits))
+			attrs.Set(markerAttr, markerString(bits&markerBits))
 			if n := mr.get(id); recorded && n != nil {
 				n.bits |= bUnsure
 			}
 		}
 		if depth >= maxMirrorDepth {
-			node.set("childNodes", []any{})
+			node.Set("childNodes", []any{})
 		}
 	case 3, 4, 5:
-		if s, ok := node.get("textContent").(string); ok {
-			if style, _ := node.get("isStyle").(bool); !style || !c.known || c.text && !c.raw {
+		if s, ok := node.Get("textContent").(string); ok {
+			if style, _ := node.Get("isStyle").(bool); !style || !c.known || c.text && !c.raw {
 				if u := m.maskText(c, s); u != s {
-					node.set("textContent", u)
+					node.Set("textContent", u)
 				}
 			}
 		}
 		record("", 0)
 	default: // documents, doctypes and what rrweb may add later
-		if s, ok := node.get("textContent").(string); ok && typ != 1 {
-			node.set("textContent", maskTextValue(s))
+		if s, ok := node.Get("textContent").(string); ok && typ != 1 {
+			node.Set("textContent", maskTextValue(s))
 		}
 		record("", 0)
 		if !recorded && typ != 1 {
@@ -347,9 +297,9 @@ func (p *pass) visit(node *jsonObject, parent, before int32, c ctx, h *html.Node
 // A blocked element keeps only its placeholder attributes: it is opaque
 // when it loses one the selectors read (it then stays blocked until the
 // next full snapshot).
-func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonObject) bool {
-	for _, a := range attrs.members() {
-		lk := strings.ToLower(a.k)
+func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonx.Object) bool {
+	for _, a := range attrs.Items() {
+		lk := strings.ToLower(a.Key)
 		switch {
 		case c.block:
 			if bits&bBlock != 0 && p.m.read[lk] && !placeholderAttrs[lk] {
@@ -359,7 +309,7 @@ func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonObject) bool {
 		case !p.m.keep[lk] || alwaysKeptSet[lk]:
 			continue
 		}
-		s, ok := attrString(a.v)
+		s, ok := attrString(a.Value)
 		if !ok {
 			continue
 		}
@@ -378,18 +328,18 @@ func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonObject) bool {
 // counterpart among the children of h, in order; a document child (an
 // iframe's) with a tree built from it. From depth maxMirrorDepth on no
 // child is visited. It reports whether a child is opaque (see visit).
-func (p *pass) visitChildren(node *jsonObject, id int32, c ctx, h *html.Node, depth int) (opaque bool) {
+func (p *pass) visitChildren(node *jsonx.Object, id int32, c ctx, h *html.Node, depth int) (opaque bool) {
 	var hc *html.Node
 	if h != nil {
 		hc = h.FirstChild
 	}
 	for _, e := range childList(node) {
-		child, ok := e.(*jsonObject)
+		child, ok := e.(*jsonx.Object)
 		if !ok {
 			continue
 		}
 		var ch *html.Node
-		switch t, _ := intOf(child.get("type")); t {
+		switch t, _ := intOf(child.Get("type")); t {
 		case 2:
 			ch = hc
 			if hc != nil {
@@ -405,9 +355,9 @@ func (p *pass) visitChildren(node *jsonObject, id int32, c ctx, h *html.Node, de
 	return opaque
 }
 
-func rawLookup(attrs *jsonObject) attrLookup {
+func rawLookup(attrs *jsonx.Object) attrLookup {
 	return func(k string) (string, bool) {
-		return attrString(attrs.get(k))
+		return attrString(attrs.Get(k))
 	}
 }
 
@@ -415,8 +365,8 @@ func rawLookup(attrs *jsonObject) attrLookup {
 // (which includes it), in place. change says attrs is an attribute change
 // rather than a serialized node: a hidden checked or selected state is then
 // set to null (removed) instead of left out.
-func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonObject, change bool) {
-	attrs.filter(func(k string, v any) (any, bool) {
+func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonx.Object, change bool) {
+	attrs.Filter(func(k string, v any) (any, bool) {
 		if hidesState(tag, bits, c, k) {
 			return nil, change
 		}
@@ -448,8 +398,8 @@ func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonObject, chan
 
 // maskUnknownAttrs masks an attribute change of a node the mirror does not
 // know: every value that could carry text is masked.
-func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
-	attrs.filter(func(k string, v any) (any, bool) {
+func (p *pass) maskUnknownAttrs(attrs *jsonx.Object) {
+	attrs.Filter(func(k string, v any) (any, bool) {
 		s, ok := v.(string)
 		lk := strings.ToLower(k)
 		switch {
@@ -462,7 +412,7 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 				return maskInputValue(string(n)), true
 			}
 		case lk == "_csstext":
-			return p.m.cssText(s), true
+			return p.m.CSSText(s), true
 		case lk == "srcdoc" || lk == "rr_dataurl":
 			return nil, false
 		case lk == "style" || rrwebAttrs[lk]:
@@ -478,19 +428,19 @@ func (p *pass) maskUnknownAttrs(attrs *jsonObject) {
 	})
 }
 
-func (p *pass) mutation(d *jsonObject) bool {
+func (p *pass) mutation(d *jsonx.Object) bool {
 	m, mr := p.m, p.mr
 	p.touched = p.touched[:0]
 	if m.siblingSen {
-		for _, it := range listOf(d.get("removes")) {
-			if id, ok := intOf(it.get("id")); ok {
+		for _, it := range listOf(d.Get("removes")) {
+			if id, ok := intOf(it.Get("id")); ok {
 				p.touch(id)
 			}
 		}
 	}
 	mr.removeAll(d)
 
-	if raw, ok := d.get("adds").([]any); ok && len(raw) > 0 {
+	if raw, ok := d.Get("adds").([]any); ok && len(raw) > 0 {
 		items := listOf(raw)
 		kept := make([]bool, len(items))
 		for _, i := range mr.resolveAdds(items) {
@@ -502,7 +452,7 @@ func (p *pass) mutation(d *jsonObject) bool {
 				out = append(out, it)
 			}
 		}
-		d.set("adds", out)
+		d.Set("adds", out)
 	}
 	markers := p.reevalTouched()
 	for _, parent := range p.unsureParents {
@@ -513,15 +463,15 @@ func (p *pass) mutation(d *jsonObject) bool {
 	}
 	p.unsureParents = p.unsureParents[:0]
 
-	if raw, ok := d.get("texts").([]any); ok {
+	if raw, ok := d.Get("texts").([]any); ok {
 		out := raw[:0]
 		for _, it := range listOf(raw) {
-			id, _ := intOf(it.get("id"))
-			v, isStr := it.get("value").(string)
+			id, _ := intOf(it.Get("id"))
+			v, isStr := it.Get("value").(string)
 			n := mr.get(id)
 			if n == nil || n.kind < kindText || p.closed != 0 {
 				if isStr {
-					it.set("value", maskTextValue(v))
+					it.Set("value", maskTextValue(v))
 				}
 				out = append(out, it)
 				continue
@@ -531,21 +481,21 @@ func (p *pass) mutation(d *jsonObject) bool {
 				continue // inside a blocked element
 			}
 			if isStr {
-				it.set("value", m.maskText(c, v))
+				it.Set("value", m.maskText(c, v))
 			}
 			out = append(out, it)
 		}
-		d.set("texts", out)
+		d.Set("texts", out)
 	}
 
-	if raw, ok := d.get("attributes").([]any); ok || len(markers) > 0 {
+	if raw, ok := d.Get("attributes").([]any); ok || len(markers) > 0 {
 		// The re-matched siblings' markers come first: a change the page
 		// made to the same element in this mutation writes its own.
 		out := append(make([]any, 0, len(markers)+len(raw)), markers...)
 		var extra []any
 		for _, it := range listOf(raw) {
-			id, _ := intOf(it.get("id"))
-			attrs, _ := it.get("attributes").(*jsonObject)
+			id, _ := intOf(it.Get("id"))
+			attrs, _ := it.Get("attributes").(*jsonx.Object)
 			if attrs == nil {
 				out = append(out, it)
 				continue
@@ -560,7 +510,7 @@ func (p *pass) mutation(d *jsonObject) bool {
 				if p.closed != 0 {
 					// The node may be one the missed batch added: a mirror
 					// rebuilt once it arrives must not trust the old markers.
-					attrs.set(markerAttr, markerString(bUnsure))
+					attrs.Set(markerAttr, markerString(bUnsure))
 				}
 				out = append(out, it)
 				continue
@@ -571,18 +521,18 @@ func (p *pass) mutation(d *jsonObject) bool {
 			extra = append(extra, p.changeAttrs(id, n, c0, attrs)...)
 			out = append(out, it)
 		}
-		d.set("attributes", append(out, extra...))
+		d.Set("attributes", append(out, extra...))
 	}
 	return true
 }
 
 // add masks one add of a mutation and records it. It reports whether the
 // add stays: adds under a blocked or unknown parent are dropped.
-func (p *pass) add(it *jsonObject) bool {
+func (p *pass) add(it *jsonx.Object) bool {
 	m, mr := p.m, p.mr
-	parent, _ := intOf(it.get("parentId"))
-	next, _ := intOf(it.get("nextId"))
-	node, _ := it.get("node").(*jsonObject)
+	parent, _ := intOf(it.Get("parentId"))
+	next, _ := intOf(it.Get("nextId"))
+	node, _ := it.Get("node").(*jsonx.Object)
 	if node == nil || mr.get(parent) == nil {
 		return false
 	}
@@ -591,7 +541,7 @@ func (p *pass) add(it *jsonObject) bool {
 		return false
 	}
 	c.unsure = c.unsure || p.closed != 0 // text added right under parent too
-	id, ok := intOf(node.get("id"))
+	id, ok := intOf(node.Get("id"))
 	if !ok {
 		return false
 	}
@@ -601,7 +551,7 @@ func (p *pass) add(it *jsonObject) bool {
 	}
 	mr.remove(id) // a move: the node comes back with a new parent
 	var h *html.Node
-	switch t, _ := intOf(node.get("type")); t {
+	switch t, _ := intOf(node.Get("type")); t {
 	case 0:
 		h = p.buildHTML(node, 0)
 	case 2:
@@ -662,7 +612,7 @@ func (p *pass) reevalTouched() []any {
 // the element or its descendants start or stop matching a selector, the
 // new marker bits are written: into attrs for the element, as extra
 // attribute changes (returned) for its descendants.
-func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any {
+func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []any {
 	m, mr := p.m, p.mr
 	tag := mr.tags[n.tag]
 	kv := map[string]any{}
@@ -673,8 +623,8 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any 
 		kv[k] = v
 	}
 	relevant := false
-	for _, a := range attrs.members() {
-		k, v := a.k, a.v
+	for _, a := range attrs.Items() {
+		k, v := a.Key, a.Value
 		lk := strings.ToLower(k)
 		if !m.keep[lk] {
 			continue
@@ -719,7 +669,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any 
 	p.maskAttrs(tag, bits, cc, attrs, true)
 	oldMarker, newMarker := n.bits&markerBits, bits&markerBits
 	if newMarker != oldMarker || p.closed != 0 {
-		attrs.set(markerAttr, markerValue(newMarker))
+		attrs.Set(markerAttr, markerValue(newMarker))
 	}
 	mr.setKept(m, id, n, attrSet(m, mapObject(kv)), newMarker)
 	var extra []any
@@ -743,7 +693,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any 
 	}
 	for _, ch := range p.reeval(root, false) {
 		if ch.id == id {
-			attrs.set(markerAttr, markerValue(ch.bits))
+			attrs.Set(markerAttr, markerValue(ch.bits))
 			continue
 		}
 		extra = append(extra, markerChange(ch.id, ch.bits))
@@ -752,10 +702,10 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonObject) []any 
 }
 
 // markerChange is an attribute change that sets the marker of element id.
-func markerChange(id int32, bits uint16) *jsonObject {
-	return &jsonObject{m: []jsonMember{
-		{"id", jsonNumber(strconv.Itoa(int(id)))},
-		{"attributes", &jsonObject{m: []jsonMember{{markerAttr, markerValue(bits)}}}},
+func markerChange(id int32, bits uint16) *jsonx.Object {
+	return &jsonx.Object{Members: []jsonx.Member{
+		{Key: "id", Value: jsonNumber(strconv.Itoa(int(id)))},
+		{Key: "attributes", Value: &jsonx.Object{Members: []jsonx.Member{{Key: markerAttr, Value: markerValue(bits)}}}},
 	}}
 }
 
@@ -768,66 +718,66 @@ func markerValue(bits uint16) any {
 
 // input masks an Input event: the text, and the checked state of a masked
 // checkbox or radio (isChecked becomes false).
-func (p *pass) input(d *jsonObject) bool {
-	id, _ := intOf(d.get("id"))
+func (p *pass) input(d *jsonx.Object) bool {
+	id, _ := intOf(d.Get("id"))
 	masked := true
 	if n := p.mr.get(id); n != nil && n.kind == kindElement && p.closed == 0 {
 		masked = inputMasked(n.bits, p.mr.ctxOf(id))
 	}
 	changed := false
-	if _, ok := d.lookup("isChecked"); ok && masked {
-		d.set("isChecked", false)
+	if _, ok := d.Lookup("isChecked"); ok && masked {
+		d.Set("isChecked", false)
 		changed = true
 	}
 	var text string
-	switch t := d.get("text").(type) {
+	switch t := d.Get("text").(type) {
 	case string:
 		text = t
 	case nil:
 		return changed
 	default: // not rrweb's: mask whatever it is
-		b, _ := marshalJSON(t)
-		d.set("text", maskInputValue(string(b)))
+		b, _ := jsonx.Marshal(t)
+		d.Set("text", maskInputValue(string(b)))
 		return true
 	}
 	if masked {
-		d.set("text", maskInputValue(text))
+		d.Set("text", maskInputValue(text))
 	} else {
-		d.set("text", p.m.scrub.text(text))
+		d.Set("text", p.m.scrub.text(text))
 	}
 	return true
 }
 
-func (p *pass) meta(d *jsonObject) bool {
-	href, ok := d.get("href").(string)
+func (p *pass) meta(d *jsonx.Object) bool {
+	href, ok := d.Get("href").(string)
 	if !ok {
 		return false
 	}
 	u := p.m.scrub.url(href)
-	d.set("href", u)
+	d.Set("href", u)
 	return u != href
 }
 
 // custom scrubs a custom event's payload: $pageview URLs, $error messages
 // and stacks, and whatever else the page sent.
-func (p *pass) custom(d *jsonObject) bool {
-	payload, ok := d.lookup("payload")
+func (p *pass) custom(d *jsonx.Object) bool {
+	payload, ok := d.Lookup("payload")
 	if !ok {
 		return false
 	}
-	if pm, ok := payload.(*jsonObject); ok {
-		if href, ok := pm.get("href").(string); ok {
-			pm.set("href", p.m.scrub.url(href))
+	if pm, ok := payload.(*jsonx.Object); ok {
+		if href, ok := pm.Get("href").(string); ok {
+			pm.Set("href", p.m.scrub.url(href))
 		}
 	}
 	u, _ := p.m.scrub.walk(payload)
-	d.set("payload", u)
+	d.Set("payload", u)
 	return true
 }
 
-func (p *pass) plugin(d *jsonObject) bool {
-	if name, _ := d.get("plugin").(string); name == "rrweb/console@1" {
-		pl, ok := d.get("payload").(*jsonObject)
+func (p *pass) plugin(d *jsonx.Object) bool {
+	if name, _ := d.Get("plugin").(string); name == "rrweb/console@1" {
+		pl, ok := d.Get("payload").(*jsonx.Object)
 		if !ok {
 			return false
 		}
@@ -840,20 +790,20 @@ func (p *pass) plugin(d *jsonObject) bool {
 // content the policy hides (or one the mirror does not know), else its
 // string arguments (fillText's text, image URLs, ...) go through the scrub
 // detectors.
-func (p *pass) canvas(d *jsonObject) bool {
-	id, _ := intOf(d.get("id"))
+func (p *pass) canvas(d *jsonx.Object) bool {
+	id, _ := intOf(d.Get("id"))
 	if n := p.mr.get(id); n == nil || p.hides(id) {
 		p.drop = true
 		return false
 	}
 	changed := false
-	for i := range d.m {
-		switch d.m[i].k {
+	for i := range d.Members {
+		switch d.Members[i].Key {
 		case "source", "id", "type":
 			continue
 		}
-		if u, c := p.m.scrub.walk(d.m[i].v); c {
-			d.m[i].v, changed = u, true
+		if u, c := p.m.scrub.walk(d.Members[i].Value); c {
+			d.Members[i].Value, changed = u, true
 		}
 	}
 	return changed
@@ -863,7 +813,7 @@ func (p *pass) canvas(d *jsonObject) bool {
 // unknown event type or incremental source, a plugin other than the
 // console's, an Asset event): see unmodelled. When the data itself names a
 // hidden node the event is dropped.
-func (p *pass) unmodelledData(d *jsonObject) bool {
+func (p *pass) unmodelledData(d *jsonx.Object) bool {
 	if _, drop := p.unmodelled(d, 0); drop {
 		p.drop = true
 		return false
@@ -878,26 +828,26 @@ func (p *pass) unmodelledData(d *jsonObject) bool {
 // its parent. It reports whether v itself is to be dropped.
 func (p *pass) unmodelled(v any, depth int) (any, bool) {
 	switch t := v.(type) {
-	case *jsonObject:
+	case *jsonx.Object:
 		if depth > maxMirrorDepth {
 			return nil, true
 		}
-		for _, mb := range t.m {
-			if p.namesHidden(mb.k, mb.v) {
+		for _, mb := range t.Members {
+			if p.namesHidden(mb.Key, mb.Value) {
 				return nil, true
 			}
 		}
 		w := 0
-		for _, mb := range t.m {
-			u, drop := p.unmodelled(mb.v, depth+1)
+		for _, mb := range t.Members {
+			u, drop := p.unmodelled(mb.Value, depth+1)
 			if drop {
 				continue
 			}
-			t.m[w] = jsonMember{p.m.scrub.text(mb.k), u}
+			t.Members[w] = jsonx.Member{Key: p.m.scrub.text(mb.Key), Value: u}
 			w++
 		}
-		clear(t.m[w:])
-		t.m = uniqueMembers(t.m[:w])
+		clear(t.Members[w:])
+		t.Members = jsonx.UniqueMembers(t.Members[:w])
 		return t, false
 	case []any:
 		if depth > maxMirrorDepth {
@@ -958,10 +908,10 @@ func (p *pass) hides(id int32) bool {
 
 // console scrubs a console record: each argument is a JSON-encoded string
 // and stays one; trace frames are text.
-func (p *pass) console(pl *jsonObject) bool {
+func (p *pass) console(pl *jsonx.Object) bool {
 	changed := false
-	for i := range pl.m {
-		k, v := pl.m[i].k, pl.m[i].v
+	for i := range pl.Members {
+		k, v := pl.Members[i].Key, pl.Members[i].Value
 		switch k {
 		case "payload":
 			args, _ := v.([]any)
@@ -977,7 +927,7 @@ func (p *pass) console(pl *jsonObject) bool {
 		case "level":
 		default:
 			if u, c := p.m.scrub.walk(v); c {
-				pl.m[i].v, changed = u, true
+				pl.Members[i].Value, changed = u, true
 			}
 		}
 	}
@@ -989,11 +939,11 @@ func (p *pass) console(pl *jsonObject) bool {
 // integer (or a string holding one, which is masked as that source too).
 // Other values make it fail, as they made encoding/json fail.
 func peekSource(data []byte) (int32, bool) {
-	p := parser{b: data}
+	p := jsonx.NewParser(data)
 	var src float64
 	found := false
 	for n := 0; ; n++ {
-		key, more, err := p.member(n)
+		key, more, err := p.Member(n)
 		if err != nil {
 			return 0, false
 		}
@@ -1001,21 +951,21 @@ func peekSource(data []byte) (int32, bool) {
 			break
 		}
 		if key != "source" {
-			if err := p.skip(); err != nil {
+			if err := p.Skip(); err != nil {
 				return 0, false
 			}
 			continue
 		}
-		switch p.kind() {
+		switch p.Kind() {
 		case "number":
-			f, err := p.number()
+			f, err := p.Number()
 			if err != nil {
 				return 0, false
 			}
 			src, found = f, true
 		case "string":
-			s, err := p.str()
-			if err != nil || !validNumber(s) {
+			s, err := p.Str()
+			if err != nil || !jsonx.ValidNumber(s) {
 				return 0, false
 			}
 			f, err := strconv.ParseFloat(s, 64)
@@ -1024,14 +974,14 @@ func peekSource(data []byte) (int32, bool) {
 			}
 			src, found = f, true
 		case "null": // leaves an earlier value, as encoding/json does
-			if err := p.skip(); err != nil {
+			if err := p.Skip(); err != nil {
 				return 0, false
 			}
 		default:
 			return 0, false
 		}
 	}
-	if p.end() != nil || !found || src != float64(int32(src)) {
+	if p.End() != nil || !found || src != float64(int32(src)) {
 		return 0, false
 	}
 	return int32(src), true

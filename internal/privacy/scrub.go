@@ -1,10 +1,12 @@
-package replay
+package privacy
 
 import (
 	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/sessionreplay/replay/internal/jsonx"
 )
 
 // scrubber removes values the policy names wherever they appear in free
@@ -118,7 +120,7 @@ func (s *scrubber) pairs(q string) string {
 // and numbers that are card numbers become strings of '*'. A string that
 // is not JSON is scrubbed as text.
 func (s *scrubber) jsonString(v string) string {
-	tree, err := decodeValue([]byte(v))
+	tree, err := jsonx.Decode([]byte(v))
 	if err != nil {
 		return s.text(v)
 	}
@@ -126,7 +128,7 @@ func (s *scrubber) jsonString(v string) string {
 	if !changed {
 		return v
 	}
-	out, err := marshalJSON(tree)
+	out, err := jsonx.Marshal(tree)
 	if err != nil {
 		return s.text(v)
 	}
@@ -149,11 +151,11 @@ func (s *scrubber) walk(v any) (any, bool) {
 				return u, true
 			}
 		}
-	case *jsonObject:
+	case *jsonx.Object:
 		changed := false
-		for i := range t.m {
-			if u, c := s.walk(t.m[i].v); c {
-				t.m[i].v = u
+		for i := range t.Members {
+			if u, c := s.walk(t.Members[i].Value); c {
+				t.Members[i].Value = u
 				changed = true
 			}
 		}

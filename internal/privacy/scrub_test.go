@@ -1,4 +1,4 @@
-package replay
+package privacy
 
 import (
 	"encoding/json"

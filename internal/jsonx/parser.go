@@ -1,4 +1,4 @@
-package replay
+package jsonx
 
 import (
 	"bytes"
@@ -15,40 +15,32 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds the small JSON parser events are decoded and validated
-// with. It walks the input once, checks its syntax as it goes, and hands out
-// the raw bytes of values it is not asked to look into, so unknown fields
-// pass through untouched. Object keys are matched exactly (as browsers do),
-// not case-insensitively as encoding/json does, and of a key given twice the
-// last one counts (as in JSON.parse). The generic tree masking decodes
-// with this parser is in jsontree.go.
-
 // maxJSONDepth bounds the nesting of arrays and objects, as encoding/json
 // does, so that every value we accept can also be decoded by encoding/json.
 const maxJSONDepth = 10000
 
-// parser reads one JSON text. Its methods return a *syntaxError for input
+// Parser reads one JSON text. Its methods return a *SyntaxError for input
 // that is not JSON.
-type parser struct {
+type Parser struct {
 	b     []byte
 	i     int
 	depth int
 }
 
-// syntaxError is malformed JSON at a byte offset.
-type syntaxError struct {
+// SyntaxError is malformed JSON at a byte offset.
+type SyntaxError struct {
 	msg string
 	off int
 }
 
-func (e *syntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.off) }
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.off) }
 
-func (p *parser) errorf(format string, args ...any) error {
-	return &syntaxError{msg: fmt.Sprintf(format, args...), off: p.i}
+func (p *Parser) errorf(format string, args ...any) error {
+	return &SyntaxError{msg: fmt.Sprintf(format, args...), off: p.i}
 }
 
 // ws skips white space and returns the next byte, or 0 at the end.
-func (p *parser) ws() byte {
+func (p *Parser) ws() byte {
 	i := p.i
 	for ; i < len(p.b); i++ {
 		switch c := p.b[i]; c {
@@ -63,7 +55,7 @@ func (p *parser) ws() byte {
 }
 
 // unexpected reports the byte at the current position.
-func (p *parser) unexpected() error {
+func (p *Parser) unexpected() error {
 	if p.i >= len(p.b) {
 		return p.errorf("unexpected end of JSON input")
 	}
@@ -74,18 +66,18 @@ func (p *parser) unexpected() error {
 	return p.errorf("invalid character '%c'", c)
 }
 
-// end checks that nothing but white space follows.
-func (p *parser) end() error {
+// End checks that nothing but white space follows.
+func (p *Parser) End() error {
 	if p.ws(); p.i < len(p.b) { // ws returns 0 for a NUL byte too
 		return p.errorf("invalid character '%c' after top-level value", p.b[p.i])
 	}
 	return nil
 }
 
-// kind names the JSON type of the next value, for error messages and
+// Kind names the JSON type of the next value, for error messages and
 // type checks: "object", "array", "string", "number", "boolean", "null", or
 // "" for anything else.
-func (p *parser) kind() string {
+func (p *Parser) Kind() string {
 	switch c := p.ws(); {
 	case c == '{':
 		return "object"
@@ -103,13 +95,13 @@ func (p *parser) kind() string {
 	return ""
 }
 
-// skip checks and skips one value.
-func (p *parser) skip() error {
+// Skip checks and skips one value.
+func (p *Parser) Skip() error {
 	switch c := p.ws(); {
 	case c == '{':
 		return p.skipObject()
 	case c == '[':
-		return p.array(func(int) error { return p.skip() })
+		return p.Array(func(int) error { return p.Skip() })
 	case c == '"':
 		_, _, err := p.stringRaw()
 		return err
@@ -126,18 +118,18 @@ func (p *parser) skip() error {
 	return p.unexpected()
 }
 
-// raw checks and skips one value and returns its bytes.
-func (p *parser) raw() ([]byte, error) {
+// Raw checks and skips one value and returns its bytes.
+func (p *Parser) Raw() ([]byte, error) {
 	p.ws()
 	start := p.i
-	if err := p.skip(); err != nil {
+	if err := p.Skip(); err != nil {
 		return nil, err
 	}
 	return p.b[start:p.i], nil
 }
 
 // literal reads true, false or null.
-func (p *parser) literal(lit string) error {
+func (p *Parser) literal(lit string) error {
 	for j := range len(lit) {
 		if p.i >= len(p.b) || p.b[p.i] != lit[j] {
 			return p.unexpected()
@@ -147,11 +139,11 @@ func (p *parser) literal(lit string) error {
 	return nil
 }
 
-// object reads an object, calling member with each key; member must read
+// Object reads an Object, calling member with each key; member must read
 // the value.
-func (p *parser) object(member func(key string) error) error {
+func (p *Parser) Object(member func(key string) error) error {
 	for n := 0; ; n++ {
-		key, more, err := p.member(n)
+		key, more, err := p.Member(n)
 		if err != nil || !more {
 			return err
 		}
@@ -161,10 +153,10 @@ func (p *parser) object(member func(key string) error) error {
 	}
 }
 
-// member steps through an object without a callback: called with n = 0 at
+// Member steps through an object without a callback: called with n = 0 at
 // the '{', and with n = 1, 2, ... after the caller read each value, it
 // returns the next key, or more = false after the '}'.
-func (p *parser) member(n int) (key string, more bool, err error) {
+func (p *Parser) Member(n int) (key string, more bool, err error) {
 	var ok bool
 	if n == 0 {
 		more, err = p.enter('{', '}')
@@ -186,7 +178,7 @@ func (p *parser) member(n int) (key string, more bool, err error) {
 
 // skipObject checks and skips an object. It is object without reading
 // the keys into strings.
-func (p *parser) skipObject() error {
+func (p *Parser) skipObject() error {
 	more, err := p.enter('{', '}')
 	if err != nil {
 		return err
@@ -199,7 +191,7 @@ func (p *parser) skipObject() error {
 			return p.unexpected()
 		}
 		p.i++
-		if err := p.skip(); err != nil {
+		if err := p.Skip(); err != nil {
 			return err
 		}
 		if more, ok = p.next('}'); !ok {
@@ -209,11 +201,11 @@ func (p *parser) skipObject() error {
 	return nil
 }
 
-// array reads an array, calling elem with each index; elem must read the
+// Array reads an Array, calling elem with each index; elem must read the
 // value.
-func (p *parser) array(elem func(i int) error) error {
+func (p *Parser) Array(elem func(i int) error) error {
 	for n := 0; ; n++ {
-		more, err := p.element(n)
+		more, err := p.Element(n)
 		if err != nil || !more {
 			return err
 		}
@@ -223,9 +215,9 @@ func (p *parser) array(elem func(i int) error) error {
 	}
 }
 
-// element steps through an array as member does through an object: it
-// reports whether element n follows.
-func (p *parser) element(n int) (more bool, err error) {
+// Element steps through an array as member does through an object: it
+// reports whether Element n follows.
+func (p *Parser) Element(n int) (more bool, err error) {
 	if n == 0 {
 		return p.enter('[', ']')
 	}
@@ -239,7 +231,7 @@ func (p *parser) element(n int) (more bool, err error) {
 // enter steps into the object or array that starts with open, counting its
 // depth, and reports whether a member or element follows; when none does,
 // it steps past close too.
-func (p *parser) enter(open, close byte) (more bool, err error) {
+func (p *Parser) enter(open, close byte) (more bool, err error) {
 	if p.ws() != open {
 		return false, p.unexpected()
 	}
@@ -259,7 +251,7 @@ func (p *parser) enter(open, close byte) (more bool, err error) {
 // that ends with close: a ',' before another one (more), or close. ok is
 // false, and nothing read, when it is neither. It is small enough to
 // inline, and leaves the error to the caller for that reason.
-func (p *parser) next(close byte) (more, ok bool) {
+func (p *Parser) next(close byte) (more, ok bool) {
 	switch p.ws() {
 	case ',':
 		p.i++
@@ -274,7 +266,7 @@ func (p *parser) next(close byte) (more, ok bool) {
 
 // stringRaw reads a string and returns its contents between the quotes,
 // still escaped, and whether it holds escapes.
-func (p *parser) stringRaw() (body []byte, escaped bool, err error) {
+func (p *Parser) stringRaw() (body []byte, escaped bool, err error) {
 	if p.ws() != '"' {
 		return nil, false, p.unexpected()
 	}
@@ -327,8 +319,8 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-// str reads a string and returns it unescaped.
-func (p *parser) str() (string, error) {
+// Str reads a string and returns it unescaped.
+func (p *Parser) Str() (string, error) {
 	body, escaped, err := p.stringRaw()
 	if err != nil {
 		return "", err
@@ -375,7 +367,7 @@ func knownKey(body []byte) (string, bool) {
 }
 
 // key reads an object key.
-func (p *parser) key() (string, error) {
+func (p *Parser) key() (string, error) {
 	start := p.i
 	body, escaped, err := p.stringRaw()
 	if err != nil {
@@ -387,11 +379,11 @@ func (p *parser) key() (string, error) {
 		}
 	}
 	p.i = start
-	return p.str()
+	return p.Str()
 }
 
 // numberRaw reads a number and returns its text.
-func (p *parser) numberRaw() ([]byte, error) {
+func (p *Parser) numberRaw() ([]byte, error) {
 	start := p.i
 	b := p.b
 	i := p.i
@@ -431,7 +423,7 @@ func (p *parser) numberRaw() ([]byte, error) {
 	if big || len(text) > 300 {
 		if f, err := strconv.ParseFloat(string(text), 64); err != nil || math.IsInf(f, 0) {
 			p.i = start
-			return nil, p.errorf("number %s out of range", abbrev(string(text)))
+			return nil, p.errorf("number %s out of range", Abbrev(string(text)))
 		}
 	}
 	return text, nil
@@ -448,7 +440,7 @@ func digits[T string | []byte](s T, i int) int {
 
 // someDigits returns the index after the digits that start at p.b[i], as
 // a fraction and an exponent need at least one.
-func (p *parser) someDigits(i int) (int, error) {
+func (p *Parser) someDigits(i int) (int, error) {
 	j := digits(p.b, i)
 	if j == i {
 		p.i = i
@@ -457,8 +449,8 @@ func (p *parser) someDigits(i int) (int, error) {
 	return j, nil
 }
 
-// number reads a number.
-func (p *parser) number() (float64, error) {
+// Number reads a Number.
+func (p *Parser) Number() (float64, error) {
 	text, err := p.numberRaw()
 	if err != nil {
 		return 0, err
@@ -469,58 +461,58 @@ func (p *parser) number() (float64, error) {
 	return strconv.ParseFloat(string(text), 64)
 }
 
-// errWrongType is returned by the typed readers below when the next value
+// ErrWrongType is returned by the typed readers below when the next value
 // is valid JSON of another type; the caller names the path.
-var errWrongType = errors.New("wrong type")
+var ErrWrongType = errors.New("wrong type")
 
-// num reads a number, or fails with errWrongType when the next value is
+// Num reads a number, or fails with errWrongType when the next value is
 // something else.
-func (p *parser) num() (float64, error) {
-	if p.kind() != "number" {
-		if err := p.skip(); err != nil {
+func (p *Parser) Num() (float64, error) {
+	if p.Kind() != "number" {
+		if err := p.Skip(); err != nil {
 			return 0, err
 		}
-		return 0, errWrongType
+		return 0, ErrWrongType
 	}
-	return p.number()
+	return p.Number()
 }
 
-// integer reads a number with an integral value that fits in an int32.
-func (p *parser) integer() (int, error) {
-	f, err := p.num()
+// Integer reads a number with an integral value that fits in an int32.
+func (p *Parser) Integer() (int, error) {
+	f, err := p.Num()
 	if err != nil {
 		return 0, err
 	}
 	if f != math.Trunc(f) || f < math.MinInt32 || f > math.MaxInt32 {
-		return 0, errWrongType
+		return 0, ErrWrongType
 	}
 	return int(f), nil
 }
 
-// text reads a string, or fails with errWrongType.
-func (p *parser) text() (string, error) {
-	if p.kind() != "string" {
-		if err := p.skip(); err != nil {
+// Text reads a string, or fails with errWrongType.
+func (p *Parser) Text() (string, error) {
+	if p.Kind() != "string" {
+		if err := p.Skip(); err != nil {
 			return "", err
 		}
-		return "", errWrongType
+		return "", ErrWrongType
 	}
-	return p.str()
+	return p.Str()
 }
 
-// decodeStrict decodes the JSON value data into v (a pointer) like
+// DecodeStrict decodes the JSON value data into v (a pointer) like
 // json.Unmarshal, but matches struct fields by their json tag exactly, as
 // browsers read keys, and ignores unknown keys.
-func decodeStrict(data []byte, v any) error {
+func DecodeStrict(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errors.New("decodeStrict: want a non-nil pointer")
 	}
-	p := &parser{b: data}
+	p := &Parser{b: data}
 	if err := p.decode(rv.Elem(), ""); err != nil {
 		return err
 	}
-	return p.end()
+	return p.End()
 }
 
 // typeError is a value of the wrong JSON type for a Go field.
@@ -540,14 +532,14 @@ func (e *typeError) Error() string {
 var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
 // decode reads one value into v; path names it in errors.
-func (p *parser) decode(v reflect.Value, path string) error {
-	kind := p.kind()
+func (p *Parser) decode(v reflect.Value, path string) error {
+	kind := p.Kind()
 	if kind == "null" {
 		v.SetZero()
-		return p.skip()
+		return p.Skip()
 	}
 	if v.Type() == rawMessageType {
-		raw, err := p.raw()
+		raw, err := p.Raw()
 		if err != nil {
 			return err
 		}
@@ -555,7 +547,7 @@ func (p *parser) decode(v reflect.Value, path string) error {
 		return nil
 	}
 	wrong := func(want string) error {
-		if err := p.skip(); err != nil {
+		if err := p.Skip(); err != nil {
 			return err
 		}
 		return &typeError{path: path, want: want, got: kind}
@@ -571,10 +563,10 @@ func (p *parser) decode(v reflect.Value, path string) error {
 			return wrong("an object")
 		}
 		fields := structFields(v.Type())
-		return p.object(func(key string) error {
+		return p.Object(func(key string) error {
 			idx, ok := fields[key]
 			if !ok {
-				return p.skip()
+				return p.Skip()
 			}
 			return p.decode(v.Field(idx), joinPath(path, key))
 		})
@@ -583,7 +575,7 @@ func (p *parser) decode(v reflect.Value, path string) error {
 			return wrong("an array")
 		}
 		v.SetLen(0)
-		return p.array(func(i int) error {
+		return p.Array(func(i int) error {
 			v.Grow(1)
 			v.SetLen(i + 1)
 			return p.decode(v.Index(i), fmt.Sprintf("%s[%d]", path, i))
@@ -595,7 +587,7 @@ func (p *parser) decode(v reflect.Value, path string) error {
 		if v.IsNil() {
 			v.Set(reflect.MakeMap(v.Type()))
 		}
-		return p.object(func(key string) error {
+		return p.Object(func(key string) error {
 			elem := reflect.New(v.Type().Elem()).Elem()
 			if err := p.decode(elem, joinPath(path, key)); err != nil {
 				return err
@@ -607,7 +599,7 @@ func (p *parser) decode(v reflect.Value, path string) error {
 		if kind != "string" {
 			return wrong("a string")
 		}
-		s, err := p.str()
+		s, err := p.Str()
 		v.SetString(s)
 		return err
 	case reflect.Bool:
@@ -615,19 +607,19 @@ func (p *parser) decode(v reflect.Value, path string) error {
 			return wrong("a boolean")
 		}
 		v.SetBool(p.b[p.i] == 't')
-		return p.skip()
+		return p.Skip()
 	case reflect.Float64, reflect.Float32:
 		if kind != "number" {
 			return wrong("a number")
 		}
-		f, err := p.number()
+		f, err := p.Number()
 		v.SetFloat(f)
 		return err
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		if kind != "number" {
 			return wrong("an integer")
 		}
-		f, err := p.number()
+		f, err := p.Number()
 		if err != nil {
 			return err
 		}
@@ -637,7 +629,7 @@ func (p *parser) decode(v reflect.Value, path string) error {
 		v.SetInt(int64(f))
 		return nil
 	case reflect.Interface:
-		raw, err := p.raw()
+		raw, err := p.Raw()
 		if err != nil {
 			return err
 		}
@@ -779,4 +771,23 @@ func smallInt(text []byte) (float64, bool) {
 		n = -n
 	}
 	return float64(n), true
+}
+
+// NewParser returns a parser of b.
+func NewParser(b []byte) *Parser { return &Parser{b: b} }
+
+// Input returns the whole text the parser reads.
+func (p *Parser) Input() []byte { return p.b }
+
+// Abbrev shortens what a client sent to quote it in an error.
+func Abbrev(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

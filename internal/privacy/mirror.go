@@ -1,0 +1,801 @@
+package privacy
+
+import (
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/html"
+
+	"github.com/sessionreplay/replay/internal/jsonx"
+)
+
+// A Mirror is the server's compact copy of one window's DOM: for every
+// node id its parent, children, tag, the attributes the policy's selectors
+// read (as they were stored), and its masking bits. It is built from each
+// FullSnapshot and kept current by mutations; Input events and text
+// mutations, which carry only a node id, are masked by what the Mirror says
+// about that id. An id the Mirror does not know is masked.
+//
+// A Mirror is used by one goroutine at a time (the one holding the
+// session's lock).
+type Mirror struct {
+	dense []mnode          // by id, for the dense ids rrweb hands out
+	far   map[int32]*mnode // ids too far from the others to be dense
+	live  int              // nodes present
+
+	tags   []string // interned tag names; index 0 is ""
+	tagIdx map[string]uint32
+	sets   []string // interned attribute sets ("k\x00v\x00..."); index 0 is empty
+	setIdx map[string]uint32
+
+	pw map[int32]bool // ids that ever were passwords: sticky across snapshots
+}
+
+// mnode is one node of a mirror. Links are node ids, 0 for none.
+type mnode struct {
+	parent, first, last, prev, next int32
+	tag, attrs                      uint32
+	bits                            uint16
+	kind                            uint8 // rrweb NodeType + 1; 0 = absent
+}
+
+const (
+	kindDocument = 1 + iota
+	kindDoctype
+	kindElement
+	kindText
+	kindCDATA
+	kindComment
+)
+
+// Limits that bound what a hostile window can make a mirror hold. Nodes
+// beyond them are not recorded, so what refers to them is masked or
+// dropped.
+const (
+	maxMirrorNodes = 1 << 20
+	maxDenseID     = 1 << 24
+	maxMirrorDepth = 4096
+	// maxSiblings bounds the siblings built to match a selector that
+	// depends on them (+, ~, :nth-child, ...); past it the node is masked.
+	maxSiblings = 1024
+	// reevalBudget bounds the elements re-matched per batch after attribute
+	// changes; past it the changed element and all below it are masked.
+	reevalBudget = 1 << 20
+)
+
+func NewMirror() *Mirror {
+	return &Mirror{tags: []string{""}, tagIdx: map[string]uint32{}, sets: []string{""}, setIdx: map[string]uint32{}}
+}
+
+// reset empties the mirror for a new FullSnapshot; the password memory stays.
+func (mr *Mirror) reset() {
+	pw := mr.pw
+	*mr = *NewMirror()
+	mr.pw = pw
+}
+
+func (mr *Mirror) get(id int32) *mnode {
+	if id <= 0 {
+		return nil
+	}
+	if int(id) < len(mr.dense) {
+		if n := &mr.dense[id]; n.kind != 0 {
+			return n
+		}
+		return nil
+	}
+	return mr.far[id]
+}
+
+// slot returns storage for a new node id, or nil when the mirror is full.
+func (mr *Mirror) slot(id int32) *mnode {
+	if id <= 0 || mr.live >= maxMirrorNodes {
+		return nil
+	}
+	if int(id) < len(mr.dense) {
+		return &mr.dense[id]
+	}
+	if id < maxDenseID && int(id) < 2*mr.live+65536 {
+		n := max(int(id)+1, len(mr.dense)*5/4)
+		mr.dense = slices.Grow(mr.dense, n-len(mr.dense))[:n]
+		return &mr.dense[id]
+	}
+	if mr.far == nil {
+		mr.far = map[int32]*mnode{}
+	}
+	n := &mnode{}
+	mr.far[id] = n
+	return n
+}
+
+func (mr *Mirror) intern(tag string) uint32 {
+	if i, ok := mr.tagIdx[tag]; ok {
+		return i
+	}
+	tag = strings.Clone(tag) // not a slice of a decoded event's text
+	mr.tags = append(mr.tags, tag)
+	i := uint32(len(mr.tags) - 1)
+	mr.tagIdx[tag] = i
+	return i
+}
+
+func (mr *Mirror) internSet(set string) uint32 {
+	if set == "" {
+		return 0
+	}
+	if i, ok := mr.setIdx[set]; ok {
+		return i
+	}
+	mr.sets = append(mr.sets, set)
+	i := uint32(len(mr.sets) - 1)
+	mr.setIdx[set] = i
+	return i
+}
+
+// attrSet encodes the kept attributes of attrs (a decoded rrweb attributes
+// object) as "k\x00v\x00...", keys lower-cased and sorted.
+func attrSet(m *Masker, attrs *jsonx.Object) string {
+	if attrs == nil {
+		return ""
+	}
+	var buf [8]attrKV
+	kv := buf[:0]
+	size := 0
+	for _, a := range attrs.Members {
+		k, v := a.Key, a.Value
+		lk := strings.ToLower(k)
+		if !m.keep[lk] {
+			continue
+		}
+		if s, ok := attrString(v); ok {
+			kv = append(kv, attrKV{lk, s})
+			size += len(lk) + len(s) + 2
+		}
+	}
+	if len(kv) == 0 {
+		return ""
+	}
+	slices.SortFunc(kv, attrKV.compare)
+	var b strings.Builder
+	b.Grow(size - 1)
+	for i, a := range kv {
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		b.WriteString(a.k)
+		b.WriteByte(0)
+		b.WriteString(a.v)
+	}
+	return b.String()
+}
+
+// mapObject makes an object of the members of a map, in no order.
+func mapObject(kv map[string]any) *jsonx.Object {
+	o := &jsonx.Object{Members: make([]jsonx.Member, 0, len(kv))}
+	for k, v := range kv {
+		o.Members = append(o.Members, jsonx.Member{Key: k, Value: v})
+	}
+	return o
+}
+
+// attrKV is an attribute of a set being built.
+type attrKV struct{ k, v string }
+
+// compare orders attributes as their encodings "k\x00v" sort.
+func (a attrKV) compare(b attrKV) int {
+	if strings.IndexByte(a.k, 0) >= 0 || strings.IndexByte(b.k, 0) >= 0 {
+		return strings.Compare(a.k+"\x00"+a.v, b.k+"\x00"+b.v)
+	}
+	if c := strings.Compare(a.k, b.k); c != 0 {
+		return c
+	}
+	return strings.Compare(a.v, b.v)
+}
+
+// attrString is the string value of an rrweb attribute value: strings as
+// they are, true as "", numbers as their text; false and null are absent.
+func attrString(v any) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return t, true
+	case bool:
+		return "", t
+	case jsonNumber:
+		return string(t), true
+	}
+	return "", false
+}
+
+// lookupSet finds an attribute in an encoded set.
+func lookupSet(set, name string) (string, bool) {
+	for set != "" {
+		var k, v string
+		k, set, _ = strings.Cut(set, "\x00")
+		v, set, _ = strings.Cut(set, "\x00")
+		if k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func setAttrs(set string) []html.Attribute {
+	var out []html.Attribute
+	for set != "" {
+		var k, v string
+		k, set, _ = strings.Cut(set, "\x00")
+		v, set, _ = strings.Cut(set, "\x00")
+		out = append(out, html.Attribute{Key: k, Val: v})
+	}
+	return out
+}
+
+// add records a serialized node, without its children, under parent
+// before the sibling before (appended when before is not a child of
+// parent). set holds the attributes the selectors read, as the page has
+// them (see attrSet), and marker the node's marker bits. It returns nil
+// when the mirror cannot hold the node.
+func (mr *Mirror) add(m *Masker, id, parent, before int32, node *jsonx.Object, set string, marker uint16) *mnode {
+	if old := mr.get(id); old != nil {
+		mr.remove(id)
+	}
+	n := mr.slot(id)
+	if n == nil {
+		return nil
+	}
+	*n = mnode{parent: parent}
+	typ, _ := intOf(node.Get("type"))
+	switch typ {
+	case 0, 1, 2, 3, 4, 5:
+		n.kind = uint8(typ) + 1
+	default:
+		n.kind = kindComment // an unknown kind of leaf: its text is masked like a comment's
+	}
+	if n.kind == kindElement {
+		tag, _ := node.Get("tagName").(string)
+		tag = strings.ToLower(tag)
+		n.tag = mr.intern(tag)
+		n.attrs = mr.internSet(set)
+		n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) }))
+	}
+	mr.live++
+	mr.link(id, n, before)
+	return n
+}
+
+// link inserts n (id) into its parent's children before the sibling before.
+func (mr *Mirror) link(id int32, n *mnode, before int32) {
+	p := mr.get(n.parent)
+	if p == nil {
+		return
+	}
+	if b := mr.get(before); b != nil && b.parent == n.parent && before != id {
+		n.next = before
+		n.prev = b.prev
+		b.prev = id
+		if n.prev != 0 {
+			if pv := mr.get(n.prev); pv != nil {
+				pv.next = id
+			}
+		} else {
+			p.first = id
+		}
+		return
+	}
+	n.prev = p.last
+	if p.last != 0 {
+		if l := mr.get(p.last); l != nil {
+			l.next = id
+		}
+	} else {
+		p.first = id
+	}
+	p.last = id
+}
+
+// unlink detaches n (id) from its parent's children.
+func (mr *Mirror) unlink(id int32, n *mnode) {
+	p := mr.get(n.parent)
+	if pv := mr.get(n.prev); pv != nil {
+		pv.next = n.next
+	} else if p != nil && p.first == id {
+		p.first = n.next
+	}
+	if nx := mr.get(n.next); nx != nil {
+		nx.prev = n.prev
+	} else if p != nil && p.last == id {
+		p.last = n.prev
+	}
+	n.prev, n.next = 0, 0
+}
+
+// removeAll deletes the nodes a mutation's data d removes, with their
+// subtrees.
+func (mr *Mirror) removeAll(d *jsonx.Object) {
+	for _, e := range jsonArray(d.Get("removes")) {
+		it, ok := e.(*jsonx.Object)
+		if !ok {
+			continue
+		}
+		if id, ok := intOf(it.Get("id")); ok {
+			mr.remove(id)
+		}
+	}
+}
+
+// stickyPw returns the bits of element id with bPw added when id ever was
+// a password field, and remembers id when bits make it one now.
+func (mr *Mirror) stickyPw(id int32, bits uint16) uint16 {
+	if mr.pw[id] {
+		bits |= bPw
+	}
+	if bits&bPw != 0 {
+		if mr.pw == nil {
+			mr.pw = map[int32]bool{}
+		}
+		mr.pw[id] = true
+	}
+	return bits
+}
+
+// remove deletes a node and its subtree.
+func (mr *Mirror) remove(id int32) {
+	n := mr.get(id)
+	if n == nil {
+		return
+	}
+	mr.unlink(id, n)
+	stack := []int32{id}
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		c := mr.get(cur)
+		if c == nil {
+			continue
+		}
+		for k := range mr.children(cur) {
+			stack = append(stack, k)
+		}
+		*c = mnode{}
+		if int(cur) >= len(mr.dense) {
+			delete(mr.far, cur)
+		}
+		mr.live--
+	}
+}
+
+// chain returns id and its ancestors up to their document, innermost
+// first, or false when a link is missing.
+func (mr *Mirror) chain(id int32, buf []int32) ([]int32, bool) {
+	for range maxMirrorDepth {
+		n := mr.get(id)
+		if n == nil {
+			return buf, false
+		}
+		buf = append(buf, id)
+		if n.parent == 0 {
+			return buf, n.kind == kindDocument
+		}
+		id = n.parent
+	}
+	return buf, false
+}
+
+// ctxOf is the context of node id, its own bits included.
+func (mr *Mirror) ctxOf(id int32) ctx {
+	var arr [64]int32
+	ids, ok := mr.chain(id, arr[:0])
+	if !ok {
+		return ctx{}
+	}
+	c := rootCtx
+	for i := len(ids) - 1; i >= 0; i-- {
+		if n := mr.get(ids[i]); n.kind == kindElement {
+			c = c.enter(n.bits)
+		}
+	}
+	return c
+}
+
+// htmlElement builds the html node matching a mirror element.
+func (mr *Mirror) htmlElement(n *mnode) *html.Node {
+	return &html.Node{Type: html.ElementNode, Data: mr.tags[n.tag], Attr: setAttrs(mr.sets[n.attrs])}
+}
+
+// materialise builds html nodes for id and its ancestors up to their
+// document, so that selectors can be matched on id; with siblings, the
+// element children of every ancestor are built too. It returns id's node and,
+// with siblings, id's element children by id. A document ends the chain: CSS
+// selectors do not cross into a frame.
+func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[int32]*html.Node, partial bool) {
+	var arr [64]int32
+	ids, _ := mr.chain(id, arr[:0])
+	for i, cid := range ids { // stop at the innermost document
+		if mr.get(cid).kind == kindDocument {
+			ids = ids[:i+1]
+			break
+		}
+	}
+	var cur *html.Node
+	for i := len(ids) - 1; i >= 0; i-- {
+		n := mr.get(ids[i])
+		if n.kind == kindDocument {
+			cur = &html.Node{Type: html.DocumentNode}
+			continue
+		}
+		if cur == nil {
+			cur = mr.htmlElement(n)
+			continue
+		}
+		var h *html.Node
+		if siblings && mr.elementChildren(ids[i+1]) > maxSiblings {
+			partial = true
+		} else if siblings {
+			for k, kn := range mr.children(ids[i+1]) {
+				if kn.kind == kindElement {
+					kh := mr.htmlElement(kn)
+					if k == ids[i] {
+						h = kh
+					}
+					cur.AppendChild(kh)
+				}
+			}
+		}
+		if h == nil {
+			h = mr.htmlElement(n)
+			cur.AppendChild(h)
+		}
+		cur = h
+	}
+	if cur == nil {
+		cur = &html.Node{Type: html.DocumentNode}
+	}
+	if n := mr.get(id); siblings && n != nil && mr.elementChildren(id) > maxSiblings {
+		partial = true
+	} else if siblings && n != nil {
+		kids = map[int32]*html.Node{}
+		for k, kn := range mr.children(id) {
+			if kn.kind == kindElement {
+				kh := mr.htmlElement(kn)
+				cur.AppendChild(kh)
+				kids[k] = kh
+			}
+		}
+	}
+	return cur, kids, partial
+}
+
+// elementChildren counts the element children of id, up to maxSiblings+1.
+func (mr *Mirror) elementChildren(id int32) int {
+	count := 0
+	for _, kn := range mr.children(id) {
+		if kn.kind == kindElement {
+			if count++; count > maxSiblings {
+				break
+			}
+		}
+	}
+	return count
+}
+
+// children yields the children of id in order. Links come from the
+// browser, so the walk stops at a link that does not lead back to id and
+// after as many steps as there are nodes.
+func (mr *Mirror) children(id int32) iter.Seq2[int32, *mnode] {
+	return func(yield func(int32, *mnode) bool) {
+		n := mr.get(id)
+		if n == nil {
+			return
+		}
+		steps := 0
+		for k := n.first; k != 0 && steps <= mr.live; steps++ {
+			kn := mr.get(k)
+			if kn == nil || kn.parent != id || !yield(k, kn) {
+				return
+			}
+			k = kn.next
+		}
+	}
+}
+
+// reeval recomputes the selector bits of the elements below root (and of
+// root itself when self), after an attribute change that selectors may see.
+// It returns the ids whose marker bits changed, with their new markers.
+func (p *pass) reeval(root int32, self bool) []idBits {
+	mr := p.mr
+	// The ancestors' siblings too: a selector such as ".a + .b span" or
+	// "div:first-child span" reads them.
+	h, _, partial := mr.materialise(root, p.m.siblingSen)
+	for h.FirstChild != nil { // walk builds root's children itself
+		h.RemoveChild(h.FirstChild)
+	}
+	var changed []idBits
+	exhausted := partial // past maxSiblings: what cannot be matched is masked
+	var walk func(id int32, h *html.Node, depth int)
+	walk = func(id int32, h *html.Node, depth int) {
+		if depth > maxMirrorDepth || exhausted {
+			return
+		}
+		if p.budget--; p.budget < 0 {
+			exhausted = true
+			return
+		}
+		// All the children first: :last-child, :nth-last-child and
+		// :only-child look at the siblings that follow.
+		type kid struct {
+			id int32
+			n  *mnode
+			h  *html.Node
+		}
+		var kids []kid
+		for k, kn := range mr.children(id) {
+			switch kn.kind {
+			case kindElement:
+				kh := mr.htmlElement(kn)
+				h.AppendChild(kh)
+				kids = append(kids, kid{k, kn, kh})
+			case kindDocument:
+				kids = append(kids, kid{k, kn, &html.Node{Type: html.DocumentNode}})
+			}
+		}
+		for _, k := range kids {
+			if k.n.kind == kindElement {
+				p.refresh(k.id, k.n, k.h, &changed)
+			}
+			walk(k.id, k.h, depth+1)
+		}
+	}
+	if n := mr.get(root); self && n != nil && n.kind == kindElement {
+		p.refresh(root, n, h, &changed)
+	}
+	walk(root, h, 0)
+	if n := mr.get(root); exhausted && n != nil && n.bits&bUnsure == 0 {
+		n.bits |= bUnsure // what was not re-matched is masked
+		changed = append(changed, idBits{root, n.bits & markerBits})
+	}
+	return changed
+}
+
+type idBits struct {
+	id   int32
+	bits uint16
+}
+
+// refresh re-matches one element and records a change of its marker bits.
+func (p *pass) refresh(id int32, n *mnode, h *html.Node, changed *[]idBits) {
+	sel := p.m.selfBits(h)
+	if n.bits&bUnsure != 0 {
+		// Its stored attributes may be masked ones (see pass.opaque): a
+		// mirror rebuilt from them cannot tell it stopped matching.
+		sel |= n.bits & bBlock
+	}
+	old := n.bits & (bBlock | bText | bUnmask)
+	if sel == old {
+		return
+	}
+	n.bits = n.bits&^(bBlock|bText|bUnmask) | sel
+	*changed = append(*changed, idBits{id, n.bits & markerBits})
+}
+
+// Bytes estimates the memory the mirror holds.
+func (mr *Mirror) Bytes() int {
+	b := cap(mr.dense)*32 + len(mr.far)*(32+48)
+	for _, s := range mr.tags {
+		b += len(s) + 16 + 24
+	}
+	for _, s := range mr.sets {
+		b += len(s) + 16 + 24
+	}
+	return b + len(mr.pw)*16
+}
+
+// ApplyStored brings the mirror up to date with an event as it was stored
+// (masked, with the server's rr_mask markers): the inverse of what masking
+// recorded, so a rebuilt mirror equals the one that masked the batches.
+func (mr *Mirror) ApplyStored(m *Masker, e *Event) error {
+	switch e.Type {
+	case fullSnapshot:
+		d, err := decodeTree(e.Data)
+		if err != nil {
+			return err
+		}
+		node, _ := d.Get("node").(*jsonx.Object)
+		mr.reset()
+		mr.addStoredTree(m, node, 0, 0, 0)
+	case incrementalSnapshot:
+		if src, ok := peekSource(e.Data); !ok || src != 0 {
+			return nil
+		}
+		d, err := decodeTree(e.Data)
+		if err != nil {
+			return err
+		}
+		mr.removeAll(d)
+		adds := listOf(d.Get("adds"))
+		for _, i := range mr.resolveAdds(adds) {
+			it := adds[i]
+			parent, _ := intOf(it.Get("parentId"))
+			next, _ := intOf(it.Get("nextId"))
+			node, _ := it.Get("node").(*jsonx.Object)
+			mr.addStoredTree(m, node, parent, next, 0)
+		}
+		for _, it := range listOf(d.Get("attributes")) {
+			id, _ := intOf(it.Get("id"))
+			attrs, _ := it.Get("attributes").(*jsonx.Object)
+			n := mr.get(id)
+			if n == nil || n.kind != kindElement || attrs == nil {
+				continue
+			}
+			marker := n.bits & markerBits
+			if v, ok := attrs.Lookup(markerAttr); ok {
+				marker = markerBitsOf(v) | n.bits&bPw
+			}
+			mr.updateAttrs(m, id, n, attrs, marker)
+		}
+	}
+	return nil
+}
+
+// addStoredTree records a stored node and its children.
+func (mr *Mirror) addStoredTree(m *Masker, node *jsonx.Object, parent, before int32, depth int) {
+	if node == nil || depth > maxMirrorDepth {
+		return
+	}
+	id, ok := intOf(node.Get("id"))
+	if !ok {
+		return
+	}
+	attrs, _ := node.Get("attributes").(*jsonx.Object)
+	marker := markerBitsOf(attrs.Get(markerAttr))
+	if mr.add(m, id, parent, before, node, attrSet(m, attrs), marker) == nil {
+		return
+	}
+	for _, e := range jsonArray(node.Get("childNodes")) {
+		child, ok := e.(*jsonx.Object)
+		if !ok {
+			continue
+		}
+		mr.addStoredTree(m, child, id, 0, depth+1)
+	}
+}
+
+// updateAttrs applies a stored attribute change to a mirror element and
+// sets its marker bits.
+func (mr *Mirror) updateAttrs(m *Masker, id int32, n *mnode, changes *jsonx.Object, marker uint16) {
+	set := mr.sets[n.attrs]
+	kv := map[string]any{}
+	for rest := set; rest != ""; {
+		var k, v string
+		k, rest, _ = strings.Cut(rest, "\x00")
+		v, rest, _ = strings.Cut(rest, "\x00")
+		kv[k] = v
+	}
+	for _, a := range changes.Items() {
+		k, v := a.Key, a.Value
+		lk := strings.ToLower(k)
+		if !m.keep[lk] {
+			continue
+		}
+		if _, ok := attrString(v); ok {
+			kv[lk] = v
+		} else {
+			delete(kv, lk)
+		}
+	}
+	mr.setKept(m, id, n, attrSet(m, mapObject(kv)), marker)
+}
+
+// setKept sets the attributes the selectors read of a mirror element (an
+// encoded set, see attrSet) and its marker bits.
+func (mr *Mirror) setKept(m *Masker, id int32, n *mnode, set string, marker uint16) {
+	n.attrs = mr.internSet(set)
+	n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) }))
+}
+
+// resolveAdds orders the adds of a mutation as the replayer resolves them:
+// an add waits for its parent when the parent is added later in the same
+// list; adds whose parent is neither known nor added are left out. It
+// returns the indexes of the adds to apply, in the order to apply them.
+func (mr *Mirror) resolveAdds(adds []*jsonx.Object) []int {
+	if len(adds) == 0 {
+		return nil
+	}
+	pending := map[int32]bool{}
+	for _, it := range adds {
+		if node, ok := it.Get("node").(*jsonx.Object); ok {
+			if id, ok := intOf(node.Get("id")); ok {
+				pending[id] = true
+			}
+		}
+	}
+	var out, queue []int
+	waiting := map[int32][]int{} // parent id -> adds waiting for it
+	for i, it := range adds {
+		parent, _ := intOf(it.Get("parentId"))
+		node, _ := it.Get("node").(*jsonx.Object)
+		if _, ok := intOf(node.Get("id")); !ok {
+			continue
+		}
+		switch {
+		case pending[parent]: // wait for the parent, even when it moves
+			waiting[parent] = append(waiting[parent], i)
+		case mr.get(parent) != nil:
+			queue = append(queue, i)
+		}
+	}
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		out = append(out, i)
+		id, _ := intOf(adds[i].Get("node").(*jsonx.Object).Get("id"))
+		queue = append(queue, waiting[id]...)
+		delete(waiting, id)
+	}
+	return out
+}
+
+// decodeTree decodes an event's data object, keeping numbers exact, into
+// the values jsonx.Decode makes of it.
+func decodeTree(data []byte) (*jsonx.Object, error) {
+	v, err := jsonx.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := v.(*jsonx.Object)
+	if !ok && v != nil {
+		return nil, fmt.Errorf("want an object, got %T", v)
+	}
+	return d, nil
+}
+
+// jsonArray returns v if it is an array.
+func jsonArray(v any) []any {
+	a, _ := v.([]any)
+	return a
+}
+
+// listOf returns the elements of an array that are objects.
+func listOf(v any) []*jsonx.Object {
+	a, _ := v.([]any)
+	out := make([]*jsonx.Object, 0, len(a))
+	for _, e := range a {
+		if m, ok := e.(*jsonx.Object); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// intOf reads a JSON number as a node id or enum value.
+func intOf(v any) (int32, bool) {
+	n, ok := v.(jsonNumber)
+	if !ok {
+		return 0, false
+	}
+	if digits := strings.TrimPrefix(string(n), "-"); len(digits) > 0 && len(digits) <= 9 {
+		i, ok := int32(0), true
+		for j := 0; j < len(digits) && ok; j++ {
+			c := digits[j]
+			ok = c >= '0' && c <= '9'
+			i = i*10 + int32(c-'0')
+		}
+		if ok {
+			if len(digits) < len(n) {
+				i = -i
+			}
+			return i, true
+		}
+	}
+	i, err := strconv.ParseInt(string(n), 10, 32)
+	if err != nil {
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil || f != float64(int32(f)) {
+			return 0, false
+		}
+		return int32(f), true
+	}
+	return int32(i), true
+}
