@@ -390,10 +390,20 @@ func (s *Store) appendChunk(ctx context.Context, q querier, written *[]string, k
 			data = []byte{}
 		}
 	}
-	tag, err := q.Exec(ctx, `INSERT INTO chunks (site, session, window_id, seq, events, data, blob_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		key.Site, key.Session, c.Window, c.Seq, c.Events, data, bkey)
-	inserted := err == nil && tag.RowsAffected() == 1
+	// The chunk, and the session's orphans row when it has no metadata
+	// yet (see Due with DueOrphaned), in one statement.
+	var n int
+	err := q.QueryRow(ctx, `WITH c AS (
+			INSERT INTO chunks (site, session, window_id, seq, events, data, blob_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1
+		), o AS (
+			INSERT INTO orphans (site, session) SELECT $1, $2 FROM c
+			WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = $1 AND id = $2)
+			ON CONFLICT DO NOTHING
+		)
+		SELECT count(*) FROM c`,
+		key.Site, key.Session, c.Window, c.Seq, c.Events, data, bkey).Scan(&n)
+	inserted := err == nil && n == 1
 	if bkey != nil {
 		switch {
 		case !inserted:
@@ -572,6 +582,9 @@ func deleteRows(ctx context.Context, tx querier, key storage.Key) ([]string, err
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if _, err := tx.Exec(ctx, `DELETE FROM orphans WHERE site = $1 AND session = $2`, key.Site, key.Session); err != nil {
+		return nil, err
+	}
 	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE site = $1 AND id = $2`, key.Site, key.Session)
 	if err != nil {
 		return nil, err
@@ -605,7 +618,8 @@ func (s *Store) putSession(ctx context.Context, q querier, sess storage.Session)
 			tags = append(tags, tag)
 		}
 	}
-	_, err = q.Exec(ctx, upsertSession, sessionArgs(sess, string(events), string(attrs), tags)...)
+	// A session with metadata is no orphan.
+	_, err = q.Exec(ctx, `WITH o AS (DELETE FROM orphans WHERE site = $1 AND session = $2) `+upsertSession, sessionArgs(sess, string(events), string(attrs), tags)...)
 	return wrap(op, err)
 }
 
