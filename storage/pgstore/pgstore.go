@@ -356,9 +356,14 @@ func lockID(key storage.Key) int64 {
 // blobKey returns a new object key for a chunk: unique per write, so that
 // two racing Appends of one chunk never overwrite each other's object.
 func blobKey(key storage.Key, c storage.Chunk) string {
+	return fmt.Sprintf("chunks/%s/%s/%s/%d-%s", key.Site, key.Session, c.Window, c.Seq, randHex())
+}
+
+// randHex returns 16 random hex digits, for object keys unique per write.
+func randHex() string {
 	var r [8]byte
 	_, _ = rand.Read(r[:])
-	return fmt.Sprintf("chunks/%s/%s/%s/%d-%s", key.Site, key.Session, c.Window, c.Seq, hex.EncodeToString(r[:]))
+	return hex.EncodeToString(r[:])
 }
 
 // appendChunk inserts a chunk. In blob mode it writes the object first and
@@ -585,6 +590,14 @@ func deleteRows(ctx context.Context, tx querier, key storage.Key) ([]string, err
 	if _, err := tx.Exec(ctx, `DELETE FROM orphans WHERE site = $1 AND session = $2`, key.Site, key.Session); err != nil {
 		return nil, err
 	}
+	// A session with asset references only is stored too: its Delete
+	// returns nil, so that the references are dropped for good.
+	assetBlobs, refs, err := deleteAssetRefs(ctx, tx, key)
+	if err != nil {
+		return nil, err
+	}
+	n += refs
+	blobs = append(blobs, assetBlobs...)
 	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE site = $1 AND id = $2`, key.Site, key.Session)
 	if err != nil {
 		return nil, err
