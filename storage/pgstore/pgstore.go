@@ -590,14 +590,19 @@ func deleteRows(ctx context.Context, tx querier, key storage.Key) ([]string, err
 	if _, err := tx.Exec(ctx, `DELETE FROM orphans WHERE site = $1 AND session = $2`, key.Site, key.Session); err != nil {
 		return nil, err
 	}
-	// A session with asset references only is stored too: its Delete
-	// returns nil, so that the references are dropped for good.
+	// A session with asset references or views only is stored too: its
+	// Delete returns nil, so that they are dropped for good.
 	assetBlobs, refs, err := deleteAssetRefs(ctx, tx, key)
 	if err != nil {
 		return nil, err
 	}
 	n += refs
 	blobs = append(blobs, assetBlobs...)
+	views, err := deleteViews(ctx, tx, key)
+	if err != nil {
+		return nil, err
+	}
+	n += views
 	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE site = $1 AND id = $2`, key.Site, key.Session)
 	if err != nil {
 		return nil, err
