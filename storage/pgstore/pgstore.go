@@ -31,6 +31,32 @@
 // whole or not at all. Delete takes the same lock, so a delete waits for a
 // batch in flight and a batch that waited for it sees the tombstone.
 //
+// # Optional interfaces
+//
+// Store also implements [storage.Sweeper], [storage.AssetStore],
+// [storage.ViewLog] and [storage.Counter]:
+//
+//   - Due reads one partial index per kind (open sessions by last or first
+//     seen, pending and ended ones, every session by last seen, orphans by
+//     the time of their first chunk), so a sweep's cost follows the
+//     sessions it acts on, not the ended sessions kept. Sessions with
+//     chunks and no metadata are rows of an orphans table, added by Append
+//     and removed by PutSession and Delete.
+//   - Assets are rows per (site, hash), their bytes in the row or, with
+//     [Options.Chunks], in an object of the bucket whose key is unique per
+//     write; references are rows per (site, session, hash). A reference
+//     takes a share lock on its asset's row; Delete locks the rows of the
+//     assets it dereferences, in hash order, before it deletes those that
+//     no reference names, in the same transaction, so a reference in
+//     flight keeps its asset. Objects of freed assets are removed after
+//     the commit. The view of LockSession implements AssetStore too, in
+//     its transaction: use it under the lock, since a call on the Store
+//     itself needs a second connection of the pool.
+//   - Views are rows in the order of AddView; each AddView drops the
+//     session's views beyond the newest [storage.MinViewsKept].
+//   - Count is one GROUP BY over the listing's index range, with the
+//     filters of List, buckets found by width_bucket.
+//
 // # Text
 //
 // PostgreSQL text holds neither NUL bytes nor invalid UTF-8. Such bytes in
