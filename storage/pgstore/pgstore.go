@@ -50,8 +50,12 @@
 //     no reference names, in the same transaction, so a reference in
 //     flight keeps its asset. Objects of freed assets are removed after
 //     the commit. The view of LockSession implements AssetStore too, in
-//     its transaction: use it under the lock, since a call on the Store
-//     itself needs a second connection of the pool.
+//     its transaction, on the lock's connection: use it under the lock.
+//     The asset methods of the Store itself run on a second pool of
+//     connections (sized as the first), so that a caller holding a
+//     LockSession can still call them when every connection of the first
+//     is held by other LockSessions; their writes are then committed at
+//     once, whatever becomes of the lock's transaction.
 //   - Views are rows in the order of AddView; each AddView drops the
 //     session's views beyond the newest [storage.MinViewsKept].
 //   - Count is one GROUP BY over the listing's index range, with the
@@ -72,7 +76,15 @@
 //     often (a page of 50 is found early), slower the rarer its matches.
 //   - In blob mode an object is written before its row; a process that
 //     dies between the two leaves an object no row names. Objects of
-//     deleted chunks are removed after the deletion commits, best effort.
+//     deleted chunks and freed assets are removed after the deletion
+//     commits, best effort.
+//   - Chunks without metadata stored before the orphans table existed
+//     (schema version 2) count as received when the schema was migrated.
+//   - References taken in one transaction (LockSession's view) hold share
+//     locks on their assets until it ends, so a Delete that frees one of
+//     them waits for it; two such transactions that put the same new
+//     assets in opposite orders may deadlock, which PostgreSQL breaks by
+//     failing one with an error wrapping [storage.ErrUnavailable].
 //
 // # Errors
 //
@@ -134,9 +146,10 @@ type Options struct {
 // is safe for concurrent use by multiple goroutines, and several Stores, in
 // one process or many, may share one database.
 type Store struct {
-	pool   *pgxpool.Pool
-	bucket *blob.Bucket
-	host   string
+	pool      *pgxpool.Pool
+	assetPool *pgxpool.Pool // for PutAsset and RefAssets, see Open
+	bucket    *blob.Bucket
+	host      string
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -180,17 +193,28 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
 	}
 	host := fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port)
+	assetCfg := cfg.Copy()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
 	}
-	s := &Store{pool: pool, bucket: o.Chunks, host: host}
-	if err := pool.Ping(ctx); err != nil {
+	// The asset methods of the Store (not those of LockSession's view)
+	// get connections of their own: a caller that holds a LockSession,
+	// and so one connection, may call them while every connection of the
+	// main pool is held by other LockSessions. They hold a connection for
+	// one short statement or transaction and wait for no other pool.
+	assetPool, err := pgxpool.NewWithConfig(ctx, assetCfg)
+	if err != nil {
 		pool.Close()
+		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
+	}
+	s := &Store{pool: pool, assetPool: assetPool, bucket: o.Chunks, host: host}
+	if err := pool.Ping(ctx); err != nil {
+		s.closePools()
 		return nil, fmt.Errorf("pgstore: open: cannot connect to %s: %w", host, mapErr(err))
 	}
 	if err := migrate(ctx, pool, o.Schema); err != nil {
-		pool.Close()
+		s.closePools()
 		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
 	}
 	return s, nil
@@ -200,8 +224,13 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 // errors wrapping [storage.ErrClosed]. It does not close Options.Chunks.
 func (s *Store) Close() error {
 	s.closed.Store(true)
-	s.closeOnce.Do(s.pool.Close)
+	s.closeOnce.Do(s.closePools)
 	return nil
+}
+
+func (s *Store) closePools() {
+	s.pool.Close()
+	s.assetPool.Close()
 }
 
 // mapErr adds the storage sentinel that matches a database error: a
@@ -353,10 +382,15 @@ func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 
 // inTx runs fn in a transaction of the pool, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
+	return s.inTxOf(ctx, s.pool, op, fn)
+}
+
+// inTxOf runs fn in a transaction of pool, committed when fn returns nil.
+func (s *Store) inTxOf(ctx context.Context, pool *pgxpool.Pool, op string, fn func(tx pgx.Tx) error) error {
 	if err := s.check(op, ctx); err != nil {
 		return err
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return wrap(op, err)
 	}
