@@ -16,7 +16,9 @@
 //
 // The pool of connections is pgx's: set its size with pool_max_conns in the
 // DSN (postgres://...?pool_max_conns=20); a batch holds one connection
-// while it is written.
+// while it is written. The asset methods of the Store have a second pool of
+// the same size (see Optional interfaces), so a Store may open up to twice
+// pool_max_conns connections.
 //
 // The schema is embedded and migrated by [Open]: several processes may open
 // one database at once (migrations run under an advisory lock), and a
