@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -381,4 +382,49 @@ func (c *atomicCounter) add() int {
 	defer c.mu.Unlock()
 	c.n++
 	return c.n
+}
+
+// BenchmarkDue measures one Due call (a page of 50) per kind on a store
+// of 1,000 ended sessions (the baseline) and one of benchSessions, each
+// with the same 200 open sessions due: the time should not grow with the
+// ended sessions kept.
+//
+//	REPLAY_PGSTORE_BENCH_SESSIONS=1000000 go test ./storage/pgstore -run '^$' -bench BenchmarkDue -benchtime 200x
+func BenchmarkDue(b *testing.B) {
+	old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) // before every loaded session
+	for _, n := range []int{1000, benchSessions(b)} {
+		schema := loadedSchema(b, n)
+		s := openStoreDSN(b, testDSN, schema)
+		ctx := context.Background()
+		for i := range 200 {
+			sess := storage.Session{Site: "shop", ID: fmt.Sprintf("due-%03d", i), State: storage.StatePending,
+				Start: old, FirstSeen: old, LastSeen: old.Add(time.Duration(i) * time.Second), Ended: i%2 == 0}
+			if err := s.PutSession(ctx, sess); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Append(ctx, storage.Key{Site: "shop", Session: fmt.Sprintf("orphan-%03d", i)}, storage.Chunk{Window: "w1"}); err != nil && !errors.Is(err, storage.ErrExists) {
+				b.Fatal(err)
+			}
+		}
+		for _, k := range []struct {
+			name string
+			kind storage.DueKind
+		}{{"idle", storage.DueIdle}, {"long", storage.DueLong}, {"undecided", storage.DueUndecided}, {"orphaned", storage.DueOrphaned}} {
+			b.Run(fmt.Sprintf("sessions=%d/%s", n, k.name), func(b *testing.B) {
+				q := storage.DueQuery{Site: "shop", Kind: k.kind, Before: old.Add(time.Hour)}
+				if k.kind == storage.DueOrphaned {
+					q.Before = time.Now().Add(time.Hour)
+				}
+				found := 0
+				for b.Loop() {
+					p, err := s.Due(ctx, q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					found = len(p.Keys)
+				}
+				b.ReportMetric(float64(found), "keys/page")
+			})
+		}
+	}
 }

@@ -16,7 +16,9 @@
 //
 // The pool of connections is pgx's: set its size with pool_max_conns in the
 // DSN (postgres://...?pool_max_conns=20); a batch holds one connection
-// while it is written.
+// while it is written. The asset methods of the Store have a second pool of
+// the same size (see Optional interfaces), so a Store may open up to twice
+// pool_max_conns connections.
 //
 // The schema is embedded and migrated by [Open]: several processes may open
 // one database at once (migrations run under an advisory lock), and a
@@ -30,6 +32,36 @@
 // process, and what a function writes (chunk and session) is committed
 // whole or not at all. Delete takes the same lock, so a delete waits for a
 // batch in flight and a batch that waited for it sees the tombstone.
+//
+// # Optional interfaces
+//
+// Store also implements [storage.Sweeper], [storage.AssetStore],
+// [storage.ViewLog] and [storage.Counter]:
+//
+//   - Due reads one partial index per kind (open sessions by last or first
+//     seen, pending and ended ones, every session by last seen, orphans by
+//     the time of their first chunk), so a sweep's cost follows the
+//     sessions it acts on, not the ended sessions kept. Sessions with
+//     chunks and no metadata are rows of an orphans table, added by Append
+//     and removed by PutSession and Delete.
+//   - Assets are rows per (site, hash), their bytes in the row or, with
+//     [Options.Chunks], in an object of the bucket whose key is unique per
+//     write; references are rows per (site, session, hash). A reference
+//     takes a share lock on its asset's row; Delete locks the rows of the
+//     assets it dereferences, in hash order, before it deletes those that
+//     no reference names, in the same transaction, so a reference in
+//     flight keeps its asset. Objects of freed assets are removed after
+//     the commit. The view of LockSession implements AssetStore too, in
+//     its transaction, on the lock's connection: use it under the lock.
+//     The asset methods of the Store itself run on a second pool of
+//     connections (sized as the first), so that a caller holding a
+//     LockSession can still call them when every connection of the first
+//     is held by other LockSessions; their writes are then committed at
+//     once, whatever becomes of the lock's transaction.
+//   - Views are rows in the order of AddView; each AddView drops the
+//     session's views beyond the newest [storage.MinViewsKept].
+//   - Count is one GROUP BY over the listing's index range, with the
+//     filters of List, buckets found by width_bucket.
 //
 // # Text
 //
@@ -46,7 +78,15 @@
 //     often (a page of 50 is found early), slower the rarer its matches.
 //   - In blob mode an object is written before its row; a process that
 //     dies between the two leaves an object no row names. Objects of
-//     deleted chunks are removed after the deletion commits, best effort.
+//     deleted chunks and freed assets are removed after the deletion
+//     commits, best effort.
+//   - Chunks without metadata stored before the orphans table existed
+//     (schema version 2) count as received when the schema was migrated.
+//   - References taken in one transaction (LockSession's view) hold share
+//     locks on their assets until it ends, so a Delete that frees one of
+//     them waits for it; two such transactions that put the same new
+//     assets in opposite orders may deadlock, which PostgreSQL breaks by
+//     failing one with an error wrapping [storage.ErrUnavailable].
 //
 // # Errors
 //
@@ -108,9 +148,10 @@ type Options struct {
 // is safe for concurrent use by multiple goroutines, and several Stores, in
 // one process or many, may share one database.
 type Store struct {
-	pool   *pgxpool.Pool
-	bucket *blob.Bucket
-	host   string
+	pool      *pgxpool.Pool
+	assetPool *pgxpool.Pool // for PutAsset and RefAssets, see Open
+	bucket    *blob.Bucket
+	host      string
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -154,17 +195,28 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
 	}
 	host := fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port)
+	assetCfg := cfg.Copy()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
 	}
-	s := &Store{pool: pool, bucket: o.Chunks, host: host}
-	if err := pool.Ping(ctx); err != nil {
+	// The asset methods of the Store (not those of LockSession's view)
+	// get connections of their own: a caller that holds a LockSession,
+	// and so one connection, may call them while every connection of the
+	// main pool is held by other LockSessions. They hold a connection for
+	// one short statement or transaction and wait for no other pool.
+	assetPool, err := pgxpool.NewWithConfig(ctx, assetCfg)
+	if err != nil {
 		pool.Close()
+		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
+	}
+	s := &Store{pool: pool, assetPool: assetPool, bucket: o.Chunks, host: host}
+	if err := pool.Ping(ctx); err != nil {
+		s.closePools()
 		return nil, fmt.Errorf("pgstore: open: cannot connect to %s: %w", host, mapErr(err))
 	}
 	if err := migrate(ctx, pool, o.Schema); err != nil {
-		pool.Close()
+		s.closePools()
 		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
 	}
 	return s, nil
@@ -174,8 +226,13 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 // errors wrapping [storage.ErrClosed]. It does not close Options.Chunks.
 func (s *Store) Close() error {
 	s.closed.Store(true)
-	s.closeOnce.Do(s.pool.Close)
+	s.closeOnce.Do(s.closePools)
 	return nil
+}
+
+func (s *Store) closePools() {
+	s.pool.Close()
+	s.assetPool.Close()
 }
 
 // mapErr adds the storage sentinel that matches a database error: a
@@ -327,10 +384,15 @@ func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 
 // inTx runs fn in a transaction of the pool, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
+	return s.inTxOf(ctx, s.pool, op, fn)
+}
+
+// inTxOf runs fn in a transaction of pool, committed when fn returns nil.
+func (s *Store) inTxOf(ctx context.Context, pool *pgxpool.Pool, op string, fn func(tx pgx.Tx) error) error {
 	if err := s.check(op, ctx); err != nil {
 		return err
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -356,9 +418,14 @@ func lockID(key storage.Key) int64 {
 // blobKey returns a new object key for a chunk: unique per write, so that
 // two racing Appends of one chunk never overwrite each other's object.
 func blobKey(key storage.Key, c storage.Chunk) string {
+	return fmt.Sprintf("chunks/%s/%s/%s/%d-%s", key.Site, key.Session, c.Window, c.Seq, randHex())
+}
+
+// randHex returns 16 random hex digits, for object keys unique per write.
+func randHex() string {
 	var r [8]byte
 	_, _ = rand.Read(r[:])
-	return fmt.Sprintf("chunks/%s/%s/%s/%d-%s", key.Site, key.Session, c.Window, c.Seq, hex.EncodeToString(r[:]))
+	return hex.EncodeToString(r[:])
 }
 
 // appendChunk inserts a chunk. In blob mode it writes the object first and
@@ -390,10 +457,20 @@ func (s *Store) appendChunk(ctx context.Context, q querier, written *[]string, k
 			data = []byte{}
 		}
 	}
-	tag, err := q.Exec(ctx, `INSERT INTO chunks (site, session, window_id, seq, events, data, blob_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		key.Site, key.Session, c.Window, c.Seq, c.Events, data, bkey)
-	inserted := err == nil && tag.RowsAffected() == 1
+	// The chunk, and the session's orphans row when it has no metadata
+	// yet (see Due with DueOrphaned), in one statement.
+	var n int
+	err := q.QueryRow(ctx, `WITH c AS (
+			INSERT INTO chunks (site, session, window_id, seq, events, data, blob_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1
+		), o AS (
+			INSERT INTO orphans (site, session) SELECT $1, $2 FROM c
+			WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = $1 AND id = $2)
+			ON CONFLICT DO NOTHING
+		)
+		SELECT count(*) FROM c`,
+		key.Site, key.Session, c.Window, c.Seq, c.Events, data, bkey).Scan(&n)
+	inserted := err == nil && n == 1
 	if bkey != nil {
 		switch {
 		case !inserted:
@@ -572,6 +649,22 @@ func deleteRows(ctx context.Context, tx querier, key storage.Key) ([]string, err
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if _, err := tx.Exec(ctx, `DELETE FROM orphans WHERE site = $1 AND session = $2`, key.Site, key.Session); err != nil {
+		return nil, err
+	}
+	// A session with asset references or views only is stored too: its
+	// Delete returns nil, so that they are dropped for good.
+	assetBlobs, refs, err := deleteAssetRefs(ctx, tx, key)
+	if err != nil {
+		return nil, err
+	}
+	n += refs
+	blobs = append(blobs, assetBlobs...)
+	views, err := deleteViews(ctx, tx, key)
+	if err != nil {
+		return nil, err
+	}
+	n += views
 	tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE site = $1 AND id = $2`, key.Site, key.Session)
 	if err != nil {
 		return nil, err
@@ -605,7 +698,8 @@ func (s *Store) putSession(ctx context.Context, q querier, sess storage.Session)
 			tags = append(tags, tag)
 		}
 	}
-	_, err = q.Exec(ctx, upsertSession, sessionArgs(sess, string(events), string(attrs), tags)...)
+	// A session with metadata is no orphan.
+	_, err = q.Exec(ctx, `WITH o AS (DELETE FROM orphans WHERE site = $1 AND session = $2) `+upsertSession, sessionArgs(sess, string(events), string(attrs), tags)...)
 	return wrap(op, err)
 }
 
