@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -157,7 +158,7 @@ func (r *Recorder) encode(ctx context.Context, key storage.Key, events []Event) 
 // the site's budget allows. It returns the spans that are assets now and
 // their references (offsets not set), and the bytes stored.
 func (r *Recorder) storeAssets(ctx context.Context, key storage.Key, text []byte, spans []splice.Span) (kept []splice.Span, refs []assetRef, stored int64, err error) {
-	as := r.assets.store
+	as := r.assetsOf(ctx)
 	hashes := make([][sha256.Size]byte, len(spans))
 	first := make(map[string]int, len(spans)) // hex hash -> its first span
 	var distinct []string
@@ -169,6 +170,9 @@ func (r *Recorder) storeAssets(ctx context.Context, key storage.Key, text []byte
 			distinct = append(distinct, h)
 		}
 	}
+	// One order for every batch, so two batches storing the same new
+	// assets take their rows' locks in the same order.
+	slices.Sort(distinct)
 	missing, err := as.RefAssets(ctx, key, distinct)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("reference assets of %s/%s: %w", key.Site, key.Session, err)
@@ -234,7 +238,7 @@ func (r *Recorder) assetReader(ctx context.Context, site string) func([sha256.Si
 		if r.assets.store == nil {
 			return nil, fmt.Errorf("asset %s of site %s: the store keeps no assets", hx, site)
 		}
-		stored, err := r.assets.store.Asset(ctx, site, hx)
+		stored, err := r.assetsOf(ctx).Asset(ctx, site, hx)
 		if err != nil {
 			return nil, fmt.Errorf("asset %s of site %s: %w", hx, site, err)
 		}
@@ -251,4 +255,18 @@ func (r *Recorder) assetReader(ctx context.Context, site string) func([sha256.Si
 		}
 		return b, nil
 	}
+}
+
+// assetsOf returns the asset store to use under ctx: the locked view of the
+// session's store when the Recorder holds the store's session lock (so the
+// asset writes commit or roll back with the batch), else the store's own.
+// It is nil when the store keeps no assets.
+func (r *Recorder) assetsOf(ctx context.Context) storage.AssetStore {
+	if r.assets.store == nil {
+		return nil
+	}
+	if as, ok := r.storeOf(ctx).(storage.AssetStore); ok {
+		return as
+	}
+	return r.assets.store
 }
