@@ -32,12 +32,14 @@ func MatchURL(glob, u string) bool {
 	if strings.Contains(glob, "://") {
 		return matchGlob(glob, u)
 	}
-	return matchGlob(glob, urlPath(u))
+	return matchGlob(glob, URLPath(u))
 }
 
-// urlPath returns the path of u as u spells it: without scheme, host, query
-// and fragment, and "/" for an absolute URL that has no path.
-func urlPath(u string) string {
+// URLPath returns the path of u as u spells it: without scheme, host, query
+// and fragment, and "/" for an absolute URL that has no path. It is the path
+// [MatchURL] matches a glob without a scheme against, for stores that index
+// it.
+func URLPath(u string) string {
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		u = u[:i]
 	}

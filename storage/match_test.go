@@ -245,3 +245,24 @@ func FuzzMatchURL(f *testing.F) {
 		}
 	})
 }
+
+// URLPath must read a URL's path exactly as MatchURL does: stores that
+// index paths match path globs against what it returns.
+func FuzzURLPath(f *testing.F) {
+	for _, u := range []string{"https://shop.example/a/b?c=1#d", "https://shop.example", "//cdn.example/x.js",
+		"/relative?q", "weird:no-slashes", "a/b://c/d", "", "https://h//double/x", "#frag", "?q"} {
+		f.Add(u)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		p := storage.URLPath(u)
+		if strings.Contains(p, "*") || strings.Contains(p, "://") {
+			return // not usable as a literal glob
+		}
+		if !storage.MatchURL(p, u) {
+			t.Errorf("URLPath(%q) = %q, but MatchURL(%q, %q) is false", u, p, p, u)
+		}
+		if storage.MatchURL(p+"\x01", u) {
+			t.Errorf("URLPath(%q) = %q, and MatchURL also matches a longer path", u, p)
+		}
+	})
+}

@@ -993,19 +993,7 @@ func (s *Store) mkdir(dir string) error {
 // name. On error it leaves no file behind.
 func (s *Store) writeTemp(dir string, b []byte) (string, error) {
 	name := path.Join(dir, tempPrefix+rand.Text())
-	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		s.root.Remove(name)
+	if err := s.writeFile(name, b); err != nil {
 		return "", err
 	}
 	return name, nil

@@ -768,7 +768,7 @@ func sessionArgs(s storage.Session, events, attrs string, tags []string) []any {
 	pages := cleanAll(s.Pages)
 	paths := make([]string, len(pages))
 	for i, p := range pages {
-		paths[i] = urlPath(p)
+		paths[i] = storage.URLPath(p)
 	}
 	return []any{s.Site, s.ID, clean(string(s.State)), s.Start, s.End, s.DurationMs, s.ActiveMs,
 		cleanAll(s.MatchedRules), pages, clean(s.EntryURL), clean(s.Device), clean(s.OS), clean(s.Browser),
@@ -852,27 +852,6 @@ func foldKey(s string) string {
 		b.WriteRune(unicode.ToLower(least))
 	}
 	return b.String()
-}
-
-// urlPath returns the path of u as u spells it, the way storage.MatchURL
-// reads it: without scheme, host, query and fragment, and "/" for an
-// absolute URL that has no path.
-func urlPath(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i]
-	}
-	var rest string
-	if i := strings.Index(u, "://"); i > 0 && !strings.Contains(u[:i], "/") {
-		rest = u[i+len("://"):]
-	} else if after, ok := strings.CutPrefix(u, "//"); ok {
-		rest = after
-	} else {
-		return u
-	}
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		return rest[i:]
-	}
-	return "/"
 }
 
 var _ storage.Store = (*Store)(nil)
