@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/sessionreplay/replay/internal/jsonx"
+	"github.com/sessionreplay/replay/internal/privacy"
 )
 
 // Events packed by @rrweb/packer arrive as JSON strings in the events array:
@@ -24,8 +25,9 @@ const (
 	maxPackedTotal = 100 << 20
 )
 
-// packMark is the value of the "v" key the packer adds.
-const packMark = "v1"
+// packMark is the value of the "v" key the packer adds; the masker keeps
+// the key with that value only.
+const packMark = privacy.PackMark
 
 // UnpackEvent decodes an event packed by @rrweb/packer's pack. Like the
 // packer's unpack, it also accepts the event's plain JSON. The event keeps

@@ -14,9 +14,9 @@ const (
 	pluginEvent         = 6
 )
 
-// packMark is the value of the "v" key the packer of the root package
-// puts on packed events; the key is kept with that value only.
-const packMark = "v1"
+// PackMark is the value of the "v" key that rrweb's packer puts on packed
+// events; the key is kept with that value only.
+const PackMark = "v1"
 
 // Event is one rrweb event as the engine sees it: its type, its data and
 // its top-level keys besides type, data and timestamp. Timestamp is

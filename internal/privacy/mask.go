@@ -50,7 +50,7 @@ func KeptEventKey(k string, v []byte) bool {
 		_, err := strconv.ParseFloat(string(v), 64)
 		return err == nil && jsonx.ValidNumber(string(v))
 	case "v":
-		return string(v) == `"`+packMark+`"`
+		return string(v) == `"`+PackMark+`"`
 	}
 	return false
 }
