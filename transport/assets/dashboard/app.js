@@ -888,21 +888,33 @@ function timelineItems(events) {
       }
     } else if (e.type === 6 && d.plugin === 'rrweb/console@1' && d.payload && d.payload.level === 'error') {
       const args = Array.isArray(d.payload.payload) ? d.payload.payload : [];
-      const msg = args.map((a) => {
-        try {
-          const v = JSON.parse(a);
-          return typeof v === 'string' ? v : JSON.stringify(v);
-        } catch {
-          return String(a);
-        }
-      }).join(' ');
+      const msg = consoleText(args);
       // An uncaught error is recorded twice, by recorder.js ($error) and by
       // the console plugin: list it once.
-      if (lastErr && Math.abs(e.timestamp - lastErr.t) < 1000 && (msg.includes(lastErr.msg) || lastErr.msg.includes(msg))) continue;
+      if (repeatsError(lastErr, e.timestamp, msg)) continue;
       items.push({ t: e.timestamp, kind: 'error', label: 'Console error', text: preview(msg, 300), detail: preview((d.payload.trace || []).join('\n'), 2000), console: true });
     }
   }
   return items;
+}
+
+// consoleText joins the arguments of a console plugin record, each a JSON
+// text as the plugin stringified it.
+function consoleText(args) {
+  return args.map((a) => {
+    try {
+      const v = JSON.parse(a);
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    } catch {
+      return String(a);
+    }
+  }).join(' ');
+}
+
+// repeatsError reports whether a console error at t with message msg is the
+// uncaught error last, recorded by recorder.js as $error, recorded again.
+function repeatsError(last, t, msg) {
+  return !!last && Math.abs(t - last.t) < 1000 && (msg.includes(last.msg) || last.msg.includes(msg));
 }
 
 // consoleEntries lists what the console panel shows: the console plugin's
@@ -923,15 +935,8 @@ function consoleEntries(events) {
     } else if (e.type === 6 && d.plugin === 'rrweb/console@1' && d.payload && typeof d.payload === 'object') {
       const level = String(d.payload.level ?? 'log');
       const args = Array.isArray(d.payload.payload) ? d.payload.payload : [];
-      const msg = args.map((a) => {
-        try {
-          const v = JSON.parse(a);
-          return typeof v === 'string' ? v : JSON.stringify(v);
-        } catch {
-          return String(a);
-        }
-      }).join(' ');
-      if (level === 'error' && lastErr && Math.abs(e.timestamp - lastErr.t) < 1000 && (msg.includes(lastErr.msg) || lastErr.msg.includes(msg))) continue;
+      const msg = consoleText(args);
+      if (level === 'error' && repeatsError(lastErr, e.timestamp, msg)) continue;
       const trace = Array.isArray(d.payload.trace) ? d.payload.trace.map(String) : [];
       out.push({ t: e.timestamp, level, text: preview(msg, 500), source: preview(trace[0] || '', 200), detail: preview(trace.join('\n'), 2000) });
     }
