@@ -78,11 +78,7 @@ func (s *Store) Append(ctx context.Context, key storage.Key, c storage.Chunk) er
 	c.Data = bytes.Clone(c.Data)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.sessions[key]
-	if e == nil {
-		e = &entry{}
-		s.sessions[key] = e
-	}
+	e := s.entryOf(key)
 	if e.chunks == nil {
 		e.chunks = make(map[chunkKey]storage.Chunk)
 	}
@@ -139,11 +135,7 @@ func (s *Store) PutSession(ctx context.Context, sess storage.Session) error {
 	key := storage.Key{Site: sess.Site, Session: sess.ID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.sessions[key]
-	if e == nil {
-		e = &entry{}
-		s.sessions[key] = e
-	}
+	e := s.entryOf(key)
 	e.meta = &c
 	return nil
 }
@@ -252,11 +244,7 @@ func (s *Store) RefAssets(ctx context.Context, key storage.Key, hashes []string)
 // ref records that session key references the stored asset ak. The caller
 // holds s.mu.
 func (s *Store) ref(key storage.Key, ak assetKey) {
-	e := s.sessions[key]
-	if e == nil {
-		e = &entry{}
-		s.sessions[key] = e
-	}
+	e := s.entryOf(key)
 	if e.assets == nil {
 		e.assets = make(map[string]struct{})
 	}
@@ -281,3 +269,14 @@ func (s *Store) Asset(ctx context.Context, site, hash string) ([]byte, error) {
 }
 
 var _ storage.AssetStore = (*Store)(nil)
+
+// entryOf returns the entry of key, made when missing. The caller holds
+// s.mu.
+func (s *Store) entryOf(key storage.Key) *entry {
+	e := s.sessions[key]
+	if e == nil {
+		e = &entry{}
+		s.sessions[key] = e
+	}
+	return e
+}

@@ -20,11 +20,7 @@ func (s *Store) AddView(ctx context.Context, key storage.Key, v storage.View) er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.sessions[key]
-	if e == nil {
-		e = &entry{}
-		s.sessions[key] = e
-	}
+	e := s.entryOf(key)
 	if len(e.views) >= maxViews {
 		e.views = slices.Delete(e.views, 0, len(e.views)-maxViews+1)
 	}
