@@ -463,11 +463,44 @@ func TestIngestBodyBiggerThanTheBudgetPassesAlone(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
 }
 
-func TestIngestDefaultLimitsFitRecorderBatches(t *testing.T) {
-	// recorder.js flushes at 512 KiB; a batch is that plus one event,
-	// which may be a full snapshot of several MB.
-	assert.GreaterOrEqual(t, int64(transport.DefaultMaxDecodedBytes), int64(512<<10+8<<20))
-	// Two such batches fit in flight at once; a body larger than the
-	// budget is still taken when it is alone (the test above).
-	assert.GreaterOrEqual(t, int64(transport.DefaultMaxInFlightBytes), 2*int64(512<<10+8<<20))
+func TestIngestDefaultLimitsTakeTwoRecorderBatchesAtOnce(t *testing.T) {
+	// recorder.js flushes at 512 KiB; a batch is that plus the event that
+	// crossed it, which may be a full snapshot of several MB. With the
+	// default limits, two such batches are taken at once.
+	store := &blockingStore{Store: memstore.New(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	e := newEnvStore(t, store, nil)
+	body := func(session string) []byte {
+		b := batch("demo", session, "w1", 0, 0)
+		events := b["events"].([]any)
+		for i := 0; i < 512; i++ { // 512 KiB of small events
+			events = append(events, map[string]any{"type": 5, "timestamp": 1_780_000_001_000 + i,
+				"data": map[string]any{"tag": "pad", "payload": map[string]any{"s": strings.Repeat("p", 1000)}}})
+		}
+		snapshot := `{"node":{"type":0,"childNodes":[{"type":2,"tagName":"html","attributes":{},"childNodes":[` +
+			`{"type":2,"tagName":"img","attributes":{"src":"data:image/png;base64,` + strings.Repeat("A", 8<<20) + `"},"childNodes":[],"id":3}` +
+			`],"id":2}],"id":1},"initialOffset":{"left":0,"top":0}}`
+		events = append(events, map[string]any{"type": 2, "timestamp": 1_780_000_002_000, "data": json.RawMessage(snapshot)})
+		b["events"] = events
+		raw := mustJSON(t, b)
+		require.Greater(t, len(raw), 512<<10+8<<20)
+		return gz(t, raw)
+	}
+	codes := make(chan int, 2)
+	post := func(session string) {
+		resp, b := e.do(http.MethodPost, "/v1/ingest?enc=gzip", bytes.NewReader(body(session)), nil)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+		codes <- resp.StatusCode
+	}
+	go post("session-limits-1")
+	<-store.entered // the first is being stored, its bytes in flight
+	go post("session-limits-2")
+	select {
+	case <-store.entered: // the second passed the limits while the first is held
+		close(store.release)
+	case code := <-codes:
+		close(store.release)
+		t.Fatalf("the second batch was answered %d while the first was in flight", code)
+	}
+	assert.Equal(t, http.StatusOK, <-codes)
+	assert.Equal(t, http.StatusOK, <-codes)
 }
