@@ -441,6 +441,64 @@ func TestStyleCacheFollowsThePolicy(t *testing.T) {
 	assert.Equal(t, int64(2+2), st.StyleMisses, "each policy processes the sheet itself")
 }
 
+// Visitors who start at once with the same style sheet have it processed
+// once: the others wait for that result instead of processing it too.
+func TestStyleCacheProcessesASheetOnceForConcurrentMisses(t *testing.T) {
+	e := newAssetEnv(t, nil)
+	m, err := DefaultPolicy().compile()
+	require.NoError(t, err)
+	masker := e.rec.masker("shop", m)
+	css := bigCSS("x", 1000)
+	want := masker.CSSText(css) // through a fresh Recorder below
+	e = newAssetEnv(t, nil)
+	masker = e.rec.masker("shop", m)
+	var wg sync.WaitGroup
+	got := make([]string, 16)
+	for i := range got {
+		wg.Go(func() { got[i] = masker.CSSText(css) })
+	}
+	wg.Wait()
+	for _, g := range got {
+		assert.Equal(t, want, g)
+	}
+	st := e.rec.Stats()["shop"]
+	assert.Equal(t, int64(1), st.StyleMisses)
+	assert.Equal(t, int64(len(got)-1), st.StyleHits)
+}
+
+func TestStyleCacheMissIsProcessedByTheFirstCaller(t *testing.T) {
+	c := newStyleCache(1 << 20)
+	var pol [sha256.Size]byte
+	key := sha256.Sum256([]byte("sheet"))
+	_, ok, wait := c.getOrJoin("shop", pol, key)
+	require.False(t, ok)
+	require.Nil(t, wait, "the first caller processes the sheet")
+	_, ok, wait = c.getOrJoin("shop", pol, key)
+	require.False(t, ok)
+	require.NotNil(t, wait, "the second waits for the first")
+	_, _, other := c.getOrJoin("blog", pol, key)
+	assert.Nil(t, other, "another site's sheet is its own flight")
+	c.land("shop", pol, key, "a{}", true)
+	<-wait.done
+	assert.True(t, wait.ok)
+	assert.Equal(t, "a{}", wait.text)
+	text, ok, wait := c.getOrJoin("shop", pol, key)
+	assert.True(t, ok)
+	assert.Nil(t, wait)
+	assert.Equal(t, "a{}", text)
+
+	// A flight that failed is not cached; its waiters process it themselves.
+	failed := sha256.Sum256([]byte("failed"))
+	c.getOrJoin("shop", pol, failed)
+	_, _, wait = c.getOrJoin("shop", pol, failed)
+	c.land("shop", pol, failed, "", false)
+	<-wait.done
+	assert.False(t, wait.ok)
+	_, ok, wait = c.getOrJoin("shop", pol, failed)
+	assert.False(t, ok)
+	assert.Nil(t, wait, "the next caller processes it again")
+}
+
 // FuzzDecodeChunk checks that stored chunk bytes, whatever they are, decode
 // or fail cleanly, and that what decodes is a JSON array.
 func FuzzDecodeChunk(f *testing.F) {

@@ -35,6 +35,21 @@ type styleCache struct {
 	maxBytes int
 	bytes    int
 	sites    map[string]*styleSite
+	flights  map[flightKey]*styleFlight // misses being processed
+}
+
+// A styleFlight is a style sheet the cache missed, being processed by one
+// caller; others that miss the same sheet meanwhile wait for its text
+// instead of processing it too (many visitors of a site start at once).
+type styleFlight struct {
+	done chan struct{}
+	text string
+	ok   bool // false when processing panicked: the waiters process it themselves
+}
+
+type flightKey struct {
+	site        string
+	policy, key [sha256.Size]byte
 }
 
 // styleSite is one site's part of the cache.
@@ -70,6 +85,44 @@ func (c *styleCache) get(site string, policy, key [sha256.Size]byte) (string, bo
 	}
 	s.lru.MoveToFront(el)
 	return el.Value.(*styleEntry).text, true
+}
+
+// getOrJoin returns the processed text of the raw style sheet with hash key
+// when the cache has it. Otherwise, when another caller is processing the
+// same sheet, it returns that flight to wait on; when none is, it returns
+// a nil flight and the caller must process the sheet and call land.
+func (c *styleCache) getOrJoin(site string, policy, key [sha256.Size]byte) (text string, ok bool, wait *styleFlight) {
+	if text, ok := c.get(site, policy, key); ok {
+		return text, true, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fk := flightKey{site, policy, key}
+	if f := c.flights[fk]; f != nil {
+		return "", false, f
+	}
+	if c.flights == nil {
+		c.flights = make(map[flightKey]*styleFlight)
+	}
+	c.flights[fk] = &styleFlight{done: make(chan struct{})}
+	return "", false, nil
+}
+
+// land caches the processed text of the sheet a getOrJoin missed, when ok,
+// and hands it to the callers waiting for it.
+func (c *styleCache) land(site string, policy, key [sha256.Size]byte, text string, ok bool) {
+	if ok {
+		c.put(site, policy, key, text)
+	}
+	c.mu.Lock()
+	fk := flightKey{site, policy, key}
+	f := c.flights[fk]
+	delete(c.flights, fk)
+	c.mu.Unlock()
+	if f != nil {
+		f.text, f.ok = text, ok
+		close(f.done)
+	}
 }
 
 // put adds the processed text of the raw style sheet with hash key and
@@ -190,12 +243,24 @@ func (r *Recorder) processCSS(site string, policy [sha256.Size]byte, s string) s
 		return privacy.MinifyCSS(s)
 	}
 	key := hashString(s)
-	if out, ok := r.styles.get(site, policy, key); ok {
+	out, ok, wait := r.styles.getOrJoin(site, policy, key)
+	if wait != nil {
+		<-wait.done
+		if !wait.ok {
+			return privacy.MinifyCSS(s)
+		}
+		out, ok = wait.text, true
+	}
+	if ok {
 		r.tstate.count(site, func(c *SiteStats) { c.StyleHits++ })
 		return out
 	}
-	out := privacy.MinifyCSS(s)
-	r.styles.put(site, policy, key, out)
+	// Land whatever happens, so that no caller waits for a flight that
+	// never ends (when MinifyCSS panics, the panic goes on).
+	done := false
+	defer func() { r.styles.land(site, policy, key, out, done) }()
+	out = privacy.MinifyCSS(s)
+	done = true
 	r.tstate.count(site, func(c *SiteStats) { c.StyleMisses++ })
 	return out
 }

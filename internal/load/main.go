@@ -52,6 +52,7 @@ type config struct {
 	site     string
 	token    string
 	heap     string
+	cpu      string
 	inFlight int64
 }
 
@@ -65,6 +66,7 @@ func main() {
 	flag.StringVar(&c.token, "token", "load-token", "bearer token of the read API, to read the sessions back")
 	flag.Int64Var(&c.inFlight, "inflight", 0, "the in-process handler's MaxInFlightBytes; 0 means the default")
 	flag.StringVar(&c.heap, "memprofile", "", "write a heap profile to `file` once everything is sent (in-process handler only)")
+	flag.StringVar(&c.cpu, "cpuprofile", "", "write a CPU profile of the sending to `file` (handler and load tool together)")
 	flag.Parse()
 	log.SetFlags(0)
 	if err := run(c); err != nil {
@@ -161,6 +163,16 @@ func run(c config) error {
 		failures  []string
 	)
 	ingestURL := base + "/v1/ingest?site=" + c.site + "&enc=gzip"
+	if c.cpu != "" {
+		f, err := os.Create(c.cpu)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	cpuStart, _ := cputime.Process()
 	for _, ss := range browsers {
@@ -200,6 +212,9 @@ func run(c config) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if c.cpu != "" {
+		pprof.StopCPUProfile()
+	}
 	cpuEnd, cpuOK := cputime.Process()
 	slices.Sort(latencies)
 	pct := func(p float64) time.Duration {
