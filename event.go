@@ -62,6 +62,8 @@ type Event struct {
 	Timestamp float64 // milliseconds since the Unix epoch, as the browser sent it
 	Data      json.RawMessage
 	Extra     map[string]json.RawMessage
+
+	tree *jsonx.Object // Data decoded once; validation, masking, facts and encoding read it
 }
 
 // Time returns the event's timestamp as a time.Time.

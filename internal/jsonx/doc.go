@@ -5,8 +5,7 @@
 // hands out the raw bytes of values it is not asked to look into, so unknown
 // fields pass through untouched. Object keys are matched exactly (as
 // browsers do), not case-insensitively as encoding/json does, and of a key
-// given twice the last one counts (as in JSON.parse). [DecodeStrict]
-// decodes into Go values with it.
+// given twice the last one counts (as in JSON.parse).
 //
 // [Decode] decodes any JSON text into a generic tree ([Object], []any,
 // string, json.Number, bool, nil) with the same syntax checks and limits,
