@@ -127,7 +127,7 @@ func sourceOf(data *jsonx.Object) (Source, error) {
 	}
 	f, _ := strconv.ParseFloat(string(n), 64)
 	if f < math.MinInt32 || f > math.MaxInt32 {
-		return -1, nil // no source of rrweb's
+		return 0, &ValidationError{Path: "source", Msg: "want an integer of 32 bits"}
 	}
 	return Source(f), nil
 }

@@ -2,7 +2,6 @@ package replay
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -425,8 +424,9 @@ func (e *Event) Source() (Source, error) {
 	return s, nil
 }
 
-// findSource returns the value of the first "source" key of the object
-// data, reading no further, for events not decoded yet.
+// findSource returns the value of the "source" key of the object data,
+// for events not decoded yet. Of a key given twice the last counts, as in
+// the tree.
 func findSource(data []byte) (Source, error) {
 	p := jsonx.NewParser(data)
 	source, found := Source(0), false
@@ -439,22 +439,16 @@ func findSource(data []byte) (Source, error) {
 			return &ValidationError{Path: "source", Msg: "want an integer"}
 		}
 		source, found = Source(s), err == nil
-		if err != nil {
-			return err
-		}
-		return errStop
+		return err
 	})
 	switch {
-	case found:
-		return source, nil
 	case err != nil:
 		return 0, err
+	case !found:
+		return 0, &ValidationError{Path: "source", Msg: "missing, want an integer"}
 	}
-	return 0, &ValidationError{Path: "source", Msg: "missing, want an integer"}
+	return source, nil
 }
-
-// errStop ends a walk over an object early.
-var errStop = errors.New("stop")
 
 // decodeData decodes e's data after checking its type, and for incremental
 // events its source.
