@@ -13,5 +13,12 @@
 // encoding/json would, without HTML escaping. The privacy engine masks
 // events on that tree.
 //
+// The benchmarks in jsontext_bench_test.go weigh the parser against
+// jsontext, the tokenizer of encoding/json/v2, on the recorded corpus, for
+// checking whole events, decoding them into the tree and reading a few
+// fields:
+//
+//	go test -run '^$' -bench JSONTextInterleaved -benchtime 20x ./internal/jsonx
+//
 // A Parser is not safe for concurrent use; the functions are.
 package jsonx

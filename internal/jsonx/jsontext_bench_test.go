@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionreplay/replay/internal/corpus"
+	"github.com/sessionreplay/replay/internal/cputime"
 )
 
 // These benchmarks weigh this package's hand-written parser against
@@ -21,7 +24,7 @@ import (
 // few fields the facts need. Each benchmark runs the jsonx variant and the
 // jsontext one side by side, so the figures read as ratios:
 //
-//	go test -run '^$' -bench JSONText -benchtime 20x -count 3 ./internal/jsonx
+//	go test -run '^$' -bench JSONText -benchtime 20x -count 5 ./internal/jsonx
 //
 // jsontext is given the options that make it take what jsonx takes (keys
 // given twice, invalid UTF-8); "jsontext-strict" is its default, which
@@ -57,6 +60,19 @@ func benchEvents(b *testing.B) ([][]byte, int64) {
 	return events, n
 }
 
+// cpuMeter reports MB per CPU-second of the process beside the wall-clock
+// MB/s, which the load of other processes on a shared machine changes less.
+// Call it after b.SetBytes and defer what it returns.
+func cpuMeter(b *testing.B, n int64) func() {
+	start, ok := cputime.Process()
+	return func() {
+		end, _ := cputime.Process()
+		if ok && end > start {
+			b.ReportMetric(float64(n)*float64(b.N)/1e6/(end-start).Seconds(), "MB/cpu-s")
+		}
+	}
+}
+
 // relaxed makes jsontext take what jsonx takes.
 var relaxed = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
@@ -79,83 +95,174 @@ func textEnd(dec *jsontext.Decoder) error {
 	return nil
 }
 
-// BenchmarkJSONTextSkip checks each event's syntax without looking inside.
-func BenchmarkJSONTextSkip(b *testing.B) {
-	events, n := benchEvents(b)
-	b.Run("jsonx", func(b *testing.B) {
-		b.SetBytes(n)
-		for b.Loop() {
+// variant is one way of doing one task over every event of the corpus.
+type variant struct {
+	task, name string
+	run        func(events [][]byte) error
+}
+
+// variants are the tasks, each done by jsonx and by jsontext.
+func variants() []variant {
+	skipText := func(opts ...jsontext.Options) func([][]byte) error {
+		dec, reset := newTextDecoder(opts...)
+		return func(events [][]byte) error {
+			for _, e := range events {
+				reset(e)
+				if err := dec.SkipValue(); err != nil {
+					return err
+				}
+				if err := textEnd(dec); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	treeDec, treeReset := newTextDecoder(relaxed...)
+	factsDec, factsReset := newTextDecoder(relaxed...)
+	return []variant{
+		{"Skip", "jsonx", func(events [][]byte) error {
 			for _, e := range events {
 				p := NewParser(e)
 				if err := p.Skip(); err != nil {
-					b.Fatal(err)
+					return err
 				}
 				if err := p.End(); err != nil {
-					b.Fatal(err)
+					return err
 				}
 			}
+			return nil
+		}},
+		{"Skip", "jsontext", skipText(relaxed...)},
+		{"Skip", "jsontext-strict", skipText()},
+		{"Tree", "jsonx", func(events [][]byte) error {
+			for _, e := range events {
+				if _, err := Decode(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"Tree", "jsontext", func(events [][]byte) error {
+			for _, e := range events {
+				treeReset(e)
+				if _, err := textTree(treeDec); err != nil {
+					return err
+				}
+				if err := textEnd(treeDec); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"Facts", "jsonx", func(events [][]byte) error {
+			for _, e := range events {
+				if _, err := jsonxFacts(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"Facts", "jsontext", func(events [][]byte) error {
+			for _, e := range events {
+				factsReset(e)
+				if _, err := textFacts(factsDec); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	}
+}
+
+// benchTask runs the variants of task as sub-benchmarks.
+func benchTask(b *testing.B, task string) {
+	events, n := benchEvents(b)
+	for _, v := range variants() {
+		if v.task != task {
+			continue
 		}
-	})
-	for _, v := range []struct {
-		name string
-		opts []jsontext.Options
-	}{{"jsontext", relaxed}, {"jsontext-strict", nil}} {
 		b.Run(v.name, func(b *testing.B) {
-			dec, reset := newTextDecoder(v.opts...)
 			b.SetBytes(n)
+			defer cpuMeter(b, n)()
 			for b.Loop() {
-				for _, e := range events {
-					reset(e)
-					if err := dec.SkipValue(); err != nil {
-						b.Fatal(err)
-					}
-					if err := textEnd(dec); err != nil {
-						b.Fatal(err)
-					}
+				if err := v.run(events); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
 	}
 }
 
+// BenchmarkJSONTextSkip checks each event's syntax without looking inside.
+func BenchmarkJSONTextSkip(b *testing.B) { benchTask(b, "Skip") }
+
 // BenchmarkJSONTextTree decodes each event into the generic tree.
-func BenchmarkJSONTextTree(b *testing.B) {
+func BenchmarkJSONTextTree(b *testing.B) { benchTask(b, "Tree") }
+
+// BenchmarkJSONTextFacts reads the event type and the fields of data the
+// facts need, skipping the rest.
+func BenchmarkJSONTextFacts(b *testing.B) { benchTask(b, "Facts") }
+
+// BenchmarkJSONTextInterleaved runs every variant once per iteration, one
+// after the other, and reports each one's best pass over the corpus in
+// MB/s, and per task jsontext's time over jsonx's (above 1: jsonx is
+// ahead). Interleaved and taken at their best, the variants see the same
+// machine, and each starts on a collected heap, which makes the ratios
+// steadier than those of separate benchmarks on a shared machine:
+//
+//	go test -run '^$' -bench JSONTextInterleaved -benchtime 20x ./internal/jsonx
+func BenchmarkJSONTextInterleaved(b *testing.B) {
 	events, n := benchEvents(b)
-	// Both make the same tree.
+	vs := variants()
+	best := make([]time.Duration, len(vs))
+	for b.Loop() {
+		for i, v := range vs {
+			runtime.GC() // each pays for its own garbage only
+			start := time.Now()
+			if err := v.run(events); err != nil {
+				b.Fatal(err)
+			}
+			if d := time.Since(start); best[i] == 0 || d < best[i] {
+				best[i] = d
+			}
+		}
+	}
+	base := map[string]time.Duration{}
+	for i, v := range vs {
+		b.ReportMetric(float64(n)/1e6/best[i].Seconds(), v.task+"-"+v.name+"-MB/s")
+		if v.name == "jsonx" {
+			base[v.task] = best[i]
+		} else {
+			b.ReportMetric(float64(best[i])/float64(base[v.task]), v.task+"-"+v.name+"/jsonx")
+		}
+	}
+}
+
+// TestJSONTextAgrees checks that the jsontext variants compute what the
+// jsonx ones do on the corpus, so the benchmarks compare like with like.
+func TestJSONTextAgrees(t *testing.T) {
+	events, err := corpusEvents()
+	require.NoError(t, err)
+	if testing.Short() {
+		events = events[:min(len(events), 200)]
+	}
 	dec, reset := newTextDecoder(relaxed...)
-	for _, e := range events[:min(len(events), 500)] {
+	for _, e := range events {
 		want, err := Decode(e)
-		require.NoError(b, err)
+		require.NoError(t, err)
 		reset(e)
 		got, err := textTree(dec)
-		require.NoError(b, err)
-		require.Equal(b, want, got)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+
+		wantFacts, err := jsonxFacts(e)
+		require.NoError(t, err)
+		reset(e)
+		gotFacts, err := textFacts(dec)
+		require.NoError(t, err)
+		require.Equal(t, wantFacts, gotFacts)
 	}
-	b.Run("jsonx", func(b *testing.B) {
-		b.SetBytes(n)
-		for b.Loop() {
-			for _, e := range events {
-				if _, err := Decode(e); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-	})
-	b.Run("jsontext", func(b *testing.B) {
-		dec, reset := newTextDecoder(relaxed...)
-		b.SetBytes(n)
-		for b.Loop() {
-			for _, e := range events {
-				reset(e)
-				if _, err := textTree(dec); err != nil {
-					b.Fatal(err)
-				}
-				if err := textEnd(dec); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-	})
 }
 
 // textTree reads the next value of dec into the tree Decode makes.
@@ -216,43 +323,6 @@ type factFields struct {
 	source, kind             int
 	href, tag, plugin, level string
 	x, y, width, height      float64
-}
-
-// BenchmarkJSONTextFacts reads the event type and the fields of data the
-// facts need, skipping the rest.
-func BenchmarkJSONTextFacts(b *testing.B) {
-	events, n := benchEvents(b)
-	dec, reset := newTextDecoder(relaxed...)
-	for _, e := range events {
-		want, err := jsonxFacts(e)
-		require.NoError(b, err)
-		reset(e)
-		got, err := textFacts(dec)
-		require.NoError(b, err)
-		require.Equal(b, want, got)
-	}
-	b.Run("jsonx", func(b *testing.B) {
-		b.SetBytes(n)
-		for b.Loop() {
-			for _, e := range events {
-				if _, err := jsonxFacts(e); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-	})
-	b.Run("jsontext", func(b *testing.B) {
-		dec, reset := newTextDecoder(relaxed...)
-		b.SetBytes(n)
-		for b.Loop() {
-			for _, e := range events {
-				reset(e)
-				if _, err := textFacts(dec); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-	})
 }
 
 func jsonxFacts(e []byte) (f factFields, err error) {
