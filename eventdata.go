@@ -14,9 +14,11 @@ import (
 )
 
 // This file is the typed side of the rrweb 2.x event model: the enums and
-// the shape of Data for every event type and incremental source. The typed
-// accessors on Event decode Data for reading; they need not be lossless
-// (unknown fields are dropped), Event.Data stays the source of truth.
+// the shape of Data for every event type and incremental source, as Go
+// structs whose json tags and types a test holds to the schema (schema.go).
+// The typed accessors on Event decode Data for reading, from the tree
+// validation keeps when there is one; they need not be lossless (unknown
+// fields are dropped), Event.Data stays the source of truth.
 //
 // The data types are plain values, safe to read concurrently.
 //

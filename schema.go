@@ -56,7 +56,7 @@ func (t jsonType) want() string {
 type special uint8
 
 const (
-	plain special = iota
+	_ special = iota // none: the field is checked by its types alone
 	// specNode is a serialized DOM node (nodeShape), with its children
 	// nested at most MaxNodeDepth deep, and a tagName if it is an element.
 	specNode
