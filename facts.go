@@ -174,7 +174,9 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 // Events that do not have the shape the facts read are skipped.
 func (r *Recorder) eventFacts(s *storage.Session, st *factState, e *Event, window string) {
 	ts := e.Timestamp
-	if e.Type == IncrementalSnapshot {
+	switch e.Type {
+	case Meta, Custom, Plugin:
+	case IncrementalSnapshot:
 		source, err := e.Source()
 		if err != nil {
 			return
@@ -185,6 +187,8 @@ func (r *Recorder) eventFacts(s *storage.Session, st *factState, e *Event, windo
 		if source != SourceMouseInteraction && source != SourceViewportResize && source != SourceLog {
 			return // the facts read nothing else of incremental snapshots
 		}
+	default:
+		return // nor of other events
 	}
 	data, err := e.readTree()
 	if err != nil {
