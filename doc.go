@@ -46,9 +46,10 @@
 //
 // [DecodeBatch] reads an ingest body into a [Batch] of rrweb 2.x [Event]s in
 // one pass; [Batch.Validate] checks the ids and, by event type and
-// incremental [Source], the fields the pipeline reads, and every error is a
+// incremental [Source], the fields of the rrweb event model, written once
+// in one table that the typed data structs are held to; every error is a
 // [*ValidationError] whose path names the field
-// ("events[12].data.source: want a number"). Decoding is lossless: an
+// ("events[12].data.source: want an integer"). Decoding is lossless: an
 // event's Data stays the JSON it arrived as, and unknown event types,
 // sources and keys at any level pass through untouched (what masking then
 // keeps of them is in the Privacy section). Events packed by

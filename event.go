@@ -55,6 +55,9 @@ const (
 // packer's v, keys of future rrweb versions) is kept in Extra, so an event
 // decodes and encodes without loss. Data is the source of truth; the typed
 // accessors ([Event.Meta], [Event.Mutation], ...) decode it for reading.
+// [Batch.Validate] keeps Data decoded in the event for the steps after it,
+// which read it so: change an event's Data only before it is validated, or
+// put a new Event in its place.
 //
 // An Event is a value; methods that only read it may be called concurrently.
 type Event struct {
@@ -62,6 +65,8 @@ type Event struct {
 	Timestamp float64 // milliseconds since the Unix epoch, as the browser sent it
 	Data      json.RawMessage
 	Extra     map[string]json.RawMessage
+
+	tree *jsonx.Object // Data decoded once; validation, masking, facts and encoding read it
 }
 
 // Time returns the event's timestamp as a time.Time.
@@ -376,10 +381,12 @@ func (d *decoder) event(p *jsonx.Parser, e *Event, path string) error {
 }
 
 // Validate checks the batch's ids, its size, and the shape of its events:
-// the envelope, and in Data the fields the pipeline reads, by event type and
-// incremental source. Unknown event types and sources pass, as do unknown
-// fields. The error is a [*ValidationError] naming the first offending
-// field.
+// the envelope, and in Data the fields of the rrweb event model by event
+// type and incremental source (schema.go). Unknown event types and sources
+// pass, as do unknown fields; of a key given twice the last counts, as in
+// the player. The error is a [*ValidationError] naming the first offending
+// field. Validate keeps each event's Data decoded, for the steps after it,
+// so it changes the batch.
 func (b *Batch) Validate() error {
 	switch {
 	case !storage.ValidID(b.Site, 1):

@@ -204,9 +204,11 @@ func TestValidate(t *testing.T) {
 		{"meta width not a number", ev(`{"type":4,"data":{"href":"h","width":"1"},"timestamp":1}`), "events[0].data.width: want a number"},
 
 		{"source missing", inc(`{"id":1}`), "events[0].data.source: missing, want an integer"},
-		{"source not a number", inc(`{"source":"0"}`), "events[0].data.source: want a number"},
+		{"source not a number", inc(`{"source":"0"}`), "events[0].data.source: want an integer"},
 		{"source fractional", inc(`{"source":0.5}`), "events[0].data.source: want an integer"},
-		{"source given twice", inc(`{"source":0,"adds":[],"source":5}`), "events[0].data.source: given twice"},
+		// Of a key given twice the last counts, as in the player's JSON.parse.
+		{"source given twice, the last counts", inc(`{"source":0,"adds":[],"source":5}`), "events[0].data.id: missing, want an integer"},
+		{"field given twice, the last counts", inc(`{"source":5,"id":"x","text":"a","id":1}`), ""},
 
 		{"snapshot node missing", ev(`{"type":2,"data":{},"timestamp":1}`), "events[0].data.node: missing, want an object"},
 		{"snapshot node not an object", ev(`{"type":2,"data":{"node":[]},"timestamp":1}`), "events[0].data.node: want an object"},

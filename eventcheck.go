@@ -1,255 +1,298 @@
 package replay
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strconv"
 
 	"github.com/sessionreplay/replay/internal/jsonx"
 )
 
-// This file checks the Data of events: the fields the pipeline reads must
-// have the types rrweb gives them. Paths in errors are relative to the event
-// ("data.adds[3].node.id"); Batch.Validate puts "events[i]" in front.
+// This file checks the Data of events against the schema (schema.go): the
+// fields the pipeline reads must have the types rrweb gives them. Data is
+// decoded once, into the event's tree, which the steps after validation
+// read. Paths in errors are relative to the event ("data.adds[3].node.id");
+// Batch.Validate puts "events[i]" in front.
+//
+// Of a key given twice, the tree keeps the last value, as JSON.parse does
+// in the player; everything after validation reads the tree, so what is
+// checked is what is masked, stored and replayed.
 
-// validate checks one event.
+// validate checks one event, decoding its Data into e.tree unless it is
+// decoded already.
 func (e *Event) validate() error {
 	if math.IsNaN(e.Timestamp) || math.IsInf(e.Timestamp, 0) {
 		return &ValidationError{Path: "timestamp", Msg: "want a number"}
 	}
-	p := jsonx.NewParser(e.Data)
-	if p.Kind() != "object" {
-		return &ValidationError{Path: "data", Msg: "want an object"}
+	data, err := e.dataTree()
+	if err != nil {
+		return err
 	}
-	var err error
-	switch e.Type {
-	case FullSnapshot:
-		err = checkObject(p, fullSnapshotRules, fullSnapshotSpecial)
-	case IncrementalSnapshot:
-		err = checkIncremental(p)
-	case Meta:
-		err = checkObject(p, metaRules, nil)
-	case Custom:
-		err = checkObject(p, customRules, nil)
-	case Plugin:
-		err = checkPlugin(p)
-	default:
-		err = p.Skip()
-	}
-	if err == nil {
-		err = p.End()
-	}
-	var se *jsonx.SyntaxError
-	if errors.As(err, &se) {
-		return &ValidationError{Path: "data", Msg: "invalid JSON: " + se.Error()}
-	}
+	err = checkData(e.Type, data)
 	prefixPath(err, "data")
 	return err
 }
 
-// rule says what a field must hold: a set of allowed JSON types, and
-// whether it must be there.
-type rule uint8
-
-const (
-	num rule = 1 << iota
-	integer
-	str
-	boolean
-	null
-	object
-	array
-	required
-)
-
-// fieldRules are the rules for the fields of one object; fields without a
-// rule may hold anything.
-type fieldRules map[string]rule
-
-// want describes r for an error message.
-func (r rule) want() string {
-	var s string
-	switch {
-	case r&integer != 0:
-		s = "an integer"
-	case r&num != 0:
-		s = "a number"
-	case r&str != 0:
-		s = "a string"
-	case r&boolean != 0:
-		s = "a boolean"
-	case r&object != 0:
-		s = "an object"
-	case r&array != 0:
-		s = "an array"
+// dataTree returns e's Data decoded, decoding it into e.tree the first
+// time. Errors are ValidationErrors on "data".
+func (e *Event) dataTree() (*jsonx.Object, error) {
+	if e.tree != nil {
+		return e.tree, nil
 	}
-	if r&null != 0 {
-		s += " or null"
+	o, err := decodeTree(e.Data)
+	if err != nil {
+		return nil, err
 	}
-	return s
+	e.tree = o
+	return o, nil
 }
 
-// check reads the next value, reporting a ValidationError on key when it
-// breaks r.
-func (r rule) check(p *jsonx.Parser, key string) error {
-	var ok bool
-	switch p.Kind() {
-	case "number":
-		if r&integer != 0 {
-			f, err := p.Number()
-			if err != nil {
-				return err
-			}
-			if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-				return &ValidationError{Path: key, Msg: "want " + r.want()}
-			}
+// readTree returns e's Data decoded, from e.tree when it is set, without
+// keeping it: for the methods that only read an event.
+func (e *Event) readTree() (*jsonx.Object, error) {
+	if e.tree != nil {
+		return e.tree, nil
+	}
+	return decodeTree(e.Data)
+}
+
+// decodeTree decodes the Data of an event, which must be a JSON object.
+// Errors are ValidationErrors on "data".
+func decodeTree(data []byte) (*jsonx.Object, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, &ValidationError{Path: "data", Msg: "want an object"}
+	}
+	v, err := jsonx.Decode(data)
+	if err != nil {
+		var se *jsonx.SyntaxError
+		if errors.As(err, &se) {
+			return nil, &ValidationError{Path: "data", Msg: "invalid JSON: " + se.Error()}
+		}
+		return nil, &ValidationError{Path: "data", Msg: err.Error()}
+	}
+	o, ok := v.(*jsonx.Object)
+	if !ok { // unreachable: the text starts with '{'
+		return nil, &ValidationError{Path: "data", Msg: "want an object"}
+	}
+	return o, nil
+}
+
+// checkData checks the data of an event of type typ against its shape.
+func checkData(typ EventType, data *jsonx.Object) error {
+	var s *shape
+	switch typ {
+	case IncrementalSnapshot:
+		source, err := sourceOf(data)
+		if err != nil {
+			return err
+		}
+		if s = sourceShapes[source]; s == nil {
+			s = sourceOnly
+		}
+	default:
+		if s = eventShapes[typ]; s == nil {
 			return nil
 		}
-		ok = r&num != 0
-	case "string":
-		ok = r&str != 0
-	case "boolean":
-		ok = r&boolean != 0
-	case "null":
-		ok = r&null != 0
-	case "object":
-		ok = r&object != 0
-	case "array":
-		ok = r&array != 0
 	}
-	if err := p.Skip(); err != nil || ok {
+	if err := checkObject(data, s, 0); err != nil || typ != Plugin {
 		return err
 	}
-	return &ValidationError{Path: key, Msg: "want " + r.want()}
-}
-
-// checker checks a value the parser is at, reading it.
-type checker func(p *jsonx.Parser) error
-
-// checkObject reads an object, checking its fields against rules, or, for
-// the fields in special, with their checker. It reports missing required
-// fields.
-func checkObject(p *jsonx.Parser, rules fieldRules, special map[string]checker) error {
-	if p.Kind() != "object" {
-		if err := p.Skip(); err != nil {
-			return err
-		}
-		return &ValidationError{Msg: "want an object"}
-	}
-	var buf [8]string
-	seen := buf[:0] // required fields seen
-	err := p.Object(func(key string) error {
-		r, ok := rules[key]
-		if r&required != 0 {
-			// Of a key given twice, JSON.parse keeps the last and
-			// encoding/json merges; refuse rather than guess.
-			if slices.Contains(seen, key) {
-				return &ValidationError{Path: key, Msg: "given twice"}
-			}
-			seen = append(seen, key)
-		}
-		if c := special[key]; c != nil {
-			err := c(p)
-			prefixPath(err, key)
-			return err
-		}
-		if !ok {
-			return p.Skip()
-		}
-		return r.check(p, key)
-	})
-	if err != nil {
-		return err
-	}
-	if len(seen) == requiredCount(rules) {
+	plugin, _ := data.Get("plugin").(string)
+	payload, ok := data.Lookup("payload")
+	ps := pluginPayloads[plugin]
+	if ps == nil || !ok {
 		return nil
 	}
-	missing := ""
-	for key, r := range rules { // the first missing key by name, for stable errors
-		if r&required != 0 && !slices.Contains(seen, key) && (missing == "" || key < missing) {
-			missing = key
-		}
+	o, ok := payload.(*jsonx.Object)
+	if !ok {
+		return &ValidationError{Path: "payload", Msg: "want an object"}
 	}
-	return &ValidationError{Path: missing, Msg: "missing, want " + rules[missing].want()}
-}
-
-// requiredCount counts the required fields of rules.
-func requiredCount(rules fieldRules) int {
-	n := 0
-	for _, r := range rules {
-		if r&required != 0 {
-			n++
-		}
-	}
-	return n
-}
-
-// arrayOf returns a checker for an array whose elements pass elem.
-func arrayOf(elem checker) checker {
-	return func(p *jsonx.Parser) error {
-		if p.Kind() != "array" {
-			if err := p.Skip(); err != nil {
-				return err
-			}
-			return &ValidationError{Msg: "want an array"}
-		}
-		return p.Array(func(i int) error {
-			err := elem(p)
-			if err != nil {
-				prefixPath(err, "["+strconv.Itoa(i)+"]")
-			}
-			return err
-		})
-	}
-}
-
-// objectOf returns a checker for an object following rules.
-func objectOf(rules fieldRules) checker {
-	return func(p *jsonx.Parser) error { return checkObject(p, rules, nil) }
-}
-
-// stringOf checks a string.
-func stringOf(p *jsonx.Parser) error {
-	_, err := p.Text()
-	if err == jsonx.ErrWrongType {
-		return &ValidationError{Msg: "want a string"}
-	}
+	err := checkObject(o, ps, 0)
+	prefixPath(err, "payload")
 	return err
 }
 
-var (
-	metaRules           = fieldRules{"href": str | required, "width": num, "height": num}
-	customRules         = fieldRules{"tag": str | required}
-	fullSnapshotRules   = fieldRules{"node": object | required, "initialOffset": object}
-	fullSnapshotSpecial = map[string]checker{
-		"node":          topNode,
-		"initialOffset": objectOf(fieldRules{"left": num, "top": num}),
+// sourceOf returns the source of the data of an incremental snapshot.
+func sourceOf(data *jsonx.Object) (Source, error) {
+	v, ok := data.Lookup("source")
+	if !ok {
+		return 0, &ValidationError{Path: "source", Msg: "missing, want an integer"}
 	}
-)
-
-func topNode(p *jsonx.Parser) error { return checkNode(p, 0) }
-
-// checkChildNodes checks the children of a node at depth.
-func checkChildNodes(p *jsonx.Parser, depth int) error {
-	if p.Kind() != "array" {
-		return array.check(p, "childNodes")
+	n, ok := v.(json.Number)
+	if !ok || !isInteger(n) {
+		return 0, &ValidationError{Path: "source", Msg: "want an integer"}
 	}
-	for i := 0; ; i++ {
-		more, err := p.Element(i)
-		if err != nil || !more {
-			return err
+	f, _ := strconv.ParseFloat(string(n), 64)
+	if f < math.MinInt32 || f > math.MaxInt32 {
+		return 0, &ValidationError{Path: "source", Msg: "want an integer of 32 bits"}
+	}
+	return Source(f), nil
+}
+
+// has reports whether the decoded value v is of one of the types of t.
+func (t jsonType) has(v any) bool {
+	switch v := v.(type) {
+	case json.Number:
+		if t&tNumber != 0 {
+			return true
 		}
-		if err := checkNode(p, depth+1); err != nil {
-			var ve *ValidationError
-			if errors.As(err, &ve) && ve.Msg != deepMsg {
-				prefixPath(err, "childNodes["+strconv.Itoa(i)+"]")
+		return t&tInteger != 0 && isInteger(v)
+	case string:
+		return t&tString != 0
+	case bool:
+		return t&tBool != 0
+	case nil:
+		return t&tNull != 0
+	case *jsonx.Object:
+		return t&tObject != 0
+	case []any:
+		return t&tArray != 0
+	}
+	return false
+}
+
+// isInteger reports whether the number n has an integral value of at most
+// 2^53 in magnitude, which a browser holds exactly.
+func isInteger(n json.Number) bool {
+	s := string(n)
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	if len(s) > 0 && len(s) <= 15 {
+		digits := true
+		for i := 0; i < len(s) && digits; i++ {
+			digits = s[i] >= '0' && s[i] <= '9'
+		}
+		if digits {
+			return true
+		}
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	return err == nil && f == math.Trunc(f) && math.Abs(f) <= 1<<53
+}
+
+// checkObject checks the members of o that are fields of s, in the order
+// they came, then that the required fields of s are there. depth is the
+// nesting of the node o is part of, for nodes' children.
+func checkObject(o *jsonx.Object, s *shape, depth int) error {
+	for _, m := range o.Members {
+		f := s.lookup(m.Key)
+		if f == nil {
+			continue
+		}
+		if err := checkField(m.Value, f, depth); err != nil {
+			if !(f.special == specChildren && isDeep(err)) {
+				// Too deep is reported on the top node.
+				prefixPath(err, m.Key)
 			}
 			return err
 		}
 	}
+	for i := range s.fields {
+		f := &s.fields[i]
+		if f.required {
+			if _, ok := o.Lookup(f.name); !ok {
+				return &ValidationError{Path: f.name, Msg: "missing, want " + f.types.want()}
+			}
+		}
+	}
+	return nil
+}
+
+// checkField checks the value v of field f; the error's path is relative
+// to v.
+func checkField(v any, f *dataField, depth int) error {
+	switch f.special {
+	case specNode:
+		return checkNode(v, 0)
+	case specChildren:
+		return checkChildNodes(v, depth)
+	case specAttributes:
+		return checkAttributes(v)
+	}
+	if !f.types.has(v) {
+		return &ValidationError{Msg: "want " + f.types.want()}
+	}
+	switch v := v.(type) {
+	case *jsonx.Object:
+		if f.shape != nil {
+			return checkObject(v, f.shape, depth)
+		}
+	case []any:
+		for i, elem := range v {
+			var err error
+			switch o, ok := elem.(*jsonx.Object); {
+			case f.shape != nil && !ok:
+				err = &ValidationError{Msg: "want an object"}
+			case f.shape != nil:
+				err = checkObject(o, f.shape, depth)
+			case f.elems != 0 && !f.elems.has(elem):
+				err = &ValidationError{Msg: "want " + f.elems.want()}
+			}
+			if err != nil {
+				prefixPath(err, "["+strconv.Itoa(i)+"]")
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// numberIs reports whether n is the number want.
+func numberIs(n json.Number, want int) bool {
+	if len(n) == 1 {
+		return int(n[0]-'0') == want
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	return err == nil && f == float64(want)
+}
+
+var deepMsg = fmt.Sprintf("nodes nested deeper than %d", MaxNodeDepth)
+
+func isDeep(err error) bool {
+	var ve *ValidationError
+	return errors.As(err, &ve) && ve.Msg == deepMsg
+}
+
+// checkNode checks a serialized node at depth and its children, nested at
+// most MaxNodeDepth deep.
+func checkNode(v any, depth int) error {
+	if depth >= MaxNodeDepth {
+		return &ValidationError{Msg: deepMsg}
+	}
+	o, ok := v.(*jsonx.Object)
+	if !ok {
+		return &ValidationError{Msg: "want an object"}
+	}
+	if err := checkObject(o, nodeShape, depth); err != nil {
+		return err
+	}
+	if typ, _ := o.Get("type").(json.Number); numberIs(typ, int(ElementNode)) {
+		if _, ok := o.Lookup("tagName"); !ok {
+			return &ValidationError{Path: "tagName", Msg: "missing, want a string"}
+		}
+	}
+	return nil
+}
+
+// checkChildNodes checks the children of a node at depth.
+func checkChildNodes(v any, depth int) error {
+	a, ok := v.([]any)
+	if !ok {
+		return &ValidationError{Msg: "want an array"}
+	}
+	for i, child := range a {
+		if err := checkNode(child, depth+1); err != nil {
+			if !isDeep(err) {
+				prefixPath(err, "["+strconv.Itoa(i)+"]")
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // checkAttributes checks an element's attributes (in a serialized node or
@@ -259,262 +302,46 @@ func checkChildNodes(p *jsonx.Parser, depth int) error {
 // string, false (removed) or [value, priority] (see checkStyleObject). The
 // masker would not know how to mask anything else, so it is refused,
 // naming the attribute.
-func checkAttributes(p *jsonx.Parser) error {
-	if p.Kind() != "object" {
-		return object.check(p, "")
-	}
-	return p.Object(func(key string) error {
-		switch p.Kind() {
-		case "object":
-			if key == "style" {
-				return checkStyleObject(p)
-			}
-			fallthrough
-		case "array":
-			if err := p.Skip(); err != nil {
-				return err
-			}
-			return &ValidationError{Path: key, Msg: "want a string, number, boolean or null"}
-		}
-		return p.Skip()
-	})
-}
-
-// checkStyleObject checks the style of an rrweb attribute change given as
-// properties: {"color": "red", "width": false, "top": ["0", "important"]}.
-func checkStyleObject(p *jsonx.Parser) error {
-	return p.Object(func(prop string) error {
-		switch p.Kind() {
-		case "string", "boolean", "null":
-			return p.Skip()
-		case "array":
-			n := 0
-			err := p.Array(func(int) error {
-				if n++; n > 2 || p.Kind() != "string" {
-					if err := p.Skip(); err != nil {
-						return err
-					}
-					return &ValidationError{Path: "style." + prop, Msg: "want [value, priority] strings"}
-				}
-				return p.Skip()
-			})
-			return err
-		}
-		if err := p.Skip(); err != nil {
-			return err
-		}
-		return &ValidationError{Path: "style." + prop, Msg: "want a string, false or [value, priority]"}
-	})
-}
-
-var deepMsg = fmt.Sprintf("nodes nested deeper than %d", MaxNodeDepth)
-
-// checkNode checks a serialized node and its children, nested at most
-// MaxNodeDepth deep.
-func checkNode(p *jsonx.Parser, depth int) error {
-	if depth >= MaxNodeDepth {
-		return &ValidationError{Msg: deepMsg}
-	}
-	if p.Kind() != "object" {
-		if err := p.Skip(); err != nil {
-			return err
-		}
+func checkAttributes(v any) error {
+	o, ok := v.(*jsonx.Object)
+	if !ok {
 		return &ValidationError{Msg: "want an object"}
 	}
-	var sawID, sawType, sawTag bool
-	typ := -1
-	err := func() error {
-		for n := 0; ; n++ {
-			key, more, err := p.Member(n)
-			if err != nil || !more {
-				return err
-			}
-			switch key {
-			case "id":
-				sawID = true
-				err = integer.check(p, key)
-			case "type":
-				sawType = true
-				typ, err = p.Integer()
-				if err == jsonx.ErrWrongType {
-					err = &ValidationError{Path: key, Msg: "want an integer"}
+	for _, m := range o.Members {
+		switch val := m.Value.(type) {
+		case *jsonx.Object:
+			if m.Key == "style" {
+				if err := checkStyleObject(val); err != nil {
+					return err
 				}
-			case "tagName":
-				sawTag = true
-				err = str.check(p, key)
-			case "attributes":
-				err = checkAttributes(p)
-				prefixPath(err, key)
-			case "textContent":
-				err = (str | null).check(p, key)
-			case "name", "publicId", "systemId":
-				err = str.check(p, key)
-			case "rootId":
-				err = integer.check(p, key)
-			case "childNodes":
-				err = checkChildNodes(p, depth)
-			default:
-				err = p.Skip()
+				continue
 			}
-			if err != nil {
-				return err
-			}
+			return &ValidationError{Path: m.Key, Msg: "want a string, number, boolean or null"}
+		case []any:
+			return &ValidationError{Path: m.Key, Msg: "want a string, number, boolean or null"}
 		}
-	}()
-	switch {
-	case err != nil:
-		return err
-	case !sawID:
-		return &ValidationError{Path: "id", Msg: "missing, want an integer"}
-	case !sawType:
-		return &ValidationError{Path: "type", Msg: "missing, want an integer"}
-	case typ == int(ElementNode) && !sawTag:
-		return &ValidationError{Path: "tagName", Msg: "missing, want a string"}
 	}
 	return nil
 }
 
-// The rules for each incremental source; sources not listed pass.
-var (
-	sourceOnly     = fieldRules{"source": integer | required}
-	positionsRules = withSource(fieldRules{"positions": array | required})
-	positions      = map[string]checker{"positions": arrayOf(objectOf(fieldRules{
-		"x": num, "y": num, "id": integer, "timeOffset": num}))}
-
-	mutationRules = withSource(fieldRules{"texts": array, "attributes": array, "removes": array, "adds": array})
-	mutation      = map[string]checker{
-		"texts": arrayOf(objectOf(fieldRules{"id": integer | required, "value": str | null})),
-		"attributes": arrayOf(func(p *jsonx.Parser) error {
-			return checkObject(p, fieldRules{"id": integer | required, "attributes": object | required},
-				map[string]checker{"attributes": checkAttributes})
-		}),
-		"removes": arrayOf(objectOf(fieldRules{"parentId": integer | required, "id": integer | required})),
-		"adds": arrayOf(func(p *jsonx.Parser) error {
-			return checkObject(p, fieldRules{"parentId": integer | required, "nextId": integer | null,
-				"previousId": integer | null, "node": object | required},
-				map[string]checker{"node": topNode})
-		}),
-	}
-
-	selectionRules = withSource(fieldRules{"ranges": array | required})
-	selection      = map[string]checker{"ranges": arrayOf(objectOf(fieldRules{
-		"start": integer | required, "startOffset": integer, "end": integer | required, "endOffset": integer}))}
-
-	sourceRules = withSources(map[Source]fieldRules{
-		SourceMouseInteraction:  {"type": integer | required, "id": integer | required, "x": num, "y": num, "pointerType": integer},
-		SourceScroll:            {"id": integer | required, "x": num, "y": num},
-		SourceViewportResize:    {"width": num | required, "height": num | required},
-		SourceInput:             {"id": integer | required, "text": str | required, "isChecked": boolean, "userTriggered": boolean},
-		SourceMediaInteraction:  {"type": integer | required, "id": integer | required},
-		SourceStyleSheetRule:    {"id": integer, "styleId": integer},
-		SourceStyleDeclaration:  {"id": integer, "styleId": integer},
-		SourceCanvasMutation:    {"id": integer | required, "type": integer},
-		SourceAdoptedStyleSheet: {"id": integer | required, "styleIds": array},
-	})
-)
-
-// withSources adds the source field to the rules of every source.
-func withSources(m map[Source]fieldRules) map[Source]fieldRules {
-	for s, r := range m {
-		m[s] = withSource(r)
-	}
-	return m
-}
-
-func checkIncremental(p *jsonx.Parser) error {
-	// rrweb writes the source first; find it without reading the rest.
-	source, err := findSource(p.Input())
-	if err != nil {
-		return err
-	}
-	var rules fieldRules
-	var special map[string]checker
-	switch s := Source(source); s {
-	case SourceMutation:
-		rules, special = mutationRules, mutation
-	case SourceMouseMove, SourceTouchMove, SourceDrag:
-		rules, special = positionsRules, positions
-	case SourceSelection:
-		rules, special = selectionRules, selection
-	default:
-		rules = sourceRules[s]
-	}
-	if rules == nil {
-		rules = sourceOnly
-	}
-	return checkObject(p, rules, special)
-}
-
-// errStop ends a walk over an object early.
-var errStop = errors.New("stop")
-
-// findSource returns the integer value of the first "source" key of the
-// object data. (checkObject then makes sure it is the only one.)
-func findSource(data []byte) (int, error) {
-	p := jsonx.NewParser(data)
-	source, found := 0, false
-	err := p.Object(func(key string) error {
-		if key != "source" {
-			return p.Skip()
-		}
-		if p.Kind() != "number" {
-			if err := p.Skip(); err != nil {
-				return err
+// checkStyleObject checks the style of an rrweb attribute change given as
+// properties: {"color": "red", "width": false, "top": ["0", "important"]}.
+func checkStyleObject(o *jsonx.Object) error {
+	for _, m := range o.Members {
+		switch val := m.Value.(type) {
+		case string, bool, nil:
+		case []any:
+			if len(val) > 2 {
+				return &ValidationError{Path: "style." + m.Key, Msg: "want [value, priority] strings"}
 			}
-			return &ValidationError{Path: "source", Msg: "want a number"}
-		}
-		s, err := p.Integer()
-		if err == jsonx.ErrWrongType {
-			return &ValidationError{Path: "source", Msg: "want an integer"}
-		}
-		source, found = s, err == nil
-		if err != nil {
-			return err
-		}
-		return errStop
-	})
-	switch {
-	case found:
-		return source, nil
-	case err != nil:
-		return 0, err
-	}
-	return 0, &ValidationError{Path: "source", Msg: "missing, want an integer"}
-}
-
-var pluginRules = fieldRules{"plugin": str | required}
-
-// withSource adds the source field to the rules of a source.
-func withSource(r fieldRules) fieldRules {
-	r = maps.Clone(r)
-	r["source"] = integer | required
-	return r
-}
-
-var consoleSpecial = map[string]checker{"trace": arrayOf(stringOf), "payload": arrayOf(stringOf)}
-
-func checkPlugin(p *jsonx.Parser) error {
-	var plugin string
-	var payload []byte
-	err := checkObject(p, pluginRules, map[string]checker{
-		"plugin": func(p *jsonx.Parser) error {
-			s, err := p.Text()
-			if err == jsonx.ErrWrongType {
-				return &ValidationError{Msg: "want a string"}
+			for _, s := range val {
+				if _, ok := s.(string); !ok {
+					return &ValidationError{Path: "style." + m.Key, Msg: "want [value, priority] strings"}
+				}
 			}
-			plugin = s
-			return err
-		},
-		"payload": func(p *jsonx.Parser) error {
-			raw, err := p.Raw()
-			payload = raw
-			return err
-		},
-	})
-	if err != nil || plugin != ConsolePlugin || payload == nil {
-		return err
+		default:
+			return &ValidationError{Path: "style." + m.Key, Msg: "want a string, false or [value, priority]"}
+		}
 	}
-	err = checkObject(jsonx.NewParser(payload), fieldRules{"level": str | required, "trace": array, "payload": array}, consoleSpecial)
-	prefixPath(err, "payload")
-	return err
+	return nil
 }

@@ -3,15 +3,22 @@ package replay
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/sessionreplay/replay/internal/jsonx"
 )
 
 // This file is the typed side of the rrweb 2.x event model: the enums and
-// the shape of Data for every event type and incremental source. The typed
-// accessors on Event decode Data for reading; they need not be lossless
-// (unknown fields are dropped), Event.Data stays the source of truth.
+// the shape of Data for every event type and incremental source, as Go
+// structs whose json tags and types a test holds to the schema (schema.go).
+// The typed accessors on Event decode Data for reading, from the tree
+// validation keeps when there is one; they need not be lossless (unknown
+// fields are dropped), Event.Data stays the source of truth.
 //
 // The data types are plain values, safe to read concurrently.
 //
@@ -406,11 +413,43 @@ func (e *Event) Source() (Source, error) {
 	if e.Type != IncrementalSnapshot {
 		return 0, fmt.Errorf("replay: type %v has no source", e.Type)
 	}
-	s, err := findSource(e.Data)
+	var s Source
+	var err error
+	if e.tree != nil {
+		s, err = sourceOf(e.tree)
+	} else {
+		s, err = findSource(e.Data)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("replay: data: %w", err)
 	}
-	return Source(s), nil
+	return s, nil
+}
+
+// findSource returns the value of the "source" key of the object data,
+// for events not decoded yet. Of a key given twice the last counts, as in
+// the tree.
+func findSource(data []byte) (Source, error) {
+	p := jsonx.NewParser(data)
+	source, found := Source(0), false
+	err := p.Object(func(key string) error {
+		if key != "source" {
+			return p.Skip()
+		}
+		s, err := p.Integer()
+		if err == jsonx.ErrWrongType {
+			return &ValidationError{Path: "source", Msg: "want an integer"}
+		}
+		source, found = Source(s), err == nil
+		return err
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case !found:
+		return 0, &ValidationError{Path: "source", Msg: "missing, want an integer"}
+	}
+	return source, nil
 }
 
 // decodeData decodes e's data after checking its type, and for incremental
@@ -425,15 +464,15 @@ func decodeData[T any](e *Event, typ EventType, sources ...Source) (T, error) {
 		if err != nil {
 			return d, err
 		}
-		ok := false
-		for _, want := range sources {
-			ok = ok || s == want
-		}
-		if !ok {
+		if !slices.Contains(sources, s) {
 			return d, fmt.Errorf("replay: want source %v, have %v", sources[0], s)
 		}
 	}
-	if err := jsonx.DecodeStrict(e.Data, &d); err != nil {
+	tree, err := e.readTree()
+	if err == nil {
+		d, err = treeAs[T](tree)
+	}
+	if err != nil {
 		return d, fmt.Errorf("replay: %v data: %w", typ, err)
 	}
 	return d, nil
@@ -466,8 +505,12 @@ func (e *Event) Console() (ConsolePayload, error) {
 	if p.Plugin != ConsolePlugin {
 		return ConsolePayload{}, fmt.Errorf("replay: want plugin %s, have %q", ConsolePlugin, p.Plugin)
 	}
-	var c ConsolePayload
-	if err := jsonx.DecodeStrict(p.Payload, &c); err != nil {
+	tree, err := e.readTree()
+	if err != nil {
+		return ConsolePayload{}, fmt.Errorf("replay: console payload: %w", err)
+	}
+	c, err := treeAs[ConsolePayload](tree.Get("payload"))
+	if err != nil {
 		return c, fmt.Errorf("replay: console payload: %w", err)
 	}
 	return c, nil
@@ -541,4 +584,206 @@ func (e *Event) AdoptedStyleSheet() (AdoptedStyleSheetData, error) {
 // CustomElement returns the data of a CustomElement event.
 func (e *Event) CustomElement() (CustomElementData, error) {
 	return decodeData[CustomElementData](e, IncrementalSnapshot, SourceCustomElement)
+}
+
+// treeAs decodes x, a value of a tree jsonx.Decode made, into a T, as
+// json.Unmarshal would decode its JSON, but matching struct fields by their
+// json tag exactly, as browsers read keys. (The tags are those of the
+// schema; a test checks it.) Strings are copied out of the tree, so the
+// result does not keep the event's JSON alive.
+func treeAs[T any](x any) (T, error) {
+	var d T
+	err := fromTree(x, reflect.ValueOf(&d).Elem(), "")
+	return d, err
+}
+
+// typeError is a value of the wrong JSON type for a Go field.
+type typeError struct {
+	path string
+	want string
+	got  string
+}
+
+func (e *typeError) Error() string {
+	if e.path == "" {
+		return fmt.Sprintf("want %s, got %s", e.want, e.got)
+	}
+	return fmt.Sprintf("%s: want %s, got %s", e.path, e.want, e.got)
+}
+
+// kindOf names the JSON type of a decoded value.
+func kindOf(x any) string {
+	switch x.(type) {
+	case *jsonx.Object:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	}
+	return "null"
+}
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// fromTree sets v from the decoded value x; path names x in errors.
+func fromTree(x any, v reflect.Value, path string) error {
+	if x == nil {
+		v.SetZero()
+		return nil
+	}
+	if v.Type() == rawMessageType {
+		b, err := jsonx.Marshal(x)
+		v.SetBytes(b)
+		return err
+	}
+	wrong := func(want string) error { return &typeError{path: path, want: want, got: kindOf(x)} }
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		return fromTree(x, v.Elem(), path)
+	case reflect.Struct:
+		o, ok := x.(*jsonx.Object)
+		if !ok {
+			return wrong("an object")
+		}
+		fields := structFields(v.Type())
+		for _, m := range o.Members {
+			if i, ok := fields[m.Key]; ok {
+				if err := fromTree(m.Value, v.Field(i), joinPath(path, m.Key)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	case reflect.Slice:
+		a, ok := x.([]any)
+		if !ok {
+			return wrong("an array")
+		}
+		v.Set(reflect.MakeSlice(v.Type(), len(a), len(a)))
+		for i, elem := range a {
+			if err := fromTree(elem, v.Index(i), path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Map:
+		o, ok := x.(*jsonx.Object)
+		if !ok || v.Type().Key().Kind() != reflect.String {
+			return wrong("an object")
+		}
+		v.Set(reflect.MakeMapWithSize(v.Type(), len(o.Members)))
+		for _, m := range o.Members {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if err := fromTree(m.Value, elem, joinPath(path, m.Key)); err != nil {
+				return err
+			}
+			v.SetMapIndex(reflect.ValueOf(strings.Clone(m.Key)).Convert(v.Type().Key()), elem)
+		}
+		return nil
+	case reflect.String:
+		s, ok := x.(string)
+		if !ok {
+			return wrong("a string")
+		}
+		v.SetString(strings.Clone(s))
+		return nil
+	case reflect.Bool:
+		b, ok := x.(bool)
+		if !ok {
+			return wrong("a boolean")
+		}
+		v.SetBool(b)
+		return nil
+	case reflect.Float64, reflect.Float32:
+		n, ok := x.(json.Number)
+		if !ok {
+			return wrong("a number")
+		}
+		f, err := strconv.ParseFloat(string(n), 64)
+		v.SetFloat(f)
+		return err
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		n, ok := x.(json.Number)
+		if !ok {
+			return wrong("an integer")
+		}
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 || v.OverflowInt(int64(f)) {
+			return &typeError{path: path, want: "an integer", got: string(n)}
+		}
+		v.SetInt(int64(f))
+		return nil
+	case reflect.Interface:
+		if v.NumMethod() == 0 {
+			v.Set(reflect.ValueOf(plainValue(x)))
+			return nil
+		}
+	}
+	return fmt.Errorf("replay: cannot decode into %s", v.Type())
+}
+
+// plainValue turns a decoded value into what json.Unmarshal makes of it in
+// an any: objects as map[string]any, numbers as float64, strings copied.
+func plainValue(x any) any {
+	switch x := x.(type) {
+	case *jsonx.Object:
+		m := make(map[string]any, len(x.Members))
+		for _, mem := range x.Members {
+			m[strings.Clone(mem.Key)] = plainValue(mem.Value)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, elem := range x {
+			a[i] = plainValue(elem)
+		}
+		return a
+	case json.Number:
+		f, _ := strconv.ParseFloat(string(x), 64) // in range: Decode checks it
+		return f
+	case string:
+		return strings.Clone(x)
+	}
+	return x
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+var fieldCache sync.Map // reflect.Type → map[string]int
+
+// structFields maps the json names of t's exported fields to their index.
+func structFields(t reflect.Type) map[string]int {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]int)
+	}
+	fields := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		fields[name] = i
+	}
+	fieldCache.Store(t, fields)
+	return fields
 }

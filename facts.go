@@ -46,19 +46,6 @@ const (
 	tagError    = "$error"
 )
 
-// consolePlugin is the plugin name of rrweb's console recorder.
-const consolePlugin = "rrweb/console@1"
-
-// The incremental snapshot sources the facts read (rrweb IncrementalSource).
-const (
-	factMouseMove        = 1
-	factMouseInteraction = 2
-	factViewportResize   = 4
-	factInput            = 5
-	factLog              = 11 // legacy console recording
-	factClick            = 2  // MouseInteraction type Click
-)
-
 // factState is the part of the facts that must survive between batches but
 // is not a fact itself. It is stored as JSON in Session.Opaque.
 type factState struct {
@@ -157,7 +144,6 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 		s.Device, s.OS, s.Browser = c.Device, c.OS, c.Browser
 	}
 
-	rc := r.opts.RageClick
 	for i := range b.Events {
 		e := &b.Events[i]
 		ts := e.Timestamp
@@ -171,105 +157,7 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 		if t.After(s.End) {
 			s.End = t
 		}
-		switch e.Type {
-		case Meta:
-			var m struct {
-				Href   string  `json:"href"`
-				Width  float64 `json:"width"`
-				Height float64 `json:"height"`
-			}
-			if jsonx.DecodeStrict(e.Data, &m) != nil {
-				continue
-			}
-			if m.Href != "" {
-				addPage(s, st, ts, m.Href)
-			}
-			if m.Width > 0 || m.Height > 0 {
-				setViewport(s, st, ts, m.Width, m.Height)
-			}
-		case Custom:
-			var c struct {
-				Tag     string          `json:"tag"`
-				Payload json.RawMessage `json:"payload"`
-			}
-			if jsonx.DecodeStrict(e.Data, &c) != nil {
-				continue
-			}
-			switch c.Tag {
-			case tagPageview:
-				var p struct {
-					Href string `json:"href"`
-				}
-				if jsonx.DecodeStrict(c.Payload, &p) == nil && p.Href != "" {
-					addPage(s, st, ts, p.Href)
-				}
-			case tagError:
-				var p struct {
-					Message string `json:"message"`
-				}
-				_ = jsonx.DecodeStrict(c.Payload, &p)
-				if p.Message == "" {
-					p.Message = "Error"
-				}
-				addError(s, st, ts, p.Message)
-			default:
-				if c.Tag == "" || len(c.Tag) > maxTagBytes {
-					continue
-				}
-				if s.Events[c.Tag] == 0 && len(s.Events) >= maxEventTags {
-					continue
-				}
-				if s.Events == nil {
-					s.Events = make(map[string]int)
-				}
-				s.Events[c.Tag]++
-			}
-		case Plugin:
-			var p struct {
-				Plugin  string          `json:"plugin"`
-				Payload json.RawMessage `json:"payload"`
-			}
-			if jsonx.DecodeStrict(e.Data, &p) == nil && p.Plugin == consolePlugin {
-				if msg, ok := consoleError(p.Payload); ok {
-					addError(s, st, ts, msg)
-				}
-			}
-		case IncrementalSnapshot:
-			source, err := e.Source()
-			if err != nil {
-				continue
-			}
-			src := int(source)
-			if src >= factMouseMove && src <= factInput {
-				st.addActive(ts)
-			}
-			switch src {
-			case factMouseInteraction:
-				var m struct {
-					Type int      `json:"type"`
-					X    *float64 `json:"x"`
-					Y    *float64 `json:"y"`
-				}
-				if jsonx.DecodeStrict(e.Data, &m) == nil && m.Type == factClick {
-					s.Clicks++
-					if st.click(b.Window, ts, m.X, m.Y, rc) {
-						s.RageClicks++
-					}
-				}
-			case factViewportResize:
-				var m struct {
-					Width  float64 `json:"width"`
-					Height float64 `json:"height"`
-				}
-				if jsonx.DecodeStrict(e.Data, &m) == nil {
-					setViewport(s, st, ts, m.Width, m.Height)
-				}
-			case factLog:
-				if msg, ok := consoleError(e.Data); ok {
-					addError(s, st, ts, msg)
-				}
-			}
-		}
+		r.eventFacts(s, st, e, b.Window)
 	}
 	if !s.Start.IsZero() {
 		s.DurationMs = s.End.Sub(s.Start).Milliseconds()
@@ -281,27 +169,115 @@ func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now ti
 	st.save(s)
 }
 
-// consoleError returns the message of a console record at level error:
-// its arguments, each decoded from the JSON string the plugin made of it,
-// joined by spaces.
-func consoleError(payload []byte) (string, bool) {
-	var p struct {
-		Level   string            `json:"level"`
-		Payload []json.RawMessage `json:"payload"`
+// eventFacts folds one event into the facts. It reads the event's tree,
+// which masking left masked, or when it has none its Data (masked too).
+// Events that do not have the shape the facts read are skipped.
+func (r *Recorder) eventFacts(s *storage.Session, st *factState, e *Event, window string) {
+	ts := e.Timestamp
+	switch e.Type {
+	case Meta, Custom, Plugin:
+	case IncrementalSnapshot:
+		source, err := e.Source()
+		if err != nil {
+			return
+		}
+		if source >= SourceMouseMove && source <= SourceInput {
+			st.addActive(ts)
+		}
+		if source != SourceMouseInteraction && source != SourceViewportResize && source != SourceLog {
+			return // the facts read nothing else of incremental snapshots
+		}
+	default:
+		return // nor of other events
 	}
-	if jsonx.DecodeStrict(payload, &p) != nil || p.Level != "error" {
+	data, err := e.readTree()
+	if err != nil {
+		return
+	}
+	switch e.Type {
+	case Meta:
+		m, err := treeAs[MetaData](data)
+		if err != nil {
+			return
+		}
+		if m.Href != "" {
+			addPage(s, st, ts, m.Href)
+		}
+		if m.Width > 0 || m.Height > 0 {
+			setViewport(s, st, ts, m.Width, m.Height)
+		}
+	case Custom:
+		tag, ok := data.Get("tag").(string)
+		if !ok {
+			return
+		}
+		payload, _ := data.Get("payload").(*jsonx.Object)
+		switch tag {
+		case tagPageview:
+			if href, _ := payload.Get("href").(string); href != "" {
+				addPage(s, st, ts, strings.Clone(href))
+			}
+		case tagError:
+			msg, _ := payload.Get("message").(string)
+			if msg == "" {
+				msg = "Error"
+			}
+			addError(s, st, ts, msg)
+		default:
+			if tag == "" || len(tag) > maxTagBytes {
+				return
+			}
+			if s.Events[tag] == 0 && len(s.Events) >= maxEventTags {
+				return
+			}
+			if s.Events == nil {
+				s.Events = make(map[string]int)
+			}
+			s.Events[strings.Clone(tag)]++
+		}
+	case Plugin:
+		if plugin, _ := data.Get("plugin").(string); plugin == ConsolePlugin {
+			if msg, ok := consoleError(data.Get("payload")); ok {
+				addError(s, st, ts, msg)
+			}
+		}
+	case IncrementalSnapshot:
+		switch source, _ := sourceOf(data); source {
+		case SourceMouseInteraction:
+			m, err := treeAs[MouseInteractionData](data)
+			if err == nil && m.Type == Click {
+				s.Clicks++
+				if st.click(window, ts, m.X, m.Y, r.opts.RageClick) {
+					s.RageClicks++
+				}
+			}
+		case SourceViewportResize:
+			if m, err := treeAs[ViewportResizeData](data); err == nil {
+				setViewport(s, st, ts, m.Width, m.Height)
+			}
+		case SourceLog:
+			if msg, ok := consoleError(data); ok {
+				addError(s, st, ts, msg)
+			}
+		}
+	}
+}
+
+// consoleError returns the message of a console record (a decoded
+// ConsolePayload) at level error: its arguments, each decoded from the JSON
+// string the plugin made of it, joined by spaces.
+func consoleError(payload any) (string, bool) {
+	p, err := treeAs[ConsolePayload](payload)
+	if err != nil || p.Level != "error" {
 		return "", false
 	}
 	var parts []string
-	for _, raw := range p.Payload {
-		var s string
-		if jsonx.DecodeStrict(raw, &s) != nil {
-			parts = append(parts, string(raw))
-			continue
-		}
-		var inner string
-		if jsonx.DecodeStrict([]byte(s), &inner) == nil {
-			s = inner
+	for _, s := range p.Payload {
+		// A logged string is JSON text of a string; show it unquoted.
+		if strings.HasPrefix(s, `"`) {
+			if inner, err := jsonx.Decode([]byte(s)); err == nil {
+				s = inner.(string)
+			}
 		}
 		parts = append(parts, s)
 		if len(parts) > 8 {
@@ -364,7 +340,7 @@ func addPage(s *storage.Session, st *factState, ts float64, href string) {
 // maxErrorMessages by timestamp.
 func addError(s *storage.Session, st *factState, ts float64, msg string) {
 	s.Errors++
-	msg = truncateRunes(msg, maxMessageRunes)
+	msg = strings.Clone(truncateRunes(msg, maxMessageRunes)) // not the event's JSON
 	i, _ := slices.BinarySearchFunc(st.ErrorTimes, ts, func(t, x float64) int {
 		if t <= x {
 			return -1

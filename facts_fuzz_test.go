@@ -2,6 +2,7 @@ package replay
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -56,6 +57,19 @@ func FuzzFacts(f *testing.F) {
 		var st factState
 		if err := json.Unmarshal(s.Opaque, &st); err != nil || len(st.PageTimes) != len(s.Pages) {
 			t.Fatalf("state does not fit the facts: %v", err)
+		}
+
+		// Of a valid batch, the facts read from the tree validation keeps
+		// are those read from Data.
+		fromData := storage.Session{ID: "sess-0001", Site: "shop"}
+		r.updateFacts(&fromData, batch, Client{}, time.Unix(0, 0))
+		if batch.Validate() != nil {
+			return
+		}
+		fromTree := storage.Session{ID: "sess-0001", Site: "shop"}
+		r.updateFacts(&fromTree, batch, Client{}, time.Unix(0, 0))
+		if !reflect.DeepEqual(fromData, fromTree) {
+			t.Fatalf("facts from Data:\n%+v\nfrom the tree:\n%+v", fromData, fromTree)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/storage"
 	"github.com/sessionreplay/replay/storage/memstore"
 )
@@ -281,4 +283,48 @@ func TestFactsUserAgentIsReadOnce(t *testing.T) {
 	r.updateFacts(&s, mkBatch(t, "sess-0001", "w1", 0, moveEv(0)), Client{UserAgent: uaIPhone}, time.Now())
 	r.updateFacts(&s, mkBatch(t, "sess-0001", "w1", 1, moveEv(1)), Client{UserAgent: uaDesktop}, time.Now())
 	assert.Equal(t, "mobile", s.Device, "device is a start fact")
+}
+
+// TestFactsSeeMaskedValues ingests secrets in every place the facts read
+// (page URLs, error messages): the session's facts hold them masked,
+// since the facts read the events after masking.
+func TestFactsSeeMaskedValues(t *testing.T) {
+	env := newPrivEnv(t, &Policy{MaskAllInputs: true, Scrub: []string{"card"}, ScrubQueryParams: []string{"token"}})
+	env.ingest(env.r, "w1", 0,
+		metaEv(0, "https://shop.example/reset?token=MetaTokenSecret"),
+		pageviewEv(1, "https://shop.example/next?token=PageviewSecret"),
+		jsErrorEv(2, "charge 4111 1111 1111 1111 declined"),
+		consoleErrEv(3, "error", "card 5555-5555-5555-4444 refused"),
+	)
+	s, err := env.r.Session(context.Background(), "shop", privSession)
+	require.NoError(t, err)
+	facts, err := json.Marshal(s)
+	require.NoError(t, err)
+	for _, secret := range []string{"MetaTokenSecret", "PageviewSecret", "4111 1111 1111 1111", "5555-5555-5555-4444"} {
+		assert.NotContains(t, string(facts), secret)
+	}
+	assert.Equal(t, []string{"https://shop.example/reset?token=***", "https://shop.example/next?token=***"}, s.Pages)
+	assert.Len(t, s.ErrorMessages, 2)
+	assert.Contains(t, s.ErrorMessages[0], "declined")
+}
+
+// TestFactsReadTheTree shows the facts read an event's decoded tree, which
+// masking rewrites in place, over its Data.
+func TestFactsReadTheTree(t *testing.T) {
+	r := factsRecorder(t)
+	b := mkBatch(t, "sess-0001", "w1", 0,
+		metaEv(0, "https://shop.example/?token=RawSecret"),
+		pageviewEv(1, "https://shop.example/next?token=RawSecret"),
+		resizeEv(2, 390, 844),
+	)
+	require.NoError(t, b.Validate())
+	for i := range b.Events {
+		require.NotNil(t, b.Events[i].tree, "Validate keeps the decoded data")
+	}
+	b.Events[0].tree.Set("href", "https://shop.example/?token=***")
+	b.Events[1].tree.Get("payload").(*jsonx.Object).Set("href", "https://shop.example/next?token=***")
+	b.Events[2].tree.Set("width", json.Number("100"))
+	s := fold(r, uaIPhone, b)
+	assert.Equal(t, []string{"https://shop.example/?token=***", "https://shop.example/next?token=***"}, s.Pages)
+	assert.Equal(t, storage.Viewport{W: 100, H: 844}, s.Viewport)
 }
