@@ -169,8 +169,13 @@ func loadedSchema(b *testing.B, n int) string {
 			b.Fatal(err)
 		}
 	}
-	if _, err := conn.Exec(ctx, "SET maintenance_work_mem = '256MB'"); err != nil {
-		b.Fatal(err)
+	// The rows of session_paths are written after the load, in one
+	// statement, rather than by the trigger row by row.
+	for _, sql := range []string{"SET maintenance_work_mem = '256MB'", "ALTER TABLE sessions DISABLE TRIGGER USER",
+		"DROP INDEX session_paths_all"} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			b.Fatalf("%s: %v", sql, err)
+		}
 	}
 	t0 := time.Now()
 	r := rand.New(rand.NewPCG(1, 2))
@@ -211,8 +216,17 @@ func loadedSchema(b *testing.B, n int) string {
 			b.Fatalf("%s: %v", def, err)
 		}
 	}
-	if _, err := conn.Exec(ctx, "ANALYZE sessions"); err != nil {
-		b.Fatal(err)
+	// As migrations/0006_list_rare.sql fills session_paths. VACUUM, as
+	// autovacuum would soon after a load, marks the pages all-visible for
+	// index-only scans.
+	for _, sql := range []string{`INSERT INTO session_paths (site, path, start_at, id)
+			SELECT DISTINCT site, p, start_at, id FROM sessions, unnest(page_paths) AS p
+			WHERE octet_length(p) <= 1000 ORDER BY 1, 2, 3, 4`,
+		"CREATE INDEX session_paths_all ON session_paths (path, start_at, id, site)",
+		"ALTER TABLE sessions ENABLE TRIGGER USER", "VACUUM ANALYZE sessions", "VACUUM ANALYZE session_paths"} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			b.Fatalf("%s: %v", sql, err)
+		}
 	}
 	b.Logf("loaded %d sessions with COPY in %v", n, time.Since(t0).Round(time.Millisecond))
 	benchSchemas[n] = schema

@@ -5,14 +5,27 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/sessionreplay/replay/storage"
 )
 
 // listQuery builds the SQL of a listing: q's filters, its cursor as a
 // keyset on (start_at, id, site) descending, and one row more than a page so
 // that the caller knows whether a next page exists.
+//
+// A filter on an exact path walks session_paths in the listing order and
+// reads each candidate's row to check the other filters. Other listings
+// select the keys of the page first, so that PostgreSQL may find them in
+// an index alone (the covering indexes of migrations/0006_list_rare.sql),
+// and then read the page's rows.
 func listQuery(q storage.Query) (string, []any, error) {
-	where, args := queryFilters(q)
+	_, byPath := indexedPath(q.URL)
+	k := sessionKeys
+	if byPath {
+		k = pathKeys
+	}
+	where, args := queryFilters(q, k)
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
@@ -24,21 +37,47 @@ func listQuery(q storage.Query) (string, []any, error) {
 		}
 		switch {
 		case q.Site == "":
-			where = append(where, fmt.Sprintf("(start_at, id, site) < (%s, %s, %s)", arg(c.Start), arg(clean(c.ID)), arg(clean(c.Site))))
+			where = append(where, fmt.Sprintf("(%s, %s, %s) < (%s, %s, %s)", k.start, k.id, k.site, arg(c.Start), arg(clean(c.ID)), arg(clean(c.Site))))
 		case q.Site < c.Site:
 			// The session of q.Site with the cursor's (Start, ID) sorts
 			// after the cursor's: it belongs to the next page.
-			where = append(where, fmt.Sprintf("(start_at, id) <= (%s, %s)", arg(c.Start), arg(clean(c.ID))))
+			where = append(where, fmt.Sprintf("(%s, %s) <= (%s, %s)", k.start, k.id, arg(c.Start), arg(clean(c.ID))))
 		default:
-			where = append(where, fmt.Sprintf("(start_at, id) < (%s, %s)", arg(c.Start), arg(clean(c.ID))))
+			where = append(where, fmt.Sprintf("(%s, %s) < (%s, %s)", k.start, k.id, arg(c.Start), arg(clean(c.ID))))
 		}
 	}
-	sql := "SELECT " + sessionColumns + " FROM sessions"
-	if len(where) > 0 {
-		sql += " WHERE " + joinAnd(where)
+	order := fmt.Sprintf(" ORDER BY %s DESC, %s DESC, %s DESC LIMIT %d", k.start, k.id, k.site, q.PageSize()+1)
+	if byPath {
+		// The rows of session_paths are renamed, so that the filters'
+		// columns are those of sessions and the order is the index's.
+		return "SELECT " + sessionColumns + ` FROM (SELECT site AS p_site, id AS p_id, start_at AS p_start, path
+			FROM session_paths) AS p JOIN sessions ON site = p_site AND id = p_id WHERE ` + joinAnd(where) + order, args, nil
 	}
-	sql += fmt.Sprintf(" ORDER BY start_at DESC, id DESC, site DESC LIMIT %d", q.PageSize()+1)
-	return sql, args, nil
+	return "SELECT " + sessionColumns + " FROM (SELECT site, id, start_at AS k_start FROM sessions WHERE " + joinAnd(where) +
+		order + ") AS k JOIN sessions USING (site, id) ORDER BY k_start DESC, id DESC, site DESC", args, nil
+}
+
+// keyColumns name the columns of a listing's keyset: its order and the
+// conditions on site and start that its index serves.
+type keyColumns struct{ site, id, start string }
+
+var (
+	sessionKeys = keyColumns{site: "site", id: "id", start: "start_at"}
+	pathKeys    = keyColumns{site: "p_site", id: "p_id", start: "p_start"} // of session_paths, see listQuery
+)
+
+// maxIndexedPath is the longest path that has rows in session_paths (see
+// migrations/0006_list_rare.sql).
+const maxIndexedPath = 1000
+
+// indexedPath reports whether a URL filter is an exact path that
+// session_paths holds, and returns that path as stored.
+func indexedPath(url string) (string, bool) {
+	if url == "" || strings.Contains(url, "*") || strings.Contains(url, "://") {
+		return "", false
+	}
+	p := clean(url)
+	return p, len(p) <= maxIndexedPath
 }
 
 // globToLike turns a glob of storage.MatchURL (only * is special) into a
@@ -69,7 +108,10 @@ func list(ctx context.Context, q querier, query storage.Query) (storage.Page, er
 	if err != nil {
 		return storage.Page{}, fmt.Errorf("pgstore: %s: %w", op, err)
 	}
-	rows, err := q.Query(ctx, sql, args...)
+	// Each listing is planned for its own arguments (an unnamed statement),
+	// never by a generic plan of a cached one: how rare a path or a
+	// duration is decides which index serves it.
+	rows, err := q.Query(ctx, sql, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
 	if err != nil {
 		return storage.Page{}, wrap(op, err)
 	}
@@ -98,14 +140,16 @@ func list(ctx context.Context, q querier, query storage.Query) (storage.Page, er
 }
 
 // queryFilters returns the conditions of q's filters, its cursor aside,
-// and their arguments ($1, $2, ...).
-func queryFilters(q storage.Query) (where []string, args []any) {
+// and their arguments ($1, $2, ...), the site and the start on the
+// columns k. With pathKeys, the query joins session_paths for q.URL (see
+// indexedPath).
+func queryFilters(q storage.Query, k keyColumns) (where []string, args []any) {
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
 	if q.Site != "" {
-		where = append(where, "site = "+arg(clean(q.Site)))
+		where = append(where, k.site+" = "+arg(clean(q.Site)))
 	}
 	switch q.State {
 	case "", storage.FilterKept:
@@ -121,10 +165,10 @@ func queryFilters(q storage.Query) (where []string, args []any) {
 		where = append(where, "false") // as StateFilter.Match: an unknown filter admits nothing
 	}
 	if !q.From.IsZero() {
-		where = append(where, "start_at >= "+arg(q.From))
+		where = append(where, k.start+" >= "+arg(q.From))
 	}
 	if !q.To.IsZero() {
-		where = append(where, "start_at < "+arg(q.To))
+		where = append(where, k.start+" < "+arg(q.To))
 	}
 	if q.Device != "" {
 		where = append(where, "device_key = "+arg(foldKey(clean(q.Device))))
@@ -135,7 +179,9 @@ func queryFilters(q storage.Query) (where []string, args []any) {
 	if q.Browser != "" {
 		where = append(where, "browser_key = "+arg(foldKey(clean(q.Browser))))
 	}
-	if q.URL != "" {
+	if path, ok := indexedPath(q.URL); ok && k == pathKeys {
+		where = append(where, "path = "+arg(path))
+	} else if q.URL != "" {
 		col := "page_paths"
 		if strings.Contains(q.URL, "://") {
 			col = "pages"

@@ -110,3 +110,59 @@ func TestAwkwardText(t *testing.T) {
 	assert.NoError(t, err)
 	assert.True(t, slices.Equal(listIDs(t, s, storage.Query{Site: "nosuch"}), nil))
 }
+
+// A listing by exact path reads the rows of session_paths, which follow
+// each session's pages and start through every write: pages added and
+// removed, a start moved, a state changed, a session deleted, a path too
+// long for the index (found through page_paths instead), other sites.
+func TestPathRowsFollowSessions(t *testing.T) {
+	needDB(t)
+	pg := newStore(t, nil)
+	mem := memstore.New()
+	ctx := t.Context()
+	long := "/long/" + strings.Repeat("x", 1500)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	put := func(site string, i int, start int, state storage.State, paths ...string) {
+		t.Helper()
+		var pages []string
+		for _, p := range paths {
+			pages = append(pages, "https://"+site+".example"+p+"?i="+itoa(i))
+		}
+		s := storage.Session{ID: fmt.Sprintf("sess-%04d", i), Site: site, State: state, Pages: pages,
+			Start: base.Add(time.Duration(start) * time.Minute)}
+		require.NoError(t, pg.PutSession(ctx, s))
+		require.NoError(t, mem.PutSession(ctx, s))
+	}
+	del := func(site string, i int) {
+		t.Helper()
+		key := storage.Key{Site: site, Session: fmt.Sprintf("sess-%04d", i)}
+		require.NoError(t, pg.Delete(ctx, key))
+		require.NoError(t, mem.Delete(ctx, key))
+	}
+	for i := range 40 {
+		put("shop", i, i%7, storage.StateKept, "/a", "/b", "/a")
+		put("blog", i, i, storage.StatePending, "/a", long)
+	}
+	for i := range 40 {
+		switch i % 5 {
+		case 0:
+			put("shop", i, 100+i, storage.StateKept, "/a", "/c") // start moved, /b removed
+		case 1:
+			put("shop", i, i%7, storage.StatePending, "/b", "/a", "/d", long) // added, state changed
+		case 2:
+			del("shop", i)
+		case 3:
+			put("shop", i, i%7, storage.StateKept) // no pages left
+		}
+	}
+	del("blog", 5)
+	for _, path := range []string{"/a", "/b", "/c", "/d", "/nosuch", long, "/long"} {
+		for _, q := range []storage.Query{
+			{Site: "shop", URL: path}, {Site: "blog", URL: path, State: storage.FilterAll}, {URL: path, State: storage.FilterAny},
+			{Site: "shop", URL: path, Limit: 3}, {URL: path, Limit: 4, State: storage.FilterAll},
+			{Site: "shop", URL: path, From: base.Add(2 * time.Minute), To: base.Add(110 * time.Minute), State: storage.FilterAny},
+		} {
+			assert.Equal(t, listIDs(t, mem, q), listIDs(t, pg, q), "%+v", q)
+		}
+	}
+}
