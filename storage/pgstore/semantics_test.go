@@ -111,10 +111,11 @@ func TestAwkwardText(t *testing.T) {
 	assert.True(t, slices.Equal(listIDs(t, s, storage.Query{Site: "nosuch"}), nil))
 }
 
-// A listing by exact path reads the rows of session_paths, which follow
-// each session's pages and start through every write: pages added and
-// removed, a start moved, a state changed, a session deleted, a path too
-// long for the index (found through page_paths instead), other sites.
+// A listing by exact path or by event reads the rows of session_paths or
+// session_events, which follow each session's pages, events and start
+// through every write: pages and events added and removed, a start moved, a
+// state changed, a session deleted, a value too long for the index (found
+// through the GIN index instead), other sites.
 func TestPathRowsFollowSessions(t *testing.T) {
 	needDB(t)
 	pg := newStore(t, nil)
@@ -125,11 +126,13 @@ func TestPathRowsFollowSessions(t *testing.T) {
 	put := func(site string, i int, start int, state storage.State, paths ...string) {
 		t.Helper()
 		var pages []string
+		events := map[string]int{"zero": 0} // a count of 0 is no event
 		for _, p := range paths {
 			pages = append(pages, "https://"+site+".example"+p+"?i="+itoa(i))
+			events["tag"+p] = i + 1
 		}
 		s := storage.Session{ID: fmt.Sprintf("sess-%04d", i), Site: site, State: state, Pages: pages,
-			Start: base.Add(time.Duration(start) * time.Minute)}
+			Events: events, Start: base.Add(time.Duration(start) * time.Minute)}
 		require.NoError(t, pg.PutSession(ctx, s))
 		require.NoError(t, mem.PutSession(ctx, s))
 	}
@@ -161,6 +164,8 @@ func TestPathRowsFollowSessions(t *testing.T) {
 			{Site: "shop", URL: path}, {Site: "blog", URL: path, State: storage.FilterAll}, {URL: path, State: storage.FilterAny},
 			{Site: "shop", URL: path, Limit: 3}, {URL: path, Limit: 4, State: storage.FilterAll},
 			{Site: "shop", URL: path, From: base.Add(2 * time.Minute), To: base.Add(110 * time.Minute), State: storage.FilterAny},
+			{Site: "shop", Event: "tag" + path}, {URL: path, Event: "tag/a", Limit: 2, State: storage.FilterAll},
+			{Event: "tag" + path, Limit: 3, State: storage.FilterAny}, {Site: "blog", Event: "zero", State: storage.FilterAny},
 		} {
 			assert.Equal(t, listIDs(t, mem, q), listIDs(t, pg, q), "%+v", q)
 		}

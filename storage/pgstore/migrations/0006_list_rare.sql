@@ -43,6 +43,41 @@ INSERT INTO session_paths (site, path, start_at, id)
 	SELECT DISTINCT site, p, start_at, id FROM sessions, unnest(page_paths) AS p
 	WHERE octet_length(p) <= 1000;
 
+-- The custom event tags of each session (event_tags), one row per
+-- (session, tag), in the listing order of each tag, as session_paths.
+CREATE TABLE session_events (
+	site     text COLLATE "C" NOT NULL,
+	tag      text COLLATE "C" NOT NULL,
+	start_at timestamptz NOT NULL,
+	id       text COLLATE "C" NOT NULL,
+	PRIMARY KEY (site, tag, start_at, id)
+);
+CREATE INDEX session_events_all ON session_events (tag, start_at, id, site);
+
+CREATE FUNCTION session_events_sync() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		DELETE FROM session_events WHERE site = OLD.site AND tag = ANY (OLD.event_tags)
+			AND start_at = OLD.start_at AND id = OLD.id;
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		INSERT INTO session_events (site, tag, start_at, id)
+			SELECT DISTINCT NEW.site, t, NEW.start_at, NEW.id FROM unnest(NEW.event_tags) AS t
+			WHERE octet_length(t) <= 1000;
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER session_events_write AFTER INSERT OR DELETE ON sessions
+	FOR EACH ROW EXECUTE FUNCTION session_events_sync();
+CREATE TRIGGER session_events_update AFTER UPDATE OF event_tags, start_at ON sessions
+	FOR EACH ROW WHEN (OLD.event_tags IS DISTINCT FROM NEW.event_tags OR OLD.start_at IS DISTINCT FROM NEW.start_at)
+	EXECUTE FUNCTION session_events_sync();
+
+INSERT INTO session_events (site, tag, start_at, id)
+	SELECT DISTINCT site, t, start_at, id FROM sessions, unnest(event_tags) AS t
+	WHERE octet_length(t) <= 1000;
+
 -- A minimum duration: every session at least that long of the site, read
 -- from this index alone, the newest sorted first; or, when most sessions
 -- are that long, the listing order walked until a page is full.
