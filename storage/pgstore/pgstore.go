@@ -16,9 +16,10 @@
 //
 // The pool of connections is pgx's: set its size with pool_max_conns in the
 // DSN (postgres://...?pool_max_conns=20); a batch holds one connection
-// while it is written. The asset methods of the Store have a second pool of
-// the same size (see Optional interfaces), so a Store may open up to twice
-// pool_max_conns connections.
+// while it is written. Inside [Store.LockSession], read and write through
+// its view, which uses the lock's connection: a call to the Store itself
+// waits for a connection of the pool, which other LockSessions may all
+// hold.
 //
 // The schema is embedded and migrated by [Open]: several processes may open
 // one database at once (migrations run under an advisory lock), and a
@@ -53,11 +54,6 @@
 //     flight keeps its asset. Objects of freed assets are removed after
 //     the commit. The view of LockSession implements AssetStore too, in
 //     its transaction, on the lock's connection: use it under the lock.
-//     The asset methods of the Store itself run on a second pool of
-//     connections (sized as the first), so that a caller holding a
-//     LockSession can still call them when every connection of the first
-//     is held by other LockSessions; their writes are then committed at
-//     once, whatever becomes of the lock's transaction.
 //   - Views are rows in the order of AddView; each AddView drops the
 //     session's views beyond the newest [storage.MinViewsKept].
 //   - Count is one GROUP BY over the listing's index range, with the
@@ -148,10 +144,9 @@ type Options struct {
 // is safe for concurrent use by multiple goroutines, and several Stores, in
 // one process or many, may share one database.
 type Store struct {
-	pool      *pgxpool.Pool
-	assetPool *pgxpool.Pool // for PutAsset and RefAssets, see Open
-	bucket    *blob.Bucket
-	host      string
+	pool   *pgxpool.Pool
+	bucket *blob.Bucket
+	host   string
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -195,22 +190,11 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
 	}
 	host := fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port)
-	assetCfg := cfg.Copy()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
 	}
-	// The asset methods of the Store (not those of LockSession's view)
-	// get connections of their own: a caller that holds a LockSession,
-	// and so one connection, may call them while every connection of the
-	// main pool is held by other LockSessions. They hold a connection for
-	// one short statement or transaction and wait for no other pool.
-	assetPool, err := pgxpool.NewWithConfig(ctx, assetCfg)
-	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
-	}
-	s := &Store{pool: pool, assetPool: assetPool, bucket: o.Chunks, host: host}
+	s := &Store{pool: pool, bucket: o.Chunks, host: host}
 	if err := pool.Ping(ctx); err != nil {
 		s.closePools()
 		return nil, fmt.Errorf("pgstore: open: cannot connect to %s: %w", host, mapErr(err))
@@ -232,7 +216,6 @@ func (s *Store) Close() error {
 
 func (s *Store) closePools() {
 	s.pool.Close()
-	s.assetPool.Close()
 }
 
 // mapErr adds the storage sentinel that matches a database error: a
@@ -384,15 +367,10 @@ func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 
 // inTx runs fn in a transaction of the pool, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
-	return s.inTxOf(ctx, s.pool, op, fn)
-}
-
-// inTxOf runs fn in a transaction of pool, committed when fn returns nil.
-func (s *Store) inTxOf(ctx context.Context, pool *pgxpool.Pool, op string, fn func(tx pgx.Tx) error) error {
 	if err := s.check(op, ctx); err != nil {
 		return err
 	}
-	tx, err := pool.Begin(ctx)
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return wrap(op, err)
 	}
