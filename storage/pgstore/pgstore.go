@@ -10,6 +10,16 @@
 // descending) is an index too: a page is an index range scan and the cursor
 // is a keyset, never an OFFSET.
 //
+// A filter that matches rarely is served by an index that yields its
+// sessions in the listing order, or by a small set read from an index
+// alone: exact paths and event tags are also rows of side tables
+// (session_paths, session_events), one per session and value in the
+// listing order of each value, kept in step with the session's row by
+// triggers in the transaction of each write; the index of durations and
+// the partial index of sessions with errors cover the columns the listing
+// needs, so that PostgreSQL may check them without reading the rows. Each
+// listing is planned for its own arguments (see [Store.List]).
+//
 // Chunks are rows of their own. When [Options.Chunks] is set, their bytes
 // go to that gocloud.dev/blob bucket (s3://, gs://, azblob://, file://,
 // mem://) and only the object keys stay in PostgreSQL.
@@ -72,6 +82,19 @@
 //   - A URL glob without * is an index lookup. One with * is checked on
 //     each session's row along the listing order: fast when it matches
 //     often (a page of 50 is found early), slower the rarer its matches.
+//   - Several filters that each match often but rarely together (a
+//     device, an error and an event, say) are fast when one of them is
+//     Error, MinDuration, User, an exact path or an event tag, whose
+//     indexes serve the listing; others read more rows.
+//   - Reading an index alone needs PostgreSQL's visibility map, which
+//     autovacuum keeps; sessions written since its last pass are checked
+//     in the table too.
+//   - Paths and event tags longer than 1000 bytes have no side rows; they
+//     are found through the GIN indexes instead, which read every match.
+//   - Migrating a database to schema version 6 writes the side rows of
+//     every stored session and rebuilds two indexes in one transaction:
+//     minutes at 1,000,000 sessions, during which the sessions table is
+//     locked.
 //   - In blob mode an object is written before its row; a process that
 //     dies between the two leaves an object no row names. Objects of
 //     deleted chunks and freed assets are removed after the deletion
@@ -338,7 +361,10 @@ func (s *Store) Session(ctx context.Context, key storage.Key) (storage.Session, 
 	return getSession(ctx, s.pool, key)
 }
 
-// List implements [storage.Store.List] with one indexed query.
+// List implements [storage.Store.List] with one indexed query (see Layout),
+// sent as an unnamed statement so that PostgreSQL plans it for its own
+// arguments: how rare a path or a duration is decides which index serves
+// it.
 func (s *Store) List(ctx context.Context, q storage.Query) (storage.Page, error) {
 	if err := s.check("list", ctx); err != nil {
 		return storage.Page{}, err
