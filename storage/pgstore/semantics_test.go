@@ -1,7 +1,9 @@
 package pgstore_test
 
 import (
+	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -169,5 +171,49 @@ func TestPathRowsFollowSessions(t *testing.T) {
 		} {
 			assert.Equal(t, listIDs(t, mem, q), listIDs(t, pg, q), "%+v", q)
 		}
+	}
+}
+
+// The largest facts a Recorder writes (200 event tags of 100 bytes, long
+// paths, attributes of 1 KiB) are stored and found, with errors too: no
+// index entry of a session outgrows what PostgreSQL can index.
+func TestLargestFactsAreIndexed(t *testing.T) {
+	needDB(t)
+	s := newStore(t, nil)
+	ctx := t.Context()
+	// Random text, which no compression of an index entry shrinks.
+	r := rand.New(rand.NewPCG(1, 2))
+	noise := func(n int) string {
+		b := make([]byte, n/2)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return hex.EncodeToString(b)
+	}
+	events := map[string]int{}
+	var last string
+	for i := range 200 {
+		last = fmt.Sprintf("%03d-%s", i, noise(96))
+		events[last] = 1
+	}
+	var pages, rules []string
+	for i := range 50 {
+		pages = append(pages, fmt.Sprintf("https://shop.example/%d/%s", i, strings.Repeat("p", 2000)))
+		rules = append(rules, fmt.Sprintf("rule-%d-%s", i, noise(60)))
+	}
+	sess := storage.Session{ID: "sess-0001", Site: "shop", State: storage.StateKept, Errors: 3,
+		Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Events: events, Pages: pages, MatchedRules: rules,
+		ErrorMessages: []string{strings.Repeat("e", 4000)}, Attrs: map[string]string{"userId": strings.Repeat("u", 1024)},
+		Device: "desktop", OS: noise(500), Browser: noise(500), DurationMs: 1 << 40}
+	require.NoError(t, s.PutSession(ctx, sess))
+	sess.Errors, sess.State = 4, storage.StatePending
+	require.NoError(t, s.PutSession(ctx, sess))
+	for _, q := range []storage.Query{
+		{Error: true, State: storage.FilterAll}, {Event: last, State: storage.FilterAll}, {Event: last, Error: true, State: storage.FilterAll},
+		{URL: "/7/" + strings.Repeat("p", 2000), State: storage.FilterAll}, {Rule: rules[49], Error: true, State: storage.FilterAll},
+		{MinDuration: time.Hour, Error: true, State: storage.FilterAll}, {User: strings.Repeat("u", 1024), State: storage.FilterAll},
+	} {
+		q.Site = "shop"
+		assert.Equal(t, []string{"sess-0001"}, listIDs(t, s, q), "%+v", q)
 	}
 }
