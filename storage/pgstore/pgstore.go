@@ -47,7 +47,7 @@
 // # Optional interfaces
 //
 // Store also implements [storage.Sweeper], [storage.AssetStore],
-// [storage.ViewLog] and [storage.Counter]:
+// [storage.ViewLog], [storage.Counter] and [storage.PendingCounter]:
 //
 //   - Due reads one partial index per kind (open sessions by last or first
 //     seen, pending and ended ones, every session by last seen, orphans by
@@ -68,6 +68,9 @@
 //     session's views beyond the newest [storage.MinViewsKept].
 //   - Count is one GROUP BY over the listing's index range, with the
 //     filters of List, buckets found by width_bucket.
+//   - PendingBytes and OldestPending read a partial index of the pending
+//     sessions alone, so the Recorders of every process share one bound on
+//     a site's pending bytes.
 //
 // # Text
 //
