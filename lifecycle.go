@@ -234,6 +234,10 @@ func (r *Recorder) afterStore(ctx context.Context, rs *ruleSet, s *storage.Sessi
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
+	if pc, ok := r.store.(storage.PendingCounter); ok {
+		r.boundSharedPending(ctx, pc, rs, s)
+		return
+	}
 	if err := r.loadPending(ctx, s.Site); err != nil {
 		r.log.Warn("replay: pending bound not enforced", "site", s.Site, "err", err)
 		return
@@ -260,6 +264,39 @@ func (r *Recorder) afterStore(ctx context.Context, rs *ruleSet, s *storage.Sessi
 			return // every candidate is busy; the next batch tries again
 		}
 		total = r.tstate.setPending(key, pendingEntry{bytes: s.StoredBytes, firstSeen: s.FirstSeen})
+	}
+}
+
+// boundSharedPending is afterStore's bound for a store that counts the
+// pending bytes itself ([storage.PendingCounter]): the total is the
+// store's, written by every Recorder sharing it, and so are the oldest
+// pending sessions it drops (never s itself), until the total fits or a
+// round frees nothing.
+func (r *Recorder) boundSharedPending(ctx context.Context, pc storage.PendingCounter, rs *ruleSet, s *storage.Session) {
+	limit := rs.maxPendingBytes()
+	total, err := pc.PendingBytes(ctx, s.Site)
+	for err == nil && total > limit {
+		var victims []storage.Key
+		victims, err = pc.OldestPending(ctx, s.Site, 9) // 8 besides s
+		if err != nil {
+			break
+		}
+		freed := int64(0)
+		for _, k := range victims {
+			if k.Session == s.ID || total-freed <= limit {
+				continue
+			}
+			if n, ok := r.evict(ctx, k); ok {
+				freed += n
+			}
+		}
+		before := total
+		if total, err = pc.PendingBytes(ctx, s.Site); err == nil && freed == 0 && total >= before {
+			return // every candidate is busy or s alone is over; the next batch tries again
+		}
+	}
+	if err != nil {
+		r.log.Warn("replay: pending bound not enforced", "site", s.Site, "err", err)
 	}
 }
 

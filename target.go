@@ -32,7 +32,9 @@ type Targeting struct {
 	MaxDuration time.Duration
 	// MaxPendingBytes bounds the stored bytes of the site's pending
 	// sessions; past it the oldest pending sessions are dropped first.
-	// 0 means DefaultMaxPendingBytes.
+	// 0 means DefaultMaxPendingBytes. With a store that implements
+	// [storage.PendingCounter] the bound holds for every Recorder sharing
+	// the store together; otherwise each Recorder counts for itself.
 	MaxPendingBytes int64
 }
 

@@ -12,6 +12,8 @@
 //
 // It implements [storage.AssetStore]: assets are counted by session and
 // freed by the Delete of the last session that references them.
+// It implements [storage.PendingCounter] from an index of each site's
+// pending sessions.
 //
 // Stored chunk bytes, assets and sessions are copies: changing what was passed to
 // Append or PutSession, or what Chunks, Session and List returned, never
@@ -38,6 +40,7 @@ type Store struct {
 	mu       sync.RWMutex
 	sessions map[storage.Key]*entry
 	assets   map[assetKey]*asset
+	pending  map[string]map[string]struct{} // site -> ids of its pending sessions (pending.go)
 }
 
 // assetKey names one asset of one site.
@@ -67,7 +70,8 @@ type chunkKey struct {
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{sessions: make(map[storage.Key]*entry), assets: make(map[assetKey]*asset)}
+	return &Store{sessions: make(map[storage.Key]*entry), assets: make(map[assetKey]*asset),
+		pending: make(map[string]map[string]struct{})}
 }
 
 // Append implements [storage.Store.Append]: it stores a copy of c.Data.
@@ -137,6 +141,7 @@ func (s *Store) PutSession(ctx context.Context, sess storage.Session) error {
 	defer s.mu.Unlock()
 	e := s.entryOf(key)
 	e.meta = &c
+	s.notePending(key, e.meta)
 	return nil
 }
 
@@ -195,6 +200,7 @@ func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 		}
 	}
 	delete(s.sessions, key)
+	s.notePending(key, nil)
 	return nil
 }
 

@@ -35,7 +35,7 @@ func (s *Store) PutAsset(ctx context.Context, key storage.Key, hash string, data
 		return err
 	}
 	var written []string
-	err := s.inTxOf(ctx, s.assetPool, op, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, op, func(tx pgx.Tx) error {
 		return s.putAsset(ctx, tx, &written, key, hash, data)
 	})
 	if err != nil {
@@ -54,7 +54,7 @@ func (s *Store) RefAssets(ctx context.Context, key storage.Key, hashes []string)
 		return nil, err
 	}
 	var missing []string
-	err := s.inTxOf(ctx, s.assetPool, op, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, op, func(tx pgx.Tx) error {
 		var err error
 		missing, err = refAssets(ctx, tx, key, hashes)
 		return err
@@ -65,13 +65,12 @@ func (s *Store) RefAssets(ctx context.Context, key storage.Key, hashes []string)
 	return missing, nil
 }
 
-// Asset implements [storage.AssetStore.Asset], on the pool of assets (see
-// Open), so that a caller holding a LockSession can read assets.
+// Asset implements [storage.AssetStore.Asset].
 func (s *Store) Asset(ctx context.Context, site, hash string) ([]byte, error) {
 	if err := s.check("asset", ctx); err != nil {
 		return nil, err
 	}
-	return s.asset(ctx, s.assetPool, site, hash)
+	return s.asset(ctx, s.pool, site, hash)
 }
 
 // checkAsset refuses a key or hash the store cannot hold.

@@ -9,11 +9,12 @@ import (
 	"github.com/sessionreplay/replay/storage"
 )
 
-// PendingBytes returns the sum of StoredBytes over the pending sessions of
-// site, as stored now by every process sharing the database: an
+// PendingBytes implements [storage.PendingCounter.PendingBytes]: the sum
+// of StoredBytes over the pending sessions of site, as stored now by every
+// process sharing the database, read by an
 // index-only scan of the site's pending sessions (see
 // migrations/0005_pending.sql), whose cost grows with the pending sessions
-// only. It is meant for the Recorder's bound on pending bytes.
+// only.
 func (s *Store) PendingBytes(ctx context.Context, site string) (int64, error) {
 	const op = "pending bytes"
 	if err := s.check(op, ctx); err != nil {
@@ -28,10 +29,10 @@ func (s *Store) PendingBytes(ctx context.Context, site string) (int64, error) {
 	return n, wrap(op, err)
 }
 
-// OldestPending returns the keys of at most limit pending sessions of
-// site (a limit below 1 means 1, above 500 means 500), oldest FirstSeen
-// first, then by id: the sessions the Recorder's bound on pending bytes
-// drops first.
+// OldestPending implements [storage.PendingCounter.OldestPending] with
+// the same index: the keys of at most limit pending sessions of site
+// (clamped by [storage.ClampPendingLimit]), oldest FirstSeen first, then
+// by id.
 func (s *Store) OldestPending(ctx context.Context, site string, limit int) ([]storage.Key, error) {
 	const op = "oldest pending"
 	if err := s.check(op, ctx); err != nil {
@@ -40,7 +41,7 @@ func (s *Store) OldestPending(ctx context.Context, site string, limit int) ([]st
 	if clean(site) != site {
 		return nil, nil
 	}
-	limit = min(max(limit, 1), 500)
+	limit = storage.ClampPendingLimit(limit)
 	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT id FROM sessions WHERE site = $1 AND state = 'pending'
 		ORDER BY first_seen, id LIMIT %d`, limit), site)
 	if err != nil {
@@ -56,3 +57,5 @@ func (s *Store) OldestPending(ctx context.Context, site string, limit int) ([]st
 	}
 	return keys, nil
 }
+
+var _ storage.PendingCounter = (*Store)(nil)

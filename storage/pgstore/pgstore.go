@@ -10,15 +10,26 @@
 // descending) is an index too: a page is an index range scan and the cursor
 // is a keyset, never an OFFSET.
 //
+// A filter that matches rarely is served by an index that yields its
+// sessions in the listing order, or by a small set read from an index
+// alone: exact paths and event tags are also rows of side tables
+// (session_paths, session_events), one per session and value in the
+// listing order of each value, kept in step with the session's row by
+// triggers in the transaction of each write; the index of durations and
+// the partial index of sessions with errors cover the columns the listing
+// needs, so that PostgreSQL may check them without reading the rows. Each
+// listing is planned for its own arguments (see [Store.List]).
+//
 // Chunks are rows of their own. When [Options.Chunks] is set, their bytes
 // go to that gocloud.dev/blob bucket (s3://, gs://, azblob://, file://,
 // mem://) and only the object keys stay in PostgreSQL.
 //
 // The pool of connections is pgx's: set its size with pool_max_conns in the
 // DSN (postgres://...?pool_max_conns=20); a batch holds one connection
-// while it is written. The asset methods of the Store have a second pool of
-// the same size (see Optional interfaces), so a Store may open up to twice
-// pool_max_conns connections.
+// while it is written. Inside [Store.LockSession], read and write through
+// its view, which uses the lock's connection: a call to the Store itself
+// waits for a connection of the pool, which other LockSessions may all
+// hold.
 //
 // The schema is embedded and migrated by [Open]: several processes may open
 // one database at once (migrations run under an advisory lock), and a
@@ -36,7 +47,7 @@
 // # Optional interfaces
 //
 // Store also implements [storage.Sweeper], [storage.AssetStore],
-// [storage.ViewLog] and [storage.Counter]:
+// [storage.ViewLog], [storage.Counter] and [storage.PendingCounter]:
 //
 //   - Due reads one partial index per kind (open sessions by last or first
 //     seen, pending and ended ones, every session by last seen, orphans by
@@ -53,15 +64,13 @@
 //     flight keeps its asset. Objects of freed assets are removed after
 //     the commit. The view of LockSession implements AssetStore too, in
 //     its transaction, on the lock's connection: use it under the lock.
-//     The asset methods of the Store itself run on a second pool of
-//     connections (sized as the first), so that a caller holding a
-//     LockSession can still call them when every connection of the first
-//     is held by other LockSessions; their writes are then committed at
-//     once, whatever becomes of the lock's transaction.
 //   - Views are rows in the order of AddView; each AddView drops the
 //     session's views beyond the newest [storage.MinViewsKept].
 //   - Count is one GROUP BY over the listing's index range, with the
 //     filters of List, buckets found by width_bucket.
+//   - PendingBytes and OldestPending read a partial index of the pending
+//     sessions alone, so the Recorders of every process share one bound on
+//     a site's pending bytes.
 //
 // # Text
 //
@@ -76,6 +85,19 @@
 //   - A URL glob without * is an index lookup. One with * is checked on
 //     each session's row along the listing order: fast when it matches
 //     often (a page of 50 is found early), slower the rarer its matches.
+//   - Several filters that each match often but rarely together (a
+//     device, an error and an event, say) are fast when one of them is
+//     Error, MinDuration, User, an exact path or an event tag, whose
+//     indexes serve the listing; others read more rows.
+//   - Reading an index alone needs PostgreSQL's visibility map, which
+//     autovacuum keeps; sessions written since its last pass are checked
+//     in the table too.
+//   - Paths and event tags longer than 1000 bytes have no side rows; they
+//     are found through the GIN indexes instead, which read every match.
+//   - Migrating a database to schema version 6 writes the side rows of
+//     every stored session and rebuilds two indexes in one transaction:
+//     minutes at 1,000,000 sessions, during which the sessions table is
+//     locked.
 //   - In blob mode an object is written before its row; a process that
 //     dies between the two leaves an object no row names. Objects of
 //     deleted chunks and freed assets are removed after the deletion
@@ -148,10 +170,9 @@ type Options struct {
 // is safe for concurrent use by multiple goroutines, and several Stores, in
 // one process or many, may share one database.
 type Store struct {
-	pool      *pgxpool.Pool
-	assetPool *pgxpool.Pool // for PutAsset and RefAssets, see Open
-	bucket    *blob.Bucket
-	host      string
+	pool   *pgxpool.Pool
+	bucket *blob.Bucket
+	host   string
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -195,22 +216,11 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema
 	}
 	host := fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port)
-	assetCfg := cfg.Copy()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
 	}
-	// The asset methods of the Store (not those of LockSession's view)
-	// get connections of their own: a caller that holds a LockSession,
-	// and so one connection, may call them while every connection of the
-	// main pool is held by other LockSessions. They hold a connection for
-	// one short statement or transaction and wait for no other pool.
-	assetPool, err := pgxpool.NewWithConfig(ctx, assetCfg)
-	if err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("pgstore: open %s: %w", host, mapErr(err))
-	}
-	s := &Store{pool: pool, assetPool: assetPool, bucket: o.Chunks, host: host}
+	s := &Store{pool: pool, bucket: o.Chunks, host: host}
 	if err := pool.Ping(ctx); err != nil {
 		s.closePools()
 		return nil, fmt.Errorf("pgstore: open: cannot connect to %s: %w", host, mapErr(err))
@@ -232,7 +242,6 @@ func (s *Store) Close() error {
 
 func (s *Store) closePools() {
 	s.pool.Close()
-	s.assetPool.Close()
 }
 
 // mapErr adds the storage sentinel that matches a database error: a
@@ -355,7 +364,10 @@ func (s *Store) Session(ctx context.Context, key storage.Key) (storage.Session, 
 	return getSession(ctx, s.pool, key)
 }
 
-// List implements [storage.Store.List] with one indexed query.
+// List implements [storage.Store.List] with one indexed query (see Layout),
+// sent as an unnamed statement so that PostgreSQL plans it for its own
+// arguments: how rare a path or a duration is decides which index serves
+// it.
 func (s *Store) List(ctx context.Context, q storage.Query) (storage.Page, error) {
 	if err := s.check("list", ctx); err != nil {
 		return storage.Page{}, err
@@ -384,15 +396,10 @@ func (s *Store) Delete(ctx context.Context, key storage.Key) error {
 
 // inTx runs fn in a transaction of the pool, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
-	return s.inTxOf(ctx, s.pool, op, fn)
-}
-
-// inTxOf runs fn in a transaction of pool, committed when fn returns nil.
-func (s *Store) inTxOf(ctx context.Context, pool *pgxpool.Pool, op string, fn func(tx pgx.Tx) error) error {
 	if err := s.check(op, ctx); err != nil {
 		return err
 	}
-	tx, err := pool.Begin(ctx)
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return wrap(op, err)
 	}

@@ -113,7 +113,7 @@ func ceilMicro(t time.Time) time.Time {
 // and the bucket of each session, the number of starts at or before its
 // Start (1 for the first bucket).
 func countQuery(q storage.Query, starts []time.Time) (string, []any) {
-	where, args := queryFilters(q)
+	where, args := queryFilters(q, sessionKeys)
 	// Dropped sessions are never counted, whatever q.State.
 	where = append(where, "state IN ('kept', 'pending')")
 	args = append(args, starts)

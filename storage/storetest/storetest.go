@@ -100,7 +100,7 @@ func withSource(s string) string {
 	return fmt.Sprintf("%s (%s/%s:%d)", s, filepath.Base(filepath.Dir(file)), filepath.Base(file), line)
 }
 
-var cases = slices.Concat(storeCases, assetCases, lockCases, sweepCases, optionalCases)
+var cases = slices.Concat(storeCases, assetCases, lockCases, sweepCases, optionalCases, pendingCases)
 
 var storeCases = []testCase{
 	{
