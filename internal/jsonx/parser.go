@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -267,28 +268,67 @@ func (p *Parser) next(close byte) (more, ok bool) {
 // stringRaw reads a string and returns its contents between the quotes,
 // still escaped, and whether it holds escapes.
 func (p *Parser) stringRaw() (body []byte, escaped bool, err error) {
+	body, escaped, _, err = p.stringScan()
+	return body, escaped, err
+}
+
+// SWAR constants: a byte repeated in every lane of a word.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// plainWord reports whether none of the 8 bytes of x ends or escapes a
+// string: none is a control character, '"' or '\\'. Bytes from 0x80 up
+// count as plain (their UTF-8 is checked apart).
+func plainWord(x uint64) bool {
+	ctl := (x - lanes01*0x20) &^ x // a lane below 0x20 (or one borrowing from it)
+	quo := x ^ lanes01*'"'         // zero lanes where '"'
+	bsl := x ^ lanes01*'\\'        // zero lanes where '\\'
+	quo = (quo - lanes01) &^ quo   // high bit where zero
+	bsl = (bsl - lanes01) &^ bsl
+	return (ctl|quo|bsl)&lanes80 == 0
+}
+
+// stringScan reads a string as stringRaw does, and reports besides
+// whether its body is all ASCII (so that it needs no UTF-8 check). It reads
+// 8 bytes at a time where it can.
+func (p *Parser) stringScan() (body []byte, escaped, ascii bool, err error) {
 	if p.ws() != '"' {
-		return nil, false, p.unexpected()
+		return nil, false, false, p.unexpected()
 	}
 	b := p.b
 	start := p.i + 1
 	i := start
-	for i < len(b) {
+	high := uint64(0)
+	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if !plainWord(x) {
+				break
+			}
+			high |= x
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
+			high |= uint64(c)
 			i++
 			continue
 		}
 		switch {
 		case c == '"':
 			p.i = i + 1
-			return b[start:i], escaped, nil
+			return b[start:i], escaped, high&lanes80 == 0, nil
 		case c == '\\':
 			escaped = true
 			i++
 			if i >= len(b) {
 				p.i = i
-				return nil, false, p.unexpected()
+				return nil, false, false, p.unexpected()
 			}
 			switch b[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -298,21 +338,21 @@ func (p *Parser) stringRaw() (body []byte, escaped bool, err error) {
 				for range 4 {
 					if i >= len(b) || !isHex(b[i]) {
 						p.i = i
-						return nil, false, p.errorf("invalid character in \\u escape")
+						return nil, false, false, p.errorf("invalid character in \\u escape")
 					}
 					i++
 				}
 			default:
 				p.i = i
-				return nil, false, p.errorf("invalid escape in string")
+				return nil, false, false, p.errorf("invalid escape in string")
 			}
 		default:
 			p.i = i
-			return nil, false, p.errorf("invalid character %q in string literal", rune(c))
+			return nil, false, false, p.errorf("invalid character %q in string literal", rune(c))
 		}
 	}
 	p.i = i
-	return nil, false, p.unexpected()
+	return nil, false, false, p.unexpected()
 }
 
 func isHex(c byte) bool {
@@ -321,11 +361,11 @@ func isHex(c byte) bool {
 
 // Str reads a string and returns it unescaped.
 func (p *Parser) Str() (string, error) {
-	body, escaped, err := p.stringRaw()
+	body, escaped, ascii, err := p.stringScan()
 	if err != nil {
 		return "", err
 	}
-	if !escaped && utf8.Valid(body) {
+	if !escaped && (ascii || utf8.Valid(body)) {
 		return string(body), nil
 	}
 	return unquote(body), nil

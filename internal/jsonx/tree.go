@@ -217,11 +217,11 @@ var smallNumbers = func() (a [10]any) {
 func (p *treeParser) string() (string, error) {
 	p.ws()
 	start := p.i
-	body, escaped, err := p.stringRaw()
+	body, escaped, ascii, err := p.stringScan()
 	if err != nil {
 		return "", err
 	}
-	if escaped || !utf8.Valid(body) {
+	if escaped || !ascii && !utf8.Valid(body) {
 		return unquote(body), nil
 	}
 	return p.text[start+1 : p.i-1], nil
