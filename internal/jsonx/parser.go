@@ -14,6 +14,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxJSONDepth bounds the nesting of arrays and objects, as encoding/json
@@ -26,6 +27,11 @@ type Parser struct {
 	b     []byte
 	i     int
 	depth int
+	str   string     // b as a string, when the parser was made of one
+	tree  *treeState // what Value keeps across calls
+
+	markKeys func(key string) bool // see Mark
+	markMin  int
 }
 
 // SyntaxError is malformed JSON at a byte offset.
@@ -815,6 +821,12 @@ func smallInt(text []byte) (float64, bool) {
 
 // NewParser returns a parser of b.
 func NewParser(b []byte) *Parser { return &Parser{b: b} }
+
+// NewParserString returns a parser of s. The strings [Parser.Value]
+// decodes share s's memory, without a copy of it.
+func NewParserString(s string) *Parser {
+	return &Parser{b: unsafe.Slice(unsafe.StringData(s), len(s)), str: s}
+}
 
 // Input returns the whole text the parser reads.
 func (p *Parser) Input() []byte { return p.b }
