@@ -472,6 +472,17 @@ func (p *Parser) Mark(keys func(key string) bool, min int) {
 	p.markKeys, p.markMin = keys, min
 }
 
+// ValueRaw is Value that returns the value's text besides.
+func (p *Parser) ValueRaw() (any, []byte, error) {
+	p.ws()
+	start := p.i
+	v, err := p.Value()
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, p.b[start:p.i:p.i], nil
+}
+
 // Release lets the parser's stacks for Value be reused; the values it
 // decoded stay valid. The parser is not to be used afterwards.
 func (p *Parser) Release() {
