@@ -730,50 +730,59 @@ func structFields(t reflect.Type) map[string]int {
 func unquote(body []byte) string {
 	b := make([]byte, 0, len(body))
 	for r := 0; r < len(body); {
-		c := body[r]
-		switch {
-		case c == '\\':
-			r++
-			switch e := body[r]; e {
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				rr := hex4(body[r+1:])
-				r += 5
-				if utf16.IsSurrogate(rr) {
-					if r+6 <= len(body) && body[r] == '\\' && body[r+1] == 'u' {
-						if dec := utf16.DecodeRune(rr, hex4(body[r+2:])); dec != utf8.RuneError {
-							r += 6
-							b = utf8.AppendRune(b, dec)
-							continue
-						}
-					}
-					rr = utf8.RuneError
-				}
-				b = utf8.AppendRune(b, rr)
-				continue
-			default: // '"', '\\', '/'
-				b = append(b, e)
-			}
-			r++
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			r++
-		default:
-			rr, size := utf8.DecodeRune(body[r:])
-			r += size
-			b = utf8.AppendRune(b, rr)
+		// The run up to the next escape, copied whole when it is UTF-8
+		// (a backslash never splits a UTF-8 sequence).
+		j := bytes.IndexByte(body[r:], '\\')
+		if j < 0 {
+			j = len(body) - r
 		}
+		if run := body[r : r+j]; utf8.Valid(run) {
+			b = append(b, run...)
+		} else {
+			for k := 0; k < len(run); {
+				rr, size := utf8.DecodeRune(run[k:])
+				k += size
+				b = utf8.AppendRune(b, rr)
+			}
+		}
+		r += j
+		if r >= len(body) {
+			break
+		}
+		r++
+		switch e := body[r]; e {
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			rr := hex4(body[r+1:])
+			r += 5
+			if utf16.IsSurrogate(rr) {
+				if r+6 <= len(body) && body[r] == '\\' && body[r+1] == 'u' {
+					if dec := utf16.DecodeRune(rr, hex4(body[r+2:])); dec != utf8.RuneError {
+						r += 6
+						b = utf8.AppendRune(b, dec)
+						continue
+					}
+				}
+				rr = utf8.RuneError
+			}
+			b = utf8.AppendRune(b, rr)
+			continue
+		default: // '"', '\\', '/'
+			b = append(b, e)
+		}
+		r++
 	}
-	return string(b)
+	// b is not written again: the string may share it.
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // hex4 reads the four hex digits stringRaw checked.
