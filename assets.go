@@ -121,6 +121,15 @@ func (r *Recorder) encode(ctx context.Context, key storage.Key, bt *batchText) (
 		return chunkEncoder.EncodeAll(text, nil), 0, nil
 	}
 	var passes [][]assetRef
+	// The cut texts are transient: their buffers are reused.
+	var bufs [2]*[]byte
+	defer func() {
+		for _, bp := range bufs {
+			if bp != nil && cap(*bp) <= maxPooledBuffer {
+				chunkBuffers.Put(bp)
+			}
+		}
+	}()
 	for pass := range 2 {
 		var spans []splice.Span
 		if pass == 0 {
@@ -139,7 +148,12 @@ func (r *Recorder) encode(ctx context.Context, key storage.Key, bt *batchText) (
 		if len(kept) == 0 {
 			continue
 		}
-		cut, offsets := splice.Cut(text, kept)
+		bp, _ := chunkBuffers.Get().(*[]byte)
+		if bp == nil {
+			bp = new([]byte)
+		}
+		cut, offsets := splice.AppendCut((*bp)[:0], text, kept)
+		*bp, bufs[pass] = cut, bp
 		for i := range refs {
 			refs[i].off = offsets[i]
 		}

@@ -12,6 +12,8 @@
 // The functions are pure and safe for concurrent use.
 package splice
 
+import "slices"
+
 // Span is the contents of one JSON string in a text, between its quotes and
 // still escaped, or of one JSON object, between its braces: text[Start:End].
 type Span struct {
@@ -121,16 +123,23 @@ func skipSpace(text []byte, i int) int {
 // and not overlap, as Find returns them) and, for each span, the offset in
 // the cut text where its contents were.
 func Cut(text []byte, spans []Span) (cut []byte, offsets []int) {
+	return AppendCut(nil, text, spans)
+}
+
+// AppendCut is Cut that appends the cut text to dst (which must not
+// overlap text); the offsets count from the start of what it appends.
+func AppendCut(dst, text []byte, spans []Span) (cut []byte, offsets []int) {
 	n := len(text)
 	for _, s := range spans {
 		n -= s.End - s.Start
 	}
-	cut = make([]byte, 0, n)
+	base := len(dst)
+	cut = slices.Grow(dst, n)
 	offsets = make([]int, len(spans))
 	prev := 0
 	for k, s := range spans {
 		cut = append(cut, text[prev:s.Start]...)
-		offsets[k] = len(cut)
+		offsets[k] = len(cut) - base
 		prev = s.End
 	}
 	cut = append(cut, text[prev:]...)
