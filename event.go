@@ -179,8 +179,9 @@ func (e *ValidationError) Error() string { return e.Path + ": " + e.Msg }
 // the rest. Events packed by @rrweb/packer (JSON strings in the events
 // array) are unpacked. Every error is a [*ValidationError] naming the field.
 //
-// The events' Data and Extra share one copy of data; data itself is not
-// retained.
+// The events' Data and Extra share one copy of data (and so do the strings
+// of each event's data, decoded once here for the pipeline to read); data
+// itself is not retained.
 func DecodeBatch(data []byte) (*Batch, error) {
 	d := newDecoder(maxPackedEvent, maxPackedTotal)
 	d.trees = true

@@ -21,7 +21,8 @@ import (
 // [AppendRaw] writes those again as long as neither it nor anything below
 // it changed. Set, Filter (when it changes something) and Touch record a
 // change, and so does every change below them. Whoever writes Members, or
-// an array held in them, directly must call Touch.
+// an array held in them, directly must call Touch. An Object may be read
+// concurrently, not changed.
 type Object struct {
 	Members []Member
 
@@ -37,6 +38,7 @@ const (
 	marked                   // it or an object below holds a marked member (see Parser.Mark)
 )
 
+// Member is one member of an Object.
 type Member struct {
 	Key   string
 	Value any
@@ -516,7 +518,7 @@ func AppendRaw(dst []byte, v any) ([]byte, error) {
 // least Min bytes long as written (between the quotes). The text of a
 // decoded object it copies is handed to Marked, with its offset in Buf,
 // when the object holds such a member (see [Parser.Mark]): the Writer does
-// not look into it.
+// not look into it. A Writer is used by one goroutine at a time.
 type Writer struct {
 	Buf    []byte
 	Keys   func(key string) bool
