@@ -527,10 +527,25 @@ func storedText(t testing.TB, store storage.Store, key storage.Key) string {
 	return all.String()
 }
 
-func TestHashStringIsSHA256(t *testing.T) {
+// TestHashStringTellsSheetsApart checks the style cache's key: the same
+// sheet gets the same key, and sheets that differ in one byte, or in
+// length only, get different ones.
+func TestHashStringTellsSheetsApart(t *testing.T) {
+	seen := map[[sha256.Size]byte]string{}
 	for _, n := range []int{0, 1, 16 << 10, 16<<10 + 1, 100_000} {
 		s := strings.Repeat("a{b:c}", n/6+1)[:n]
-		assert.Equal(t, sha256.Sum256([]byte(s)), hashString(s), "length %d", n)
+		variants := []string{s, s + " ", s + "\x00"}
+		if n > 0 {
+			variants = append(variants, s[:n-1]+"d", "d"+s[1:])
+		}
+		for _, v := range variants {
+			k := hashString(v)
+			assert.Equal(t, k, hashString(strings.Clone(v)), "the same sheet, the same key")
+			if other, ok := seen[k]; ok {
+				assert.Equal(t, other, v, "two sheets, one key")
+			}
+			seen[k] = v
+		}
 	}
 }
 
