@@ -12,7 +12,10 @@
 // The functions are pure and safe for concurrent use.
 package splice
 
-import "slices"
+import (
+	"bytes"
+	"slices"
+)
 
 // Span is the contents of one JSON string in a text, between its quotes and
 // still escaped, or of one JSON object, between its braces: text[Start:End].
@@ -92,17 +95,23 @@ func valueEnd(text []byte, i int, quote byte) int {
 }
 
 // stringEnd returns the index of the quote that ends the string whose
-// contents start at i, or len(text) when it does not end.
+// contents start at i, or len(text) when it does not end. It looks for
+// quotes and backslashes with bytes.IndexByte, each byte once.
 func stringEnd(text []byte, i int) int {
+	q := -1 // the first quote at or after i, once found
 	for i < len(text) {
-		switch text[i] {
-		case '"':
-			return i
-		case '\\':
-			i += 2
-		default:
-			i++
+		if q < i {
+			k := bytes.IndexByte(text[i:], '"')
+			if k < 0 {
+				return len(text)
+			}
+			q = i + k
 		}
+		k := bytes.IndexByte(text[i:q], '\\')
+		if k < 0 {
+			return q
+		}
+		i += k + 2 // the backslash and the byte it escapes
 	}
 	return len(text)
 }
