@@ -47,6 +47,8 @@ var assetKeys = map[string]bool{
 
 func isAssetKey(key []byte) bool { return assetKeys[string(key)] }
 
+func isAssetKeyString(key string) bool { return assetKeys[key] }
+
 // defaultAssetBudget is the default of Options.AssetBudget.
 const defaultAssetBudget = 64 << 20
 
@@ -103,32 +105,38 @@ func assetHash(site string, content []byte) [sha256.Size]byte {
 	return sum
 }
 
-// assetPasses find the values that become assets, pass by pass: first the
-// large strings, then, in the text the strings were cut out of, the large
-// DOM trees (the node of a FullSnapshot, of a Mutation's adds), which repeat
-// across visits of a page even where their style sheets differ.
-var assetPasses = []func(text []byte) []splice.Span{
-	func(text []byte) []splice.Span { return splice.Find(text, minAssetBytes, isAssetKey) },
-	func(text []byte) []splice.Span { return splice.FindObjects(text, minAssetBytes, isAssetObjectKey) },
-}
-
 func isAssetObjectKey(key []byte) bool { return string(key) == "node" }
 
-// encode returns the chunk of a batch's events. With an asset store, its
-// large values become assets of the site, referenced by session key before
-// the chunk is appended; assetBytes is what the assets stored for the first
-// time take in the store.
-func (r *Recorder) encode(ctx context.Context, key storage.Key, events []Event) (data []byte, assetBytes int64, err error) {
-	text, err := eventsJSON(events)
-	if err != nil {
-		return nil, 0, err
-	}
+// encode returns the chunk of a batch's events, written by writeEvents.
+// With an asset store, its large values become assets of the site,
+// referenced by session key before the chunk is appended; assetBytes is
+// what the assets stored for the first time take in the store. The values
+// are found pass by pass: first the large strings (which writeEvents
+// noted), then, in the text the strings were cut out of, the large DOM
+// trees (the node of a FullSnapshot, of a Mutation's adds), which repeat
+// across visits of a page even where their style sheets differ.
+func (r *Recorder) encode(ctx context.Context, key storage.Key, bt *batchText) (data []byte, assetBytes int64, err error) {
+	text := bt.js
 	if !r.assets.write {
 		return chunkEncoder.EncodeAll(text, nil), 0, nil
 	}
 	var passes [][]assetRef
-	for _, find := range assetPasses {
-		spans := find(text)
+	// The cut texts are transient: their buffers are reused.
+	var bufs [2]*[]byte
+	defer func() {
+		for _, bp := range bufs {
+			if bp != nil && cap(*bp) <= maxPooledBuffer {
+				chunkBuffers.Put(bp)
+			}
+		}
+	}()
+	for pass := range 2 {
+		var spans []splice.Span
+		if pass == 0 {
+			spans = bt.spans
+		} else {
+			spans = splice.FindObjects(text, minAssetBytes, isAssetObjectKey)
+		}
 		if len(spans) == 0 {
 			continue
 		}
@@ -140,7 +148,12 @@ func (r *Recorder) encode(ctx context.Context, key storage.Key, events []Event) 
 		if len(kept) == 0 {
 			continue
 		}
-		cut, offsets := splice.Cut(text, kept)
+		bp, _ := chunkBuffers.Get().(*[]byte)
+		if bp == nil {
+			bp = new([]byte)
+		}
+		cut, offsets := splice.AppendCut((*bp)[:0], text, kept)
+		*bp, bufs[pass] = cut, bp
 		for i := range refs {
 			refs[i].off = offsets[i]
 		}

@@ -17,6 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sessionreplay/replay/internal/corpus"
+	"github.com/sessionreplay/replay/internal/jsonx"
+	"github.com/sessionreplay/replay/internal/privacy"
 	"github.com/sessionreplay/replay/internal/splice"
 	"github.com/sessionreplay/replay/storage"
 	"github.com/sessionreplay/replay/storage/memstore"
@@ -582,10 +585,25 @@ func storedText(t testing.TB, store storage.Store, key storage.Key) string {
 	return all.String()
 }
 
-func TestHashStringIsSHA256(t *testing.T) {
+// TestHashStringTellsSheetsApart checks the style cache's key: the same
+// sheet gets the same key, and sheets that differ in one byte, or in
+// length only, get different ones.
+func TestHashStringTellsSheetsApart(t *testing.T) {
+	seen := map[[sha256.Size]byte]string{}
 	for _, n := range []int{0, 1, 16 << 10, 16<<10 + 1, 100_000} {
 		s := strings.Repeat("a{b:c}", n/6+1)[:n]
-		assert.Equal(t, sha256.Sum256([]byte(s)), hashString(s), "length %d", n)
+		variants := []string{s, s + " ", s + "\x00"}
+		if n > 0 {
+			variants = append(variants, s[:n-1]+"d", "d"+s[1:])
+		}
+		for _, v := range variants {
+			k := hashString(v)
+			assert.Equal(t, k, hashString(strings.Clone(v)), "the same sheet, the same key")
+			if other, ok := seen[k]; ok {
+				assert.Equal(t, other, v, "two sheets, one key")
+			}
+			seen[k] = v
+		}
 	}
 }
 
@@ -602,4 +620,52 @@ func TestAssetsOffStillReadsAssets(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, e.refs("shop", "visit-0002"))
 	assert.Equal(t, string(readEvents(t, e.plain, "shop", "visit-0001")), string(readEvents(t, off, "shop", "visit-0001")))
+}
+
+// TestWriteEventsFindsWhatSpliceFinds checks the text a batch is stored as,
+// written from the masked trees: each event's data is the same JSON value
+// as its tree encoded whole, and the strings writeEvents notes as it
+// writes are those splice.Find finds scanning the text, on the recordings
+// and on the corpus's real pages.
+func TestWriteEventsFindsWhatSpliceFinds(t *testing.T) {
+	var bodies [][]byte
+	for _, name := range recordings(t) {
+		bodies = append(bodies, batchBody(string(recording(t, name))))
+	}
+	dir, err := corpus.Dir()
+	require.NoError(t, err)
+	visits, err := corpus.Load(dir)
+	require.NoError(t, err)
+	for _, v := range visits[:min(len(visits), 3)] {
+		for _, b := range v.Batches("demo", "sess-0001", "w1") {
+			bodies = append(bodies, b.Body)
+		}
+	}
+	m, err := DefaultPolicy().compile()
+	require.NoError(t, err)
+	found := 0
+	for i, body := range bodies {
+		b, err := DecodeBatch(body)
+		require.NoError(t, err)
+		events := make([]privacy.Event, len(b.Events))
+		for j, e := range b.Events {
+			events[j] = privacy.Event{Type: int(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra, Tree: e.tree}
+		}
+		kept, _, err := privacy.NewMirror().MaskBatch(m, events, false)
+		require.NoError(t, err)
+		evs := make([]Event, len(kept))
+		for j, e := range kept {
+			evs[j] = Event{Type: EventType(e.Type), Timestamp: e.Timestamp, Extra: e.Extra, tree: e.Tree}
+		}
+		bt, err := writeEvents(evs)
+		require.NoError(t, err)
+		require.Equal(t, splice.Find(bt.js, minAssetBytes, isAssetKey), bt.spans, "body %d", i)
+		found += len(bt.spans)
+		for j := range evs {
+			whole, err := jsonx.Marshal(kept[j].Tree)
+			require.NoError(t, err)
+			require.Equal(t, jsonValue(t, whole), jsonValue(t, evs[j].Data), "body %d event %d", i, j)
+		}
+	}
+	assert.NotZero(t, found, "the corpus has strings that become assets")
 }

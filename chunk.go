@@ -156,6 +156,73 @@ func parseChunk(data []byte) (js []byte, passes [][]assetRef, err error) {
 	return js, passes, nil
 }
 
+// batchText is the JSON array of a batch's events as the chunk stores it,
+// and where its strings that may become assets are: the spans
+// splice.Find(js, minAssetBytes, isAssetKey) returns.
+type batchText struct {
+	js    []byte
+	spans []splice.Span
+}
+
+// writeEvents writes the JSON array of events, each from its tree when it
+// has one (jsonx.AppendRaw: the text of what masking did not change is
+// copied), notes where the strings that may become assets went as it
+// writes, and sets each event's Data to its data in the text.
+func writeEvents(events []Event) (*batchText, error) {
+	size := 2
+	for i := range events {
+		size += len(events[i].Data) + 64
+	}
+	w := jsonx.Writer{Buf: make([]byte, 0, size+size/16), Keys: isAssetKeyString, Min: minAssetBytes}
+	find := func(raw []byte, at int) {
+		for _, s := range splice.Find(raw, minAssetBytes, isAssetKey) {
+			w.Spans = append(w.Spans, [2]int{at + s.Start, at + s.End})
+		}
+	}
+	w.Marked = find
+	datas := make([][2]int, len(events))
+	w.Buf = append(w.Buf, '[')
+	for i := range events {
+		e := &events[i]
+		if i > 0 {
+			w.Buf = append(w.Buf, ',')
+		}
+		w.Buf = e.appendHead(w.Buf)
+		start := len(w.Buf)
+		switch {
+		case e.tree != nil:
+			if err := w.Append(e.tree); err != nil {
+				return nil, fmt.Errorf("events[%d]: %w", i, err)
+			}
+		case len(e.Data) == 0:
+			w.Buf = append(w.Buf, "{}"...)
+		default:
+			w.Buf = append(w.Buf, e.Data...)
+			find(w.Buf[start:], start)
+		}
+		end := len(w.Buf)
+		datas[i] = [2]int{start, end}
+		var err error
+		if w.Buf, err = e.appendTail(w.Buf); err != nil {
+			return nil, fmt.Errorf("events[%d]: %w", i, err)
+		}
+		if len(e.Extra) > 0 {
+			find(w.Buf[end:], end)
+		}
+	}
+	w.Buf = append(w.Buf, ']')
+	// The events' Data are slices of the text, which is therefore never
+	// reused.
+	for i, d := range datas {
+		events[i].Data = w.Buf[d[0]:d[1]:d[1]]
+	}
+	t := &batchText{js: w.Buf}
+	for _, s := range w.Spans {
+		t.spans = append(t.spans, splice.Span{Start: s[0], End: s[1]})
+	}
+	return t, nil
+}
+
 // eventsJSON encodes events as a JSON array.
 func eventsJSON(events []Event) ([]byte, error) {
 	return appendEventsJSON(nil, events)

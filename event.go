@@ -86,16 +86,26 @@ func (e Event) MarshalJSON() ([]byte, error) {
 
 // appendJSON appends the event's JSON, as MarshalJSON writes it, to buf.
 func (e *Event) appendJSON(buf []byte) ([]byte, error) {
-	if math.IsNaN(e.Timestamp) || math.IsInf(e.Timestamp, 0) {
-		return nil, errors.New("replay: event timestamp is not a finite number")
-	}
-	buf = append(buf, `{"type":`...)
-	buf = strconv.AppendInt(buf, int64(e.Type), 10)
-	buf = append(buf, `,"data":`...)
+	buf = e.appendHead(buf)
 	if len(e.Data) == 0 {
 		buf = append(buf, "{}"...)
 	} else {
 		buf = append(buf, e.Data...)
+	}
+	return e.appendTail(buf)
+}
+
+// appendHead appends the start of the event's JSON, up to its data.
+func (e *Event) appendHead(buf []byte) []byte {
+	buf = append(buf, `{"type":`...)
+	buf = strconv.AppendInt(buf, int64(e.Type), 10)
+	return append(buf, `,"data":`...)
+}
+
+// appendTail appends the rest of the event's JSON, after its data.
+func (e *Event) appendTail(buf []byte) ([]byte, error) {
+	if math.IsNaN(e.Timestamp) || math.IsInf(e.Timestamp, 0) {
+		return nil, errors.New("replay: event timestamp is not a finite number")
 	}
 	buf = append(buf, `,"timestamp":`...)
 	buf = strconv.AppendFloat(buf, e.Timestamp, 'f', -1, 64)
@@ -172,16 +182,21 @@ func (e *ValidationError) Error() string { return e.Path + ": " + e.Msg }
 // the rest. Events packed by @rrweb/packer (JSON strings in the events
 // array) are unpacked. Every error is a [*ValidationError] naming the field.
 //
-// The events' Data and Extra share one copy of data; data itself is not
-// retained.
+// The events' Data and Extra share one copy of data (and so do the strings
+// of each event's data, decoded once here for the pipeline to read); data
+// itself is not retained.
 func DecodeBatch(data []byte) (*Batch, error) {
 	d := newDecoder(maxPackedEvent, maxPackedTotal)
+	d.trees = true
 	return d.batch(data)
 }
 
 // batch decodes a batch; see DecodeBatch.
 func (d *decoder) batch(data []byte) (*Batch, error) {
-	p := jsonx.NewParser(bytes.Clone(data))
+	// One copy of data, as a string: the events' Data and the strings of
+	// their trees share it.
+	p := jsonx.NewParserString(string(data))
+	defer p.Release()
 	b := &Batch{Bytes: len(data)}
 	if p.Kind() != "object" {
 		if err := p.Skip(); err != nil {
@@ -245,9 +260,10 @@ func bodyError(err error) error {
 
 // decoder holds what DecodeBatch keeps across events.
 type decoder struct {
-	packMax    int // most bytes one packed event may inflate to
-	packTotal  int // most bytes all packed events may inflate to
-	packBudget int // what is left of packTotal
+	packMax    int  // most bytes one packed event may inflate to
+	packTotal  int  // most bytes all packed events may inflate to
+	packBudget int  // what is left of packTotal
+	trees      bool // decode each event's Data into its tree too
 }
 
 func newDecoder(packMax, packTotal int) *decoder {
@@ -351,6 +367,15 @@ func (d *decoder) event(p *jsonx.Parser, e *Event, path string) error {
 					return err
 				}
 				return &ValidationError{Path: at("data"), Msg: "want an object"}
+			}
+			if d.trees {
+				p.Mark(isAssetKeyString, minAssetBytes)
+				v, raw, err := p.ValueRaw()
+				if err != nil {
+					return err
+				}
+				e.tree, e.Data = v.(*jsonx.Object), raw
+				return nil
 			}
 			raw, err := p.Raw()
 			e.Data = raw[:len(raw):len(raw)]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/internal/privacy"
 	"github.com/sessionreplay/replay/storage"
 )
@@ -84,32 +85,45 @@ func (p *Policy) compile() (*privacy.Masker, error) {
 
 // mask applies the site's policy to a batch in place, before anything of it
 // is kept. It uses the window's mirror (cached, or rebuilt from the stored
-// chunks) and leaves it up to date for the next batch.
-func (r *Recorder) mask(ctx context.Context, m *privacy.Masker, key storage.Key, b *Batch) error {
+// chunks) and leaves it up to date for the next batch. The events are
+// masked on their trees (decoded here for events that came without one),
+// and written again: it returns the JSON array of the masked events, which
+// their Data are slices of.
+func (r *Recorder) mask(ctx context.Context, m *privacy.Masker, key storage.Key, b *Batch) (*batchText, error) {
 	ws, err := r.windowMirror(ctx, m, key, b.Window, b.Seq)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	events := make([]privacy.Event, len(b.Events))
-	for i, e := range b.Events {
-		events[i] = privacy.Event{Type: int(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra}
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.tree == nil && len(e.Data) > 0 {
+			if v, err := jsonx.Decode(e.Data); err == nil {
+				e.tree, _ = v.(*jsonx.Object)
+			}
+		}
+		events[i] = privacy.Event{Type: int(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra, Tree: e.tree}
 	}
 	kept, fresh, err := ws.mr.MaskBatch(m, events, !ws.complete)
 	if err != nil {
 		var ee *privacy.EventError
 		if errors.As(err, &ee) {
-			return &ValidationError{Path: fmt.Sprintf("events[%d].data", ee.Index), Msg: ee.Err.Error()}
+			return nil, &ValidationError{Path: fmt.Sprintf("events[%d].data", ee.Index), Msg: ee.Err.Error()}
 		}
-		return err
+		return nil, err
 	}
 	for i, e := range kept {
-		b.Events[i] = Event{Type: EventType(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra}
+		b.Events[i] = Event{Type: EventType(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra, tree: e.Tree}
 	}
 	clear(b.Events[len(kept):])
 	b.Events = b.Events[:len(kept)]
+	text, err := writeEvents(b.Events)
+	if err != nil {
+		return nil, err
+	}
 	ws.next = b.Seq + 1
 	ws.complete = fresh // a FullSnapshot in the batch made it whole again
 	r.mirrors.put(ws)
 	m.ScrubAttrs(b.Attrs)
-	return nil
+	return text, nil
 }

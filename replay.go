@@ -202,7 +202,8 @@ func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key stora
 	}
 
 	// 2. Mask, before anything is kept.
-	if err := r.mask(ctx, r.masker(b.Site, cs.masker), key, b); err != nil {
+	text, err := r.mask(ctx, r.masker(b.Site, cs.masker), key, b)
+	if err != nil {
 		return Result{}, nil, err
 	}
 
@@ -220,7 +221,7 @@ func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key stora
 	}
 
 	// 5. Encode and store.
-	data, assetBytes, err := r.encode(ctx, key, b.Events)
+	data, assetBytes, err := r.encode(ctx, key, text)
 	if err != nil {
 		r.abandon(ctx, key, isNew)
 		return Result{}, nil, err

@@ -3,15 +3,17 @@ package replay
 import (
 	"container/list"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"hash/maphash"
 	"sync"
 
 	"github.com/sessionreplay/replay/internal/privacy"
 )
 
 // Style sheets are processed once: the Recorder keeps, per site, the
-// processed (minified) text of the _cssText values it has seen, keyed by a
-// hash of the raw text, so a style sheet seen before costs a hash and a
+// processed (minified) text of the _cssText values it has seen, keyed by
+// hashes of the raw text (see hashString), so a style sheet seen before costs a hash and a
 // lookup. The cache is keyed by everything its output depends on: the site
 // and a fingerprint of its privacy policy (a site whose policy changes
 // starts with an empty cache), and the raw text. It is bounded in bytes,
@@ -265,16 +267,20 @@ func (r *Recorder) processCSS(site string, policy [sha256.Size]byte, s string) s
 	return out
 }
 
-// hashString returns the SHA-256 of s without copying it whole.
+// styleSeeds are the seeds of the style sheets' keys, chosen at random
+// per process.
+var styleSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// hashString returns the cache key of the raw style sheet s: two 64-bit
+// hashes of it with seeds chosen at random per process, and its length.
+// A key that two sheets share (for which one would have to know the
+// seeds) would give a site one of its own sheets for another, processed
+// by the same policy: CSS is never scrubbed, so no text of the page that
+// would be masked is at stake.
 func hashString(s string) [sha256.Size]byte {
-	h := sha256.New()
-	var buf [16 << 10]byte
-	for len(s) > 0 {
-		n := copy(buf[:], s)
-		h.Write(buf[:n])
-		s = s[n:]
-	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
+	var key [sha256.Size]byte
+	binary.LittleEndian.PutUint64(key[0:], maphash.String(styleSeeds[0], s))
+	binary.LittleEndian.PutUint64(key[8:], maphash.String(styleSeeds[1], s))
+	binary.LittleEndian.PutUint64(key[16:], uint64(len(s)))
+	return key
 }

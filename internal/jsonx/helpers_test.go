@@ -3,6 +3,7 @@ package jsonx
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,8 +75,58 @@ func checkTree(t *testing.T, data []byte) {
 	require.Equal(t, want, written)
 	again, err := Decode(out)
 	require.NoError(t, err)
-	require.Equal(t, got, again, "decoding what we wrote")
+	require.Equal(t, want, stdValue(again), "decoding what we wrote")
+	checkRaw(t, data, got)
 	out2, err := Marshal(again)
 	require.NoError(t, err)
 	require.Equal(t, string(out), string(out2), "writing it again")
+}
+
+// checkRaw checks AppendRaw on a tree decoded from data: unchanged, it
+// writes the same value as Append (data itself when data is an object
+// without a key given twice); after each object in turn is changed, the
+// same value as Append again.
+func checkRaw(t *testing.T, data []byte, tree any) {
+	t.Helper()
+	want, err := Marshal(tree)
+	require.NoError(t, err)
+	wantV, ok := stdDecode(want)
+	require.True(t, ok)
+	raw, err := AppendRaw(nil, tree)
+	require.NoError(t, err)
+	rawV, ok := stdDecode(raw)
+	require.True(t, ok, "AppendRaw wrote %q", raw)
+	require.Equal(t, wantV, rawV, "AppendRaw of %q", data)
+	if o, ok := tree.(*Object); ok {
+		if _, ok := o.Raw(); ok {
+			require.Equal(t, string(bytes.TrimSpace(data)), string(raw))
+		}
+	}
+	var objects []*Object
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case *Object:
+			objects = append(objects, t)
+			for _, m := range t.Members {
+				walk(m.Value)
+			}
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	walk(tree)
+	for i, o := range objects {
+		o.Set("\u00e9changed", json.Number(strconv.Itoa(i)))
+		want, err := Marshal(tree)
+		require.NoError(t, err)
+		wantV, _ := stdDecode(want)
+		raw, err := AppendRaw(nil, tree)
+		require.NoError(t, err)
+		rawV, ok := stdDecode(raw)
+		require.True(t, ok, "AppendRaw wrote %q", raw)
+		require.Equal(t, wantV, rawV, "AppendRaw of %q after changing object %d", data, i)
+	}
 }

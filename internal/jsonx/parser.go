@@ -1,6 +1,8 @@
 package jsonx
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxJSONDepth bounds the nesting of arrays and objects, as encoding/json
@@ -21,6 +24,11 @@ type Parser struct {
 	b     []byte
 	i     int
 	depth int
+	str   string     // b as a string, when the parser was made of one
+	tree  *treeState // what Value keeps across calls
+
+	markKeys func(key string) bool // see Mark
+	markMin  int
 }
 
 // SyntaxError is malformed JSON at a byte offset.
@@ -263,28 +271,67 @@ func (p *Parser) next(close byte) (more, ok bool) {
 // stringRaw reads a string and returns its contents between the quotes,
 // still escaped, and whether it holds escapes.
 func (p *Parser) stringRaw() (body []byte, escaped bool, err error) {
+	body, escaped, _, err = p.stringScan()
+	return body, escaped, err
+}
+
+// SWAR constants: a byte repeated in every lane of a word.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// plainWord reports whether none of the 8 bytes of x ends or escapes a
+// string: none is a control character, '"' or '\\'. Bytes from 0x80 up
+// count as plain (their UTF-8 is checked apart).
+func plainWord(x uint64) bool {
+	ctl := (x - lanes01*0x20) &^ x // a lane below 0x20 (or one borrowing from it)
+	quo := x ^ lanes01*'"'         // zero lanes where '"'
+	bsl := x ^ lanes01*'\\'        // zero lanes where '\\'
+	quo = (quo - lanes01) &^ quo   // high bit where zero
+	bsl = (bsl - lanes01) &^ bsl
+	return (ctl|quo|bsl)&lanes80 == 0
+}
+
+// stringScan reads a string as stringRaw does, and reports besides
+// whether its body is all ASCII (so that it needs no UTF-8 check). It reads
+// 8 bytes at a time where it can.
+func (p *Parser) stringScan() (body []byte, escaped, ascii bool, err error) {
 	if p.ws() != '"' {
-		return nil, false, p.unexpected()
+		return nil, false, false, p.unexpected()
 	}
 	b := p.b
 	start := p.i + 1
 	i := start
-	for i < len(b) {
+	high := uint64(0)
+	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if !plainWord(x) {
+				break
+			}
+			high |= x
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
+			high |= uint64(c)
 			i++
 			continue
 		}
 		switch {
 		case c == '"':
 			p.i = i + 1
-			return b[start:i], escaped, nil
+			return b[start:i], escaped, high&lanes80 == 0, nil
 		case c == '\\':
 			escaped = true
 			i++
 			if i >= len(b) {
 				p.i = i
-				return nil, false, p.unexpected()
+				return nil, false, false, p.unexpected()
 			}
 			switch b[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -294,21 +341,21 @@ func (p *Parser) stringRaw() (body []byte, escaped bool, err error) {
 				for range 4 {
 					if i >= len(b) || !isHex(b[i]) {
 						p.i = i
-						return nil, false, p.errorf("invalid character in \\u escape")
+						return nil, false, false, p.errorf("invalid character in \\u escape")
 					}
 					i++
 				}
 			default:
 				p.i = i
-				return nil, false, p.errorf("invalid escape in string")
+				return nil, false, false, p.errorf("invalid escape in string")
 			}
 		default:
 			p.i = i
-			return nil, false, p.errorf("invalid character %q in string literal", rune(c))
+			return nil, false, false, p.errorf("invalid character %q in string literal", rune(c))
 		}
 	}
 	p.i = i
-	return nil, false, p.unexpected()
+	return nil, false, false, p.unexpected()
 }
 
 func isHex(c byte) bool {
@@ -317,11 +364,11 @@ func isHex(c byte) bool {
 
 // Str reads a string and returns it unescaped.
 func (p *Parser) Str() (string, error) {
-	body, escaped, err := p.stringRaw()
+	body, escaped, ascii, err := p.stringScan()
 	if err != nil {
 		return "", err
 	}
-	if !escaped && utf8.Valid(body) {
+	if !escaped && (ascii || utf8.Valid(body)) {
 		return string(body), nil
 	}
 	return unquote(body), nil
@@ -502,50 +549,59 @@ func (p *Parser) Text() (string, error) {
 func unquote(body []byte) string {
 	b := make([]byte, 0, len(body))
 	for r := 0; r < len(body); {
-		c := body[r]
-		switch {
-		case c == '\\':
-			r++
-			switch e := body[r]; e {
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				rr := hex4(body[r+1:])
-				r += 5
-				if utf16.IsSurrogate(rr) {
-					if r+6 <= len(body) && body[r] == '\\' && body[r+1] == 'u' {
-						if dec := utf16.DecodeRune(rr, hex4(body[r+2:])); dec != utf8.RuneError {
-							r += 6
-							b = utf8.AppendRune(b, dec)
-							continue
-						}
-					}
-					rr = utf8.RuneError
-				}
-				b = utf8.AppendRune(b, rr)
-				continue
-			default: // '"', '\\', '/'
-				b = append(b, e)
-			}
-			r++
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			r++
-		default:
-			rr, size := utf8.DecodeRune(body[r:])
-			r += size
-			b = utf8.AppendRune(b, rr)
+		// The run up to the next escape, copied whole when it is UTF-8
+		// (a backslash never splits a UTF-8 sequence).
+		j := bytes.IndexByte(body[r:], '\\')
+		if j < 0 {
+			j = len(body) - r
 		}
+		if run := body[r : r+j]; utf8.Valid(run) {
+			b = append(b, run...)
+		} else {
+			for k := 0; k < len(run); {
+				rr, size := utf8.DecodeRune(run[k:])
+				k += size
+				b = utf8.AppendRune(b, rr)
+			}
+		}
+		r += j
+		if r >= len(body) {
+			break
+		}
+		r++
+		switch e := body[r]; e {
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			rr := hex4(body[r+1:])
+			r += 5
+			if utf16.IsSurrogate(rr) {
+				if r+6 <= len(body) && body[r] == '\\' && body[r+1] == 'u' {
+					if dec := utf16.DecodeRune(rr, hex4(body[r+2:])); dec != utf8.RuneError {
+						r += 6
+						b = utf8.AppendRune(b, dec)
+						continue
+					}
+				}
+				rr = utf8.RuneError
+			}
+			b = utf8.AppendRune(b, rr)
+			continue
+		default: // '"', '\\', '/'
+			b = append(b, e)
+		}
+		r++
 	}
-	return string(b)
+	// b is not written again: the string may share it.
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // hex4 reads the four hex digits stringRaw checked.
@@ -593,6 +649,12 @@ func smallInt(text []byte) (float64, bool) {
 
 // NewParser returns a parser of b.
 func NewParser(b []byte) *Parser { return &Parser{b: b} }
+
+// NewParserString returns a parser of s. The strings [Parser.Value]
+// decodes share s's memory, without a copy of it.
+func NewParserString(s string) *Parser {
+	return &Parser{b: unsafe.Slice(unsafe.StringData(s), len(s)), str: s}
+}
 
 // Input returns the whole text the parser reads.
 func (p *Parser) Input() []byte { return p.b }

@@ -2,20 +2,43 @@ package jsonx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Object is a JSON object decoded by Decode: its members in the
 // order they came, each key once. Of a key given twice it keeps the last
 // value at the first place, as JSON.parse does, so that encoding it again
 // keeps the order the browser sent and needs no sort.
-type Object struct{ Members []Member }
+//
+// A decoded object remembers the bytes it was decoded from, and
+// [AppendRaw] writes those again as long as neither it nor anything below
+// it changed. Set, Filter (when it changes something) and Touch record a
+// change, and so does every change below them. Whoever writes Members, or
+// an array held in them, directly must call Touch. An Object may be read
+// concurrently, not changed.
+type Object struct {
+	Members []Member
 
+	raw    string  // the text the object was decoded from; "" when not decoded, or when it held a key twice
+	parent *Object // the object that held this one (through arrays) when decoded
+	state  uint8   // changed, changedBelow
+}
+
+// Object states.
+const (
+	changed      = 1 << iota // a member was set, dropped or written
+	changedBelow             // an object below changed
+	marked                   // it or an object below holds a marked member (see Parser.Mark)
+)
+
+// Member is one member of an Object.
 type Member struct {
 	Key   string
 	Value any
@@ -42,6 +65,7 @@ func (o *Object) Lookup(k string) (any, bool) {
 
 // Set sets key k to v, in its place if o has it, else at the end.
 func (o *Object) Set(k string, v any) {
+	o.Touch()
 	for i := range o.Members {
 		if o.Members[i].Key == k {
 			o.Members[i].Value = v
@@ -60,12 +84,67 @@ func (o *Object) Filter(f func(k string, v any) (any, bool)) {
 	w := 0
 	for _, m := range o.Members {
 		if v, keep := f(m.Key, m.Value); keep {
+			if !sameValue(v, m.Value) {
+				o.Touch()
+			}
 			o.Members[w] = Member{m.Key, v}
 			w++
 		}
 	}
+	if w < len(o.Members) {
+		o.Touch()
+	}
 	clear(o.Members[w:])
 	o.Members = o.Members[:w]
+}
+
+// Touch records that o changed, so that [AppendRaw] writes it from its
+// members rather than as it was decoded. Set and Filter call it; whoever
+// writes Members, or an array held in them, directly must.
+func (o *Object) Touch() {
+	if o == nil || o.state&changed != 0 {
+		return
+	}
+	o.state |= changed
+	for q := o.parent; q != nil && q.state&changedBelow == 0; q = q.parent {
+		q.state |= changedBelow
+	}
+}
+
+// Raw returns the bytes o was decoded from, while neither it nor anything
+// below it changed since (see Touch); ok is false otherwise, or when o was
+// not decoded, or held a key twice.
+func (o *Object) Raw() (raw string, ok bool) {
+	if o == nil || o.raw == "" || o.state&(changed|changedBelow) != 0 {
+		return "", false
+	}
+	return o.raw, true
+}
+
+// sameValue reports whether a and b are the same value of a tree: equal
+// strings, numbers or booleans, both null, the same object, or the same
+// array (the same elements in the same memory).
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case *Object:
+		y, ok := b.(*Object)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	}
+	return false
 }
 
 // Items returns the Items of o in order.
@@ -113,14 +192,21 @@ func UniqueMembers(ms []Member) []Member {
 // treeParser is a parser that decodes generic values, with stacks of
 // members and elements it reuses, so that each object and array is
 // allocated once at its size. Strings without escapes and numbers are
-// slices of text, one copy of the input as a string, so that they cost no
+// slices of text, the input as a string, so that they cost no
 // allocation of their own; whoever keeps one for long must clone it, or it
 // keeps the whole input alive.
 type treeParser struct {
 	Parser
+	*treeState
+}
+
+// treeState is what a treeParser keeps besides its position, across the
+// values it decodes from one input.
+type treeState struct {
 	text    string
 	members []Member
 	elems   []any
+	cur     *Object // the object being decoded
 
 	// Slabs the values are cut from, to allocate once for many; each cut
 	// has its capacity at its length, so that appending to it copies.
@@ -131,6 +217,9 @@ type treeParser struct {
 	// boxed are short strings already boxed in this input, to box a
 	// repeated one (a tag name, a class, white space) once.
 	boxed *[64]boxedString
+
+	markKeys func(key string) bool // see Parser.Mark
+	markMin  int
 }
 
 type boxedString struct {
@@ -151,18 +240,18 @@ func (p *treeParser) box(s string) any {
 	return e.v
 }
 
-// treeParsers keep treeParsers for their stacks; the slabs, which the
+// treeStates keep treeStates for their stacks; the slabs, which the
 // values decoded are cut from, are never reused.
-var treeParsers = sync.Pool{New: func() any { return new(treeParser) }}
+var treeStates = sync.Pool{New: func() any { return new(treeState) }}
 
-// release empties p, keeping only its stacks, and puts it back in
-// treeParsers.
-func (p *treeParser) release() {
-	clear(p.members)
-	clear(p.elems)
-	*p = treeParser{members: p.members[:0], elems: p.elems[:0]}
-	if cap(p.members) <= 1<<12 && cap(p.elems) <= 1<<12 {
-		treeParsers.Put(p)
+// release empties t, keeping only its stacks, and puts it back in
+// treeStates.
+func (t *treeState) release() {
+	clear(t.members)
+	clear(t.elems)
+	*t = treeState{members: t.members[:0], elems: t.elems[:0]}
+	if cap(t.members) <= 1<<12 && cap(t.elems) <= 1<<12 {
+		treeStates.Put(t)
 	}
 }
 
@@ -187,17 +276,39 @@ func cut[T any](slab *[]T, s []T, size int) []T {
 	return (*slab)[start : start+n : start+n]
 }
 
-// newObject returns an object with members ms (a copy of them).
-func (p *treeParser) newObject(ms []Member) *Object {
+// allocObject returns a new object, inside the one being decoded.
+func (p *treeParser) allocObject() *Object {
 	if len(p.objSlab) == 0 {
 		p.objSlab = make([]Object, max(p.slabSize()/4, 1))
 	}
 	o := &p.objSlab[0]
 	p.objSlab = p.objSlab[1:]
+	o.parent = p.cur
+	return o
+}
+
+// setMembers gives o the members ms (a copy of them) and the text
+// [start:end] it was decoded from.
+func (p *treeParser) setMembers(o *Object, ms []Member, start, end int) {
 	if len(ms) > 0 {
 		o.Members = UniqueMembers(cut(&p.memberSlab, ms, p.slabSize()))
 	}
-	return o
+	if len(o.Members) < len(ms) {
+		// A key given twice: the text holds a value the tree does not,
+		// which no one looked at. Neither it nor what holds it is written
+		// as it came.
+		o.Touch()
+		return
+	}
+	o.raw = p.text[start:end]
+}
+
+// mark flags the object being decoded, and those that hold it, as holding
+// a marked member.
+func (p *treeParser) mark() {
+	for q := p.cur; q != nil && q.state&marked == 0; q = q.parent {
+		q.state |= marked
+	}
 }
 
 // emptyArray is the value of every empty array decoded: appending to it
@@ -217,11 +328,11 @@ var smallNumbers = func() (a [10]any) {
 func (p *treeParser) string() (string, error) {
 	p.ws()
 	start := p.i
-	body, escaped, err := p.stringRaw()
+	body, escaped, ascii, err := p.stringScan()
 	if err != nil {
 		return "", err
 	}
-	if escaped || !utf8.Valid(body) {
+	if escaped || !ascii && !utf8.Valid(body) {
 		return unquote(body), nil
 	}
 	return p.text[start+1 : p.i-1], nil
@@ -233,10 +344,14 @@ func (p *treeParser) string() (string, error) {
 func (p *treeParser) value() (any, error) {
 	switch c := p.ws(); {
 	case c == '{':
+		start := p.i
 		more, err := p.enter('{', '}')
 		if err != nil {
 			return nil, err
 		}
+		o := p.allocObject()
+		outer := p.cur
+		p.cur = o
 		base := len(p.members)
 		for ok := true; more; {
 			k, err := p.string()
@@ -247,16 +362,22 @@ func (p *treeParser) value() (any, error) {
 				return nil, p.unexpected()
 			}
 			p.i++
+			vstart := p.ws()
+			at := p.i
 			v, err := p.value()
 			if err != nil {
 				return nil, err
+			}
+			if p.treeState.markKeys != nil && vstart == '"' && p.i-at-2 >= p.treeState.markMin && p.treeState.markKeys(k) {
+				p.mark()
 			}
 			p.members = append(p.members, Member{k, v})
 			if more, ok = p.next('}'); !ok {
 				return nil, p.unexpected()
 			}
 		}
-		o := p.newObject(p.members[base:])
+		p.cur = outer
+		p.setMembers(o, p.members[base:], start, p.i)
 		clear(p.members[base:])
 		p.members = p.members[:base]
 		return o, nil
@@ -313,14 +434,9 @@ func (p *treeParser) value() (any, error) {
 // makes. It takes what encoding/json takes (and rejects numbers beyond
 // float64's range, as encoding/json does decoding them into an any).
 func Decode(data []byte) (any, error) {
-	p := treeParsers.Get().(*treeParser)
-	defer p.release()
-	p.Parser = Parser{b: data}
-	p.text = string(data)
-	if len(data) >= 4<<10 {
-		p.boxed = new([64]boxedString)
-	}
-	v, err := p.value()
+	p := NewParser(data)
+	defer p.Release()
+	v, err := p.Value()
 	if err != nil {
 		return nil, err
 	}
@@ -330,10 +446,144 @@ func Decode(data []byte) (any, error) {
 	return v, nil
 }
 
+// Value decodes the next value into the tree Decode makes. Its strings and
+// objects share memory with the parser's input, which must not change
+// while they are in use. Calls on one parser share allocations; Release
+// ends them.
+func (p *Parser) Value() (any, error) {
+	if p.tree == nil {
+		p.tree = treeStates.Get().(*treeState)
+		p.tree.text = p.str
+		if p.str == "" && len(p.b) > 0 {
+			p.tree.text = string(p.b)
+		}
+		if len(p.b) >= 4<<10 {
+			p.tree.boxed = new([64]boxedString)
+		}
+		p.tree.markKeys, p.tree.markMin = p.markKeys, p.markMin
+	}
+	tp := treeParser{Parser: *p, treeState: p.tree}
+	v, err := tp.value()
+	p.i, p.depth = tp.i, tp.depth
+	return v, err
+}
+
+// Mark makes Value flag the objects that hold, at any depth, a member
+// whose key keys accepts with a string value of at least min bytes as
+// written (between its quotes), so that a [Writer] copying their text
+// hands it to its Marked function.
+func (p *Parser) Mark(keys func(key string) bool, min int) {
+	p.markKeys, p.markMin = keys, min
+}
+
+// ValueRaw is Value that returns the value's text besides.
+func (p *Parser) ValueRaw() (any, []byte, error) {
+	p.ws()
+	start := p.i
+	v, err := p.Value()
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, p.b[start:p.i:p.i], nil
+}
+
+// Release lets the parser's stacks for Value be reused; the values it
+// decoded stay valid. The parser is not to be used afterwards.
+func (p *Parser) Release() {
+	if p.tree != nil {
+		p.tree.release()
+		p.tree = nil
+	}
+}
+
 // Marshal encodes v as json.Encoder does without escaping HTML
 // characters, without its trailing newline (see Append).
 func Marshal(v any) ([]byte, error) {
 	return Append(nil, v)
+}
+
+// AppendRaw appends v as Append does, except that an object decoded and
+// not changed since (see [Object.Raw]) is written as the text it was
+// decoded from. It writes the same JSON value as Append, though not always
+// the same bytes: the white space, escapes and bytes that are not UTF-8 of
+// a decoded object's text are kept as they came.
+func AppendRaw(dst []byte, v any) ([]byte, error) {
+	w := Writer{Buf: dst}
+	err := w.Append(v)
+	return w.Buf, err
+}
+
+// A Writer appends trees to Buf as [AppendRaw] does, and notes where the
+// string values of members whose keys Keys accepts went, when they are at
+// least Min bytes long as written (between the quotes). The text of a
+// decoded object it copies is handed to Marked, with its offset in Buf,
+// when the object holds such a member (see [Parser.Mark]): the Writer does
+// not look into it. A Writer is used by one goroutine at a time.
+type Writer struct {
+	Buf    []byte
+	Keys   func(key string) bool
+	Min    int
+	Spans  [][2]int // [start, end) of the noted strings' contents in Buf, in order
+	Marked func(raw []byte, at int)
+}
+
+// Append appends v.
+func (w *Writer) Append(v any) error {
+	switch t := v.(type) {
+	case *Object:
+		if t == nil {
+			w.Buf = append(w.Buf, "null"...)
+			return nil
+		}
+		if raw, ok := t.Raw(); ok {
+			at := len(w.Buf)
+			w.Buf = append(w.Buf, raw...)
+			if t.state&marked != 0 && w.Marked != nil {
+				w.Marked(w.Buf[at:], at)
+			}
+			return nil
+		}
+		w.Buf = append(w.Buf, '{')
+		for i, m := range t.Members {
+			if i > 0 {
+				w.Buf = append(w.Buf, ',')
+			}
+			w.Buf = AppendString(w.Buf, m.Key)
+			w.Buf = append(w.Buf, ':')
+			if s, ok := m.Value.(string); ok && w.Keys != nil && w.Keys(m.Key) {
+				start := len(w.Buf) + 1
+				w.Buf = AppendString(w.Buf, s)
+				if end := len(w.Buf) - 1; end-start >= w.Min {
+					w.Spans = append(w.Spans, [2]int{start, end})
+				}
+				continue
+			}
+			if err := w.Append(m.Value); err != nil {
+				return err
+			}
+		}
+		w.Buf = append(w.Buf, '}')
+		return nil
+	case []any:
+		if t == nil {
+			w.Buf = append(w.Buf, "null"...)
+			return nil
+		}
+		w.Buf = append(w.Buf, '[')
+		for i, e := range t {
+			if i > 0 {
+				w.Buf = append(w.Buf, ',')
+			}
+			if err := w.Append(e); err != nil {
+				return err
+			}
+		}
+		w.Buf = append(w.Buf, ']')
+		return nil
+	}
+	var err error
+	w.Buf, err = Append(w.Buf, v)
+	return err
 }
 
 // Append appends the JSON encoding of a decoded value (the types
@@ -431,6 +681,17 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip 8 bytes at a time while they are plain ASCII.
+		for i+8 <= len(s) {
+			x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+			if x&lanes80 != 0 || !plainWord(x) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
 				i++

@@ -74,6 +74,55 @@ func TestTreeBoundsNesting(t *testing.T) {
 	}
 }
 
+// TestAppendRawCopiesWhatDidNotChange checks that AppendRaw copies the text
+// of unchanged objects, writes changed ones from their members, and never
+// copies the text of an object that held a key twice (whose shadowed value
+// no one looked at).
+func TestAppendRawCopiesWhatDidNotChange(t *testing.T) {
+	in := `{"a" : {"x": "\u0041", "y" : [ {"z":1} ]}, "b":{"k":"secret","k":"masked"}, "c": {"d": {"e": "\/"}}}`
+	v, err := Decode([]byte(in))
+	require.NoError(t, err)
+	root := v.(*Object)
+	out, err := AppendRaw(nil, root)
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), "secret")
+	assert.Contains(t, string(out), `{"x": "\u0041", "y" : [ {"z":1} ]}`, "an unchanged object is copied")
+	assert.Contains(t, string(out), `{"d": {"e": "\/"}}`)
+
+	root.Get("c").(*Object).Get("d").(*Object).Set("e", "new")
+	out, err = AppendRaw(nil, root)
+	require.NoError(t, err)
+	assert.Equal(t, `{"a":{"x": "\u0041", "y" : [ {"z":1} ]},"b":{"k":"masked"},"c":{"d":{"e":"new"}}}`, string(out))
+
+	a := root.Get("a").(*Object)
+	a.Filter(func(k string, v any) (any, bool) { return v, true })
+	_, ok := a.Raw()
+	assert.True(t, ok, "a Filter that changes nothing keeps the text")
+	a.Get("y").([]any)[0].(*Object).Touch()
+	_, ok = a.Raw()
+	assert.False(t, ok, "a change below is a change")
+}
+
+// TestWriterNotesMarkedStrings checks the spans a Writer notes: marked
+// strings it writes, and the text of marked objects it copies.
+func TestWriterNotesMarkedStrings(t *testing.T) {
+	in := `{"keep":{"css":"0123456789"},"short":{"css":"0"},"other":{"x":"0123456789"},"w":{"css":"abcdefghij","n":1}}`
+	p := NewParserString(in)
+	keys := func(k string) bool { return k == "css" }
+	p.Mark(keys, 5)
+	v, err := p.Value()
+	require.NoError(t, err)
+	p.Release()
+	root := v.(*Object)
+	root.Get("w").(*Object).Set("n", json.Number("2"))
+	var copied []string
+	w := Writer{Keys: keys, Min: 5, Marked: func(raw []byte, at int) { copied = append(copied, string(raw)) }}
+	require.NoError(t, w.Append(root))
+	assert.Equal(t, []string{`{"css":"0123456789"}`}, copied, "only the marked object copied is handed over")
+	require.Len(t, w.Spans, 1)
+	assert.Equal(t, "abcdefghij", string(w.Buf[w.Spans[0][0]:w.Spans[0][1]]))
+}
+
 var treeSeeds = []string{
 	`{}`, `[]`, `null`, `true`, `false`, `0`, `-0`, `1.5e300`, `1e400`, `-1e-400`, `123456789012345678901234567890`,
 	`"\u00e9\ud83d\ude00"`, `"\ud800"`, `"\ud800\u0041"`, `"\udc00\ud800"`, `"\ud83d\ude00\ud800x"`, "\"\xff\xfe\"", `"\/\b\f\n\r\t\"\\"`,

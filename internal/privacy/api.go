@@ -3,6 +3,8 @@ package privacy
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/sessionreplay/replay/internal/jsonx"
 )
 
 // The rrweb event types the engine tells apart (rrweb's EventType).
@@ -21,11 +23,18 @@ const PackMark = "v1"
 // Event is one rrweb event as the engine sees it: its type, its data and
 // its top-level keys besides type, data and timestamp. Timestamp is
 // carried through untouched.
+//
+// Tree, when set, is Data decoded by jsonx (an object): MaskBatch then
+// masks it in place and leaves Data as it is, for the caller to write the
+// event from the tree (jsonx.AppendRaw copies what masking did not
+// change). Without it, MaskBatch decodes Data and replaces it when masking
+// changes it.
 type Event struct {
 	Type      int
 	Timestamp float64
 	Data      json.RawMessage
 	Extra     map[string]json.RawMessage
+	Tree      *jsonx.Object
 }
 
 // EventError is an event of a batch the engine refused: Index is its place

@@ -76,7 +76,13 @@ func (p *pass) event(e *Event) (drop bool, err error) {
 	case fullSnapshot:
 		fn = (*pass).snapshot
 	case incrementalSnapshot:
-		src, ok := peekSource(e.Data)
+		var src int32
+		var ok bool
+		if e.Tree != nil {
+			src, ok = treeSource(e.Tree)
+		} else {
+			src, ok = peekSource(e.Data)
+		}
 		switch {
 		case !ok || src < 0 || src >= modelledSources:
 			fn = (*pass).unmodelledData
@@ -100,16 +106,21 @@ func (p *pass) event(e *Event) (drop bool, err error) {
 	default:
 		fn = (*pass).unmodelledData
 	}
-	if len(e.Data) == 0 {
-		return false, nil
-	}
-	d, err := decodeTree(e.Data)
-	if err != nil {
-		return false, err
+	d := e.Tree
+	if d == nil {
+		if len(e.Data) == 0 {
+			return false, nil
+		}
+		if d, err = decodeTree(e.Data); err != nil {
+			return false, err
+		}
 	}
 	p.drop = false
 	if d == nil || !fn(p, d) { // null: nothing to mask
 		return p.drop, nil
+	}
+	if e.Tree != nil {
+		return p.drop, nil // the caller writes the event from the tree
 	}
 	out, err := jsonx.Append(make([]byte, 0, len(e.Data)+len(e.Data)/8), d)
 	if err != nil {
@@ -804,6 +815,7 @@ func (p *pass) canvas(d *jsonx.Object) bool {
 		}
 		if u, c := p.m.scrub.walk(d.Members[i].Value); c {
 			d.Members[i].Value, changed = u, true
+			d.Touch()
 		}
 	}
 	return changed
@@ -848,6 +860,7 @@ func (p *pass) unmodelled(v any, depth int) (any, bool) {
 		}
 		clear(t.Members[w:])
 		t.Members = jsonx.UniqueMembers(t.Members[:w])
+		t.Touch() // keys and values written in place
 		return t, false
 	case []any:
 		if depth > maxMirrorDepth {
@@ -931,7 +944,37 @@ func (p *pass) console(pl *jsonx.Object) bool {
 			}
 		}
 	}
+	if changed {
+		pl.Touch() // members and arguments written in place
+	}
 	return changed
+}
+
+// treeSource reads the source of an IncrementalSnapshot's decoded data as
+// peekSource reads it from the text: an integer, or a string holding one.
+// Anything else (a key given twice whose last value is null included)
+// fails, so that the data is masked as a source the masker does not know.
+func treeSource(d *jsonx.Object) (int32, bool) {
+	var s string
+	switch v := d.Get("source").(type) {
+	case jsonNumber:
+		s = string(v)
+	case string:
+		if !jsonx.ValidNumber(v) {
+			return 0, false
+		}
+		s = v
+	default:
+		return 0, false
+	}
+	if len(s) == 1 {
+		return int32(s[0] - '0'), true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != float64(int32(f)) {
+		return 0, false
+	}
+	return int32(f), true
 }
 
 // peekSource reads the source of an IncrementalSnapshot's data: the last

@@ -159,6 +159,9 @@ func (s *scrubber) walk(v any) (any, bool) {
 				changed = true
 			}
 		}
+		if changed {
+			t.Touch()
+		}
 		return t, changed
 	case []any:
 		changed := false

@@ -12,6 +12,11 @@
 // The functions are pure and safe for concurrent use.
 package splice
 
+import (
+	"bytes"
+	"slices"
+)
+
 // Span is the contents of one JSON string in a text, between its quotes and
 // still escaped, or of one JSON object, between its braces: text[Start:End].
 type Span struct {
@@ -90,17 +95,23 @@ func valueEnd(text []byte, i int, quote byte) int {
 }
 
 // stringEnd returns the index of the quote that ends the string whose
-// contents start at i, or len(text) when it does not end.
+// contents start at i, or len(text) when it does not end. It looks for
+// quotes and backslashes with bytes.IndexByte, each byte once.
 func stringEnd(text []byte, i int) int {
+	q := -1 // the first quote at or after i, once found
 	for i < len(text) {
-		switch text[i] {
-		case '"':
-			return i
-		case '\\':
-			i += 2
-		default:
-			i++
+		if q < i {
+			k := bytes.IndexByte(text[i:], '"')
+			if k < 0 {
+				return len(text)
+			}
+			q = i + k
 		}
+		k := bytes.IndexByte(text[i:q], '\\')
+		if k < 0 {
+			return q
+		}
+		i += k + 2 // the backslash and the byte it escapes
 	}
 	return len(text)
 }
@@ -121,16 +132,23 @@ func skipSpace(text []byte, i int) int {
 // and not overlap, as Find returns them) and, for each span, the offset in
 // the cut text where its contents were.
 func Cut(text []byte, spans []Span) (cut []byte, offsets []int) {
+	return AppendCut(nil, text, spans)
+}
+
+// AppendCut is Cut that appends the cut text to dst (which must not
+// overlap text); the offsets count from the start of what it appends.
+func AppendCut(dst, text []byte, spans []Span) (cut []byte, offsets []int) {
 	n := len(text)
 	for _, s := range spans {
 		n -= s.End - s.Start
 	}
-	cut = make([]byte, 0, n)
+	base := len(dst)
+	cut = slices.Grow(dst, n)
 	offsets = make([]int, len(spans))
 	prev := 0
 	for k, s := range spans {
 		cut = append(cut, text[prev:s.Start]...)
-		offsets[k] = len(cut)
+		offsets[k] = len(cut) - base
 		prev = s.End
 	}
 	cut = append(cut, text[prev:]...)

@@ -3,6 +3,7 @@ package splice
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -118,4 +119,37 @@ func FuzzCutPaste(f *testing.F) {
 			t.Fatalf("cut of valid JSON %q is not JSON: %q", text, cut)
 		}
 	})
+}
+
+// TestStringEndReadsLikeByteByByte checks stringEnd, which looks for
+// quotes and backslashes with bytes.IndexByte, against a reading of the
+// string one byte at a time, on short texts of quotes, backslashes and
+// letters.
+func TestStringEndReadsLikeByteByByte(t *testing.T) {
+	byteByByte := func(text []byte, i int) int {
+		for i < len(text) {
+			switch text[i] {
+			case '"':
+				return i
+			case '\\':
+				i += 2
+			default:
+				i++
+			}
+		}
+		return len(text)
+	}
+	r := rand.New(rand.NewSource(1))
+	alphabet := []byte(`ab"\`)
+	for range 20_000 {
+		b := make([]byte, r.Intn(20))
+		for i := range b {
+			b[i] = alphabet[r.Intn(len(alphabet))]
+		}
+		for i := 0; i <= len(b); i++ {
+			if got, want := stringEnd(b, i), byteByByte(b, i); got != want {
+				t.Fatalf("%q from %d: %d, want %d", b, i, got, want)
+			}
+		}
+	}
 }
