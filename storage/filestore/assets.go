@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/sessionreplay/replay/storage"
@@ -81,47 +82,70 @@ func checkAssetKey(site, hash string) error {
 // first chunk would be, so that a writer that crashes before it writes the
 // session's metadata leaves nothing that the Sweep does not find.
 func (s *Store) refIfStored(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (bool, error) {
+	stored, _, err := s.refIfStoredNew(ctx, tx, key, hash)
+	return stored, err
+}
+
+// refIfStoredNew is refIfStored that also reports whether the reference
+// is new.
+func (s *Store) refIfStoredNew(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (stored, added bool, err error) {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM assets WHERE site = ? AND hash = ?`, key.Site, hash).Scan(&one)
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM assets WHERE site = ? AND hash = ?`, key.Site, hash).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+		return false, false, nil
 	}
+	if err != nil {
+		return false, false, err
+	}
+	added, err = s.addRef(ctx, tx, key, hash)
+	return true, added, err
+}
+
+// addRef records the reference of key to a stored asset, within tx, and
+// reports whether it is new.
+func (s *Store) addRef(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`, key.Site, key.Session, hash)
 	if err != nil {
 		return false, err
 	}
-	return true, s.addRef(ctx, tx, key, hash)
-}
-
-// addRef records the reference of key to a stored asset, within tx.
-func (s *Store) addRef(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) error {
-	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`, key.Site, key.Session, hash)
-	if err != nil {
-		return err
-	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // referenced already
+		return false, nil // referenced already
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since)
 		SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`,
 		key.Site, key.Session, timeKey(s.now())); err != nil {
-		return err
+		return false, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, key.Site)
-	return err
+	return true, err
 }
 
 // PutAsset implements [storage.AssetStore.PutAsset]. When the site has the
-// asset, it records the reference in one transaction. Otherwise it notes
-// a new, uniquely named file in the index (so that a crash cannot leave
-// it behind), writes and syncs it, then records the asset and the
-// reference in one transaction; when a concurrent PutAsset of the same
-// hash recorded its own file first, the reference goes to that one and
-// this file is removed. A full disk is an error wrapping
-// [storage.ErrFull], and nothing is recorded.
+// asset, it records the reference. Otherwise it notes a new, uniquely
+// named file in the index (synced, so that a crash cannot leave it
+// behind), writes and syncs it, then records the asset and the reference;
+// when a concurrent PutAsset of the same hash recorded its own file
+// first, the reference goes to that one and this file is removed. The
+// asset and the reference are records of the journal too, synced when
+// PutAsset returns (under LockSession, with the function's other writes).
+// A full disk is an error wrapping [storage.ErrFull], and nothing is
+// recorded.
 func (s *Store) PutAsset(ctx context.Context, key storage.Key, hash string, data []byte) error {
 	if err := checkKey(key); err != nil {
 		return wrapErr("put asset", err)
 	}
+	if err := s.begin(ctx); err != nil {
+		return wrapErr("put asset", err)
+	}
+	defer s.end()
+	return s.runView(ctx, key, func(st storage.Store) error {
+		return st.(*view).PutAsset(ctx, key, hash, data)
+	})
+}
+
+// putAsset is PutAsset within view v: the references it records are
+// v's.
+func (s *Store) putAsset(ctx context.Context, v *view, key storage.Key, hash string, data []byte) error {
 	if err := checkAssetKey(key.Site, hash); err != nil {
 		return wrapErr("put asset", err)
 	}
@@ -130,17 +154,21 @@ func (s *Store) PutAsset(ctx context.Context, key storage.Key, hash string, data
 	}
 	defer s.end()
 
-	stored := false
+	stored, added := false, false
 	if err := s.write(ctx, func(tx *sql.Tx) (err error) {
-		stored, err = s.refIfStored(ctx, tx, key, hash)
+		stored, added, err = s.refIfStoredNew(ctx, tx, key, hash)
 		return err
-	}); err != nil || stored {
+	}); err != nil {
 		return wrapErr("put asset", err)
+	}
+	if stored {
+		v.noteRef(hash, added)
+		return nil
 	}
 
 	dir := assetDir(key.Site)
 	name := path.Join(dir, hash+"-"+strings.ToLower(rand.Text())+assetExt)
-	if err := s.write(ctx, func(tx *sql.Tx) error {
+	if err := s.writeSynced(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO asset_trash (file) VALUES (?)`, name)
 		return err
 	}); err != nil {
@@ -164,62 +192,110 @@ func (s *Store) PutAsset(ctx context.Context, key storage.Key, hash string, data
 	if err := ctx.Err(); err != nil {
 		return wrapErr("put asset", err)
 	}
+	mine := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		stored, err := s.refIfStored(ctx, tx, key, hash)
-		if err != nil || stored {
-			return err // stored by another PutAsset: this file goes
+		stored, added, err := s.refIfStoredNew(ctx, tx, key, hash)
+		if err != nil {
+			return err
+		}
+		if stored { // stored by another PutAsset: this file goes
+			mine = false
+			v.noteRef(hash, added)
+			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO assets (site, hash, file, size) VALUES (?, ?, ?, ?)`, key.Site, hash, name, len(data)); err != nil {
 			return err
 		}
-		if err := s.addRef(ctx, tx, key, hash); err != nil {
+		if _, err := s.addRef(ctx, tx, key, hash); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM asset_trash WHERE file = ?`, name); err != nil {
 			return err
 		}
-		owned = true
+		mine = true
 		return nil
 	})
 	if err != nil {
-		owned = false // rolled back
+		return wrapErr("put asset", err)
 	}
-	return wrapErr("put asset", err)
+	if mine {
+		owned = true
+		v.ops = append(v.ops, &op{typ: recAsset, key: storage.Key{Site: key.Site, Session: key.Session}, hash: hash, file: name, size: int64(len(data))})
+		v.noteRef(hash, true)
+	}
+	return nil
 }
 
-// RefAssets implements [storage.AssetStore.RefAssets] in one transaction.
+// noteRef records in v that its session references hash: the reference
+// goes into v's group, and when added (new in the index), it is removed
+// again if v's function fails.
+func (v *view) noteRef(hash string, added bool) {
+	if !slices.Contains(v.refs, hash) {
+		v.refs = append(v.refs, hash)
+	}
+	if added && !slices.Contains(v.added, hash) {
+		v.added = append(v.added, hash)
+	}
+}
+
+// RefAssets implements [storage.AssetStore.RefAssets]: one transaction of
+// the index, and a record of the journal synced when it returns (under
+// LockSession, with the function's other writes).
 func (s *Store) RefAssets(ctx context.Context, key storage.Key, hashes []string) ([]string, error) {
 	if err := checkKey(key); err != nil {
 		return nil, wrapErr("ref assets", err)
-	}
-	for _, h := range hashes {
-		if err := checkAssetKey(key.Site, h); err != nil {
-			return nil, wrapErr("ref assets", err)
-		}
 	}
 	if err := s.begin(ctx); err != nil {
 		return nil, wrapErr("ref assets", err)
 	}
 	defer s.end()
+	var missing []string
+	err := s.runView(ctx, key, func(st storage.Store) (err error) {
+		missing, err = st.(*view).RefAssets(ctx, key, hashes)
+		return err
+	})
+	return missing, err
+}
+
+// refAssets is RefAssets within view v.
+func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes []string) ([]string, error) {
+	for _, h := range hashes {
+		if err := checkAssetKey(key.Site, h); err != nil {
+			return nil, wrapErr("ref assets", err)
+		}
+	}
 	if len(hashes) == 0 {
 		return nil, nil
 	}
-	var missing []string
+	if err := s.begin(ctx); err != nil {
+		return nil, wrapErr("ref assets", err)
+	}
+	defer s.end()
+	var (
+		missing []string
+		refs    []string
+		added   []bool
+	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		missing = missing[:0]
+		missing, refs, added = missing[:0], refs[:0], added[:0]
 		for _, h := range hashes {
-			stored, err := s.refIfStored(ctx, tx, key, h)
+			stored, add, err := s.refIfStoredNew(ctx, tx, key, h)
 			if err != nil {
 				return err
 			}
 			if !stored {
 				missing = append(missing, h)
+				continue
 			}
+			refs, added = append(refs, h), append(added, add)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, wrapErr("ref assets", err)
+	}
+	for i, h := range refs {
+		v.noteRef(h, added[i])
 	}
 	return missing, nil
 }
@@ -304,6 +380,31 @@ func dropRefs(ctx context.Context, tx *sql.Tx, key storage.Key) (freed []string,
 	}
 	n, _ := res.RowsAffected()
 	return freed, len(hashes) > 0 || n > 0, nil
+}
+
+// dropSomeRefs removes the references of key to hashes within tx, and the
+// asset rows that no session references any more, whose files it notes in
+// asset_trash and returns.
+func dropSomeRefs(ctx context.Context, tx *sql.Tx, key storage.Key, hashes []string) (freed []string, err error) {
+	for _, h := range hashes {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM asset_refs WHERE site = ? AND session = ? AND hash = ?`, key.Site, key.Session, h); err != nil {
+			return nil, err
+		}
+		var file string
+		err := tx.QueryRowContext(ctx, `DELETE FROM assets WHERE site = ?1 AND hash = ?2
+			AND NOT EXISTS (SELECT 1 FROM asset_refs WHERE site = ?1 AND hash = ?2) RETURNING file`, key.Site, h).Scan(&file)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_trash (file) VALUES (?)`, file); err != nil {
+			return nil, err
+		}
+		freed = append(freed, file)
+	}
+	return freed, nil
 }
 
 // dropFiles removes files noted in asset_trash, then their notes. A file

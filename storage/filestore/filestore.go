@@ -232,7 +232,6 @@
 package filestore
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -243,13 +242,10 @@ import (
 	"log/slog"
 	"os"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"hash/maphash"
 
 	"github.com/sessionreplay/replay/storage"
 )
@@ -279,14 +275,21 @@ type Store struct {
 	inflight int
 	closed   bool
 
-	// keyLocks serialise the writes of one session (Append, PutSession,
-	// Delete), so that the index and the files agree on the last one.
-	keyLocks [64]sync.Mutex
-	seed     maphash.Seed
+	// locks are the session locks (LockSession and the writes of the
+	// Store), one per session in use.
+	locksMu sync.Mutex
+	locks   map[storage.Key]*keyLock
 
 	// wmu serialises the write transactions of the index: SQLite has one
 	// writer at a time, and waiting here is cheaper than its busy loop.
 	wmu sync.Mutex
+
+	// dbSync is a connection to the index with synchronous=FULL, for the
+	// few transactions that must be durable when they return (views, the
+	// notes of new asset files, dropping journal segments).
+	dbSync *sql.DB
+
+	jw *jwriter
 }
 
 const (
@@ -319,10 +322,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 		return nil, wrapErr("open", err)
 	}
 	s := &Store{
-		root: root,
-		log:  opts.Logger,
-		seed: maphash.MakeSeed(),
-		now:  time.Now,
+		root:  root,
+		log:   opts.Logger,
+		locks: map[storage.Key]*keyLock{},
+		now:   time.Now,
 	}
 	s.idle = sync.NewCond(&s.life)
 	if s.log == nil {
@@ -344,7 +347,7 @@ func (s *Store) open() error {
 	if err := lockDir(lock); err != nil {
 		return wrapErr("open", err)
 	}
-	for _, d := range []string{sitesDir, assetsDir, trashDir, tmpDir} {
+	for _, d := range []string{sitesDir, assetsDir, trashDir, tmpDir, journalDir} {
 		if err := s.root.Mkdir(d, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
 			return wrapErr("open", err)
 		}
@@ -365,13 +368,25 @@ func (s *Store) open() error {
 	if err != nil {
 		return wrapErr("open index", err)
 	}
+	if err := s.openJournal(ctx); err != nil {
+		return wrapErr("open: replay the journal", err)
+	}
 	if scan {
 		if err := s.scan(ctx); err != nil {
 			return wrapErr("open: read the files into the index", err)
 		}
+		if err := s.dropLostAssets(ctx); err != nil {
+			return wrapErr("open: check the assets", err)
+		}
 	}
 	if err := s.finishDeletes(ctx); err != nil {
 		return wrapErr("open: finish deletes", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return wrapErr("open: move chunk files into the journal", err)
+	}
+	if err := s.finishErasing(ctx); err != nil {
+		return wrapErr("open: finish erasing deleted sessions", err)
 	}
 	return wrapErr("open: finish deletes of assets", s.finishAssetTrash(ctx))
 }
@@ -383,7 +398,7 @@ func (s *Store) open() error {
 func (s *Store) openIndex(ctx context.Context) (scan bool, err error) {
 	abs := path.Join(s.root.Name(), indexFile)
 	for attempt := 0; ; attempt++ {
-		db, err := openDB(abs)
+		db, err := openDB(abs, "NORMAL")
 		if err != nil {
 			return false, err
 		}
@@ -391,13 +406,15 @@ func (s *Store) openIndex(ctx context.Context) (scan bool, err error) {
 		if err == nil {
 			var v string
 			err = db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = ?`, metaScanned).Scan(&v)
-			if errors.Is(err, sql.ErrNoRows) {
+			if err == nil || errors.Is(err, sql.ErrNoRows) {
+				unscanned := err != nil
+				if s.dbSync, err = openDB(abs, "FULL"); err != nil {
+					db.Close()
+					return false, err
+				}
+				s.dbSync.SetMaxOpenConns(1)
 				s.db = db
-				return true, nil
-			}
-			if err == nil {
-				s.db = db
-				return fresh, nil
+				return fresh || unscanned, nil
 			}
 		}
 		db.Close()
@@ -441,6 +458,12 @@ func (s *Store) Close() error {
 // release closes the index, the root and last the lock.
 func (s *Store) release() error {
 	var errs []error
+	if s.jw != nil {
+		errs = append(errs, s.jw.close())
+	}
+	if s.dbSync != nil {
+		errs = append(errs, s.dbSync.Close())
+	}
 	if s.db != nil {
 		errs = append(errs, s.db.Close())
 	}
@@ -475,16 +498,27 @@ func (s *Store) end() {
 	s.life.Unlock()
 }
 
-func (s *Store) keyLock(key storage.Key) *sync.Mutex {
-	h := maphash.Comparable(s.seed, key)
-	return &s.keyLocks[h%uint64(len(s.keyLocks))]
-}
-
 // write runs f in a write transaction of the index.
 func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// writeSynced runs f in a write transaction of the index that is synced
+// when it returns, with every transaction before it.
+func (s *Store) writeSynced(ctx context.Context, f func(tx *sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.dbSync.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -508,84 +542,18 @@ func checkKey(key storage.Key) error {
 	return nil
 }
 
-// Append implements [storage.Store.Append]. The chunk is on disk, synced,
-// when Append returns nil. The first chunk of a session that has no
-// metadata yet is recorded in the index as an orphan first, so that a
-// chunk whose session record is never written is still found
-// ([Store.Due] with [storage.DueOrphaned]) and expired.
+// Append implements [storage.Store.Append]: one group of the journal,
+// synced when Append returns nil (see LockSession). A chunk of a session
+// that has no metadata yet makes it an orphan in the index, so that a
+// chunk whose session record is never written is still found ([Store.Due]
+// with [storage.DueOrphaned]) and expired.
 func (s *Store) Append(ctx context.Context, key storage.Key, c storage.Chunk) error {
-	if err := checkKey(key); err != nil {
-		return wrapErr("append", err)
-	}
-	if !validID(c.Window) || c.Seq < 0 {
-		return wrapErr("append", fmt.Errorf("window %q, seq %d: %w", c.Window, c.Seq, storage.ErrInvalidKey))
-	}
-	if c.Events < 0 {
-		return wrapErr("append", fmt.Errorf("negative event count %d", c.Events))
-	}
-	if err := s.begin(ctx); err != nil {
-		return wrapErr("append", err)
-	}
-	defer s.end()
-	l := s.keyLock(key)
-	l.Lock()
-	defer l.Unlock()
-
-	dir := sessionDir(key)
-	name := path.Join(dir, chunkName(c.Window, c.Seq))
-	exists := func() error {
-		return wrapErr("append", fmt.Errorf("%s/%s window %s seq %d: %w", key.Site, key.Session, c.Window, c.Seq, storage.ErrExists))
-	}
-	if _, err := s.root.Lstat(name); err == nil {
-		return exists()
-	}
-	if err := s.noteChunks(ctx, key); err != nil {
-		return wrapErr("append", err)
-	}
-	if err := s.mkdir(dir); err != nil {
-		return wrapErr("append", err)
-	}
-	tmp, err := s.writeTemp(tmpDir, encodeChunk(c))
-	if err != nil {
-		return wrapErr("append", err)
-	}
-	defer s.root.Remove(tmp)
-	if err := ctx.Err(); err != nil {
-		return wrapErr("append", err)
-	}
-	if err := s.root.Link(tmp, name); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return exists()
-		}
-		return wrapErr("append", err)
-	}
-	return wrapErr("append", s.syncDir(dir))
+	return s.LockSession(ctx, key, func(st storage.Store) error { return st.Append(ctx, key, c) })
 }
 
-// noteChunks records key as an orphan unless it has metadata or is one
-// already. The caller holds the key's lock.
-func (s *Store) noteChunks(ctx context.Context, key storage.Key) error {
-	var one int
-	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2 UNION ALL SELECT 1 FROM orphans WHERE site = ?1 AND id = ?2 LIMIT 1`,
-		key.Site, key.Session).Scan(&one)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since) VALUES (?, ?, ?)`, key.Site, key.Session, timeKey(s.now())); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, key.Site)
-		return err
-	})
-}
-
-// Chunks implements [storage.Store.Chunks]. It lists the session's
-// directory when iteration starts and reads each chunk file as it is
-// yielded; a chunk whose checksum fails is an error.
+// Chunks implements [storage.Store.Chunks]. It lists the session's chunks
+// in the index when iteration starts and reads each record from the
+// journal as it is yielded; a record whose checksum fails is an error.
 func (s *Store) Chunks(ctx context.Context, key storage.Key, window string) iter.Seq2[storage.Chunk, error] {
 	return func(yield func(storage.Chunk, error) bool) {
 		fail := func(err error) { yield(storage.Chunk{}, wrapErr("chunks", err)) }
@@ -597,45 +565,82 @@ func (s *Store) Chunks(ctx context.Context, key storage.Key, window string) iter
 			fail(fmt.Errorf("window %q: %w", window, storage.ErrInvalidKey))
 			return
 		}
-		if err := s.begin(ctx); err != nil {
-			fail(err)
-			return
+		type loc struct {
+			c storage.Chunk
+			e extent
 		}
-		dir := sessionDir(key)
-		entries, err := s.readDir(dir)
-		s.end()
-		if errors.Is(err, fs.ErrNotExist) {
-			return
-		}
+		var locs []loc
+		err := func() error {
+			if err := s.begin(ctx); err != nil {
+				return err
+			}
+			defer s.end()
+			q := `SELECT win, seq, events, seg, off, len FROM chunks WHERE site = ? AND id = ?`
+			args := []any{key.Site, key.Session}
+			if window != "" {
+				q += ` AND win = ?`
+				args = append(args, window)
+			}
+			rows, err := s.db.QueryContext(ctx, q+` ORDER BY win, seq`, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					l   loc
+					seg int64
+				)
+				if err := rows.Scan(&l.c.Window, &l.c.Seq, &l.c.Events, &seg, &l.e.off, &l.e.n); err != nil {
+					return err
+				}
+				l.e.seg = uint64(seg)
+				locs = append(locs, l)
+			}
+			return rows.Err()
+		}()
 		if err != nil {
 			fail(err)
 			return
 		}
-		var chunks []storage.Chunk
-		for _, e := range entries {
-			w, seq, ok := parseChunkName(e.Name())
-			if ok && (window == "" || w == window) {
-				chunks = append(chunks, storage.Chunk{Window: w, Seq: seq})
+		var (
+			f   *os.File
+			seg uint64
+		)
+		defer func() {
+			if f != nil {
+				f.Close()
 			}
-		}
-		slices.SortFunc(chunks, func(a, b storage.Chunk) int {
-			return cmp.Or(cmp.Compare(a.Window, b.Window), cmp.Compare(a.Seq, b.Seq))
-		})
-		for _, c := range chunks {
+		}()
+		for _, l := range locs {
 			// Each read is a call of its own, so Close never waits for
 			// the loop of a caller.
 			if err := s.begin(ctx); err != nil {
 				fail(err)
 				return
 			}
-			name := path.Join(dir, chunkName(c.Window, c.Seq))
-			b, err := s.root.ReadFile(name)
-			s.end()
-			if err == nil {
-				if derr := decodeChunk(b, &c); derr != nil {
-					err = fmt.Errorf("%s: %w", name, derr)
+			c, err := func() (storage.Chunk, error) {
+				defer s.end()
+				if f == nil || seg != l.e.seg {
+					if f != nil {
+						f.Close()
+						f = nil
+					}
+					var err error
+					if f, err = s.root.Open(segName(l.e.seg)); err != nil {
+						return storage.Chunk{}, err
+					}
+					seg = l.e.seg
 				}
-			}
+				o, err := readRecord(f, l.e)
+				if err != nil {
+					return storage.Chunk{}, err
+				}
+				if o.typ != recChunk || o.key != key || o.chunk.Window != l.c.Window || o.chunk.Seq != l.c.Seq {
+					return storage.Chunk{}, fmt.Errorf("%s at %d: not the record of chunk %s/%d", segName(l.e.seg), l.e.off, l.c.Window, l.c.Seq)
+				}
+				return o.chunk, nil
+			}()
 			if err != nil {
 				fail(err)
 				return
@@ -647,22 +652,12 @@ func (s *Store) Chunks(ctx context.Context, key storage.Key, window string) iter
 	}
 }
 
-// PutSession implements [storage.Store.PutSession]: one transaction of the
-// index, synced, writes the session's row and side rows and clears its
-// orphan record.
+// PutSession implements [storage.Store.PutSession]: the session's
+// metadata is a record of the journal, synced when PutSession returns
+// nil, and its row of the index is written and its orphan record cleared.
 func (s *Store) PutSession(ctx context.Context, sess storage.Session) error {
 	key := storage.Key{Site: sess.Site, Session: sess.ID}
-	if err := checkKey(key); err != nil {
-		return wrapErr("put session", err)
-	}
-	if err := s.begin(ctx); err != nil {
-		return wrapErr("put session", err)
-	}
-	defer s.end()
-	l := s.keyLock(key)
-	l.Lock()
-	defer l.Unlock()
-	return wrapErr("put session", s.write(ctx, func(tx *sql.Tx) error { return putRow(ctx, tx, sess) }))
+	return s.LockSession(ctx, key, func(st storage.Store) error { return st.PutSession(ctx, sess) })
 }
 
 // Session implements [storage.Store.Session], from the index.
@@ -770,64 +765,19 @@ func anyURL(glob, pages string) bool {
 	return false
 }
 
-// Delete implements [storage.Store.Delete]. One transaction of the index
-// removes the session's metadata, views and asset references, the assets
-// of its site that no session references any more (noting their files in
-// asset_trash), and records the deletion; then the session's directory is
-// renamed into trash (the point where its chunks are gone) and removed, the
-// record cleared, and the freed assets' files removed. Open finishes a
-// deletion that a crash interrupted, so metadata, chunks and assets never
-// part ways. A session that has only asset references or views is deleted
-// too (nil).
+// Delete implements [storage.Store.Delete]. It waits for a LockSession
+// of the session in flight, then appends a delete record that lists the
+// session's records, synced; applying it to the index removes the
+// session's metadata, chunks, views and asset references, and the assets
+// of its site that no session references any more. Then the bodies of the
+// session's records are overwritten with zeros and synced, the segments
+// left without a live record removed, and the freed assets' files
+// removed. Open finishes what a crash interrupted, so metadata, chunks
+// and assets never part ways, and no record of a deleted session stays
+// readable on disk. A session that has only asset references or views is
+// deleted too (nil).
 func (s *Store) Delete(ctx context.Context, key storage.Key) error {
-	if err := checkKey(key); err != nil {
-		return wrapErr("delete", err)
-	}
-	if err := s.begin(ctx); err != nil {
-		return wrapErr("delete", err)
-	}
-	defer s.end()
-	l := s.keyLock(key)
-	l.Lock()
-	defer l.Unlock()
-
-	dir := sessionDir(key)
-	_, err := s.root.Lstat(dir)
-	hasDir := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return wrapErr("delete", err)
-	}
-	var (
-		found, refs bool
-		freed       []string
-	)
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		if found, err = deleteRow(ctx, tx, key); err != nil {
-			return err
-		}
-		if freed, refs, err = dropRefs(ctx, tx, key); err != nil || !hasDir {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO deleting (site, id) VALUES (?, ?)`, key.Site, key.Session)
-		return err
-	})
-	if err != nil {
-		return wrapErr("delete", err)
-	}
-	if !found && !refs && !hasDir {
-		return wrapErr("delete", fmt.Errorf("%s/%s: %w", key.Site, key.Session, storage.ErrNotFound))
-	}
-	// The metadata is gone: finish without regard to ctx.
-	if hasDir {
-		if err := s.removeDir(context.WithoutCancel(ctx), key); err != nil {
-			return wrapErr("delete", err)
-		}
-	}
-	if len(freed) > 0 {
-		s.dropFiles(context.WithoutCancel(ctx), freed)
-	}
-	return nil
+	return s.LockSession(ctx, key, func(st storage.Store) error { return st.Delete(ctx, key) })
 }
 
 // removeDir renames a session's directory into trash, clears its deleting

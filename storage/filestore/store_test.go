@@ -134,9 +134,9 @@ func TestRefusesKeysOutsideRoot(t *testing.T) {
 func TestSymlinkOutOfRootIsNotFollowed(t *testing.T) {
 	dir, outside := t.TempDir(), t.TempDir()
 	s := open(t, dir, nil)
-	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "sites", "evil")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "assets", "evil")))
 
-	err := s.Append(ctx, storage.Key{Site: "evil", Session: "sess-0001"}, storage.Chunk{Window: "w1", Data: []byte("x")})
+	err := s.PutAsset(ctx, storage.Key{Site: "evil", Session: "sess-0001"}, "0123456789abcdef", []byte("x"))
 	require.Error(t, err)
 	entries, err := os.ReadDir(outside)
 	require.NoError(t, err)
@@ -162,10 +162,6 @@ func TestOpenCleansUpAfterACrash(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, entries, d)
 	}
-	entries, err := os.ReadDir(filepath.Join(dir, "sites", "shop", "sess-0001"))
-	require.NoError(t, err)
-	require.Len(t, entries, 1)
-	assert.Equal(t, "w1.0.chunk", entries[0].Name())
 	assert.Len(t, chunks(t, s, key), 1)
 	_, err = s.Session(ctx, key)
 	assert.NoError(t, err)
@@ -181,11 +177,15 @@ func TestDamagedChunk(t *testing.T) {
 	require.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Data: []byte("some compressed events")}))
 	require.NoError(t, s.Close())
 
-	chunkPath := filepath.Join(dir, "sites", "shop", "sess-0001", "w1.0.chunk")
-	b, err := os.ReadFile(chunkPath)
+	segs, err := filepath.Glob(filepath.Join(dir, "journal", "*.log"))
 	require.NoError(t, err)
-	b[len(b)-1] ^= 1
-	require.NoError(t, os.WriteFile(chunkPath, b, 0o600))
+	require.Len(t, segs, 1)
+	b, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	at := bytes.Index(b, []byte("some compressed events"))
+	require.Positive(t, at)
+	b[at] ^= 1
+	require.NoError(t, os.WriteFile(segs[0], b, 0o600))
 
 	s = open(t, dir, nil)
 	_, err = s.Session(ctx, key)
