@@ -34,8 +34,11 @@ const (
 	segExt      = ".log"
 	recHeader   = 8
 	maxRecBody  = 1 << 30 // a record body larger than this is damage
-	maxSegBytes = 64 << 20
+	defaultSegBytes = 64 << 20
 )
+
+// maxSegBytes is the size past which the journal starts a new segment.
+var maxSegBytes int64 = defaultSegBytes
 
 // Record types.
 const (

@@ -1,18 +1,27 @@
 package filestore_test
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionreplay/replay/storage"
 	"github.com/sessionreplay/replay/storage/filestore"
 )
 
-// legacyFixture is the content of testdata/v2store.tar.gz.
+// testdata/v2store.tar.gz is a directory written by filestore before the
+// journal (index version 2, a file per chunk under sites/), holding what
+// legacyContent describes: sessions with chunks, a tombstone, a session
+// with chunks and no metadata, and an asset.
+
 type legacyFixture struct {
 	sessions []storage.Session
 	chunks   map[storage.Key][]storage.Chunk
@@ -46,22 +55,72 @@ func legacyContent() legacyFixture {
 	return f
 }
 
-func TestGenerateLegacy(t *testing.T) {
-	dir := os.Getenv("FILESTORE_GEN_V2")
-	if dir == "" {
-		t.Skip("generator")
-	}
-	f := legacyContent()
-	s, err := filestore.Open(dir, nil)
+// untar extracts a .tar.gz into dir.
+func untar(t *testing.T, archive, dir string) {
+	t.Helper()
+	f, err := os.Open(archive)
 	require.NoError(t, err)
-	for _, sess := range f.sessions {
-		require.NoError(t, s.PutSession(ctx, sess))
-	}
-	for k, cs := range f.chunks {
-		for _, c := range cs {
-			require.NoError(t, s.Append(ctx, k, c))
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		require.NoError(t, err)
+		p := filepath.Join(dir, filepath.FromSlash(h.Name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			require.NoError(t, os.MkdirAll(p, 0o750))
+		case tar.TypeReg:
+			b, err := io.ReadAll(tr)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(p, b, 0o640))
 		}
 	}
-	require.NoError(t, s.PutAsset(ctx, f.asset.key, f.asset.hash, []byte(f.asset.data)))
+}
+
+// A store of the format before the journal opens with everything it held:
+// its chunk files move into the journal, with each session's metadata, so
+// that from then on the journal alone rebuilds the index.
+func TestOpenMigratesChunkFiles(t *testing.T) {
+	dir := t.TempDir()
+	untar(t, filepath.Join("testdata", "v2store.tar.gz"), dir)
+	f := legacyContent()
+	check := func(s *filestore.Store, orphan bool) {
+		t.Helper()
+		for _, want := range f.sessions {
+			got, err := s.Session(ctx, storage.Key{Site: want.Site, Session: want.ID})
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+		}
+		for k, want := range f.chunks {
+			assert.Equal(t, want, chunks(t, s, k), k)
+		}
+		page, err := s.Due(ctx, storage.DueQuery{Site: "blog", Kind: storage.DueOrphaned, Before: time.Now().Add(time.Hour)})
+		require.NoError(t, err)
+		if orphan {
+			assert.Equal(t, []storage.Key{f.orphan}, page.Keys, "chunks without metadata stay an orphan")
+		}
+		got, err := s.Asset(ctx, "shop", f.asset.hash)
+		require.NoError(t, err)
+		assert.Equal(t, f.asset.data, string(got))
+	}
+
+	s := open(t, dir, nil)
+	check(s, true)
+	entries, err := os.ReadDir(filepath.Join(dir, "sites"))
+	require.NoError(t, err)
+	assert.Empty(t, entries, "the chunk files are gone")
 	require.NoError(t, s.Close())
+
+	s = open(t, dir, nil)
+	check(s, true)
+	require.NoError(t, s.Close())
+
+	removeIndex(t, dir)
+	s = open(t, dir, nil)
+	check(s, true)
 }
