@@ -385,7 +385,7 @@ func (s *Store) open() error {
 	if err := s.migrate(ctx); err != nil {
 		return wrapErr("open: move chunk files into the journal", err)
 	}
-	if err := s.finishErasing(ctx); err != nil {
+	if err := s.finishErasing(ctx, true); err != nil {
 		return wrapErr("open: finish erasing deleted sessions", err)
 	}
 	return wrapErr("open: finish deletes of assets", s.finishAssetTrash(ctx))

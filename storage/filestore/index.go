@@ -102,6 +102,11 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS recs (site TEXT NOT NULL, id TEXT NOT NULL, seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, cur INTEGER NOT NULL,
 		PRIMARY KEY (site, id, seg, off)) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS r_seg ON recs (seg) WHERE cur = 1`,
+	// jassets: where the record of each asset kept in the journal is (its
+	// row of assets has file '').
+	`CREATE TABLE IF NOT EXISTS jassets (site TEXT NOT NULL, hash TEXT NOT NULL, seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,
+		PRIMARY KEY (site, hash)) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS ja_seg ON jassets (seg)`,
 	// erasing: records of deleted sessions whose bodies are being zeroed.
 	`CREATE TABLE IF NOT EXISTS erasing (seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, PRIMARY KEY (seg, off)) WITHOUT ROWID`,
 }

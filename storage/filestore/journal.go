@@ -30,10 +30,10 @@ import (
 // as such only when a later delete record lists it (see scanJournal).
 
 const (
-	journalDir  = "journal"
-	segExt      = ".log"
-	recHeader   = 8
-	maxRecBody  = 1 << 30 // a record body larger than this is damage
+	journalDir      = "journal"
+	segExt          = ".log"
+	recHeader       = 8
+	maxRecBody      = 1 << 30 // a record body larger than this is damage
 	defaultSegBytes = 64 << 20
 )
 
@@ -65,9 +65,7 @@ type op struct {
 	chunk   storage.Chunk   // recChunk
 	sess    storage.Session // recSession
 	hashes  []string        // recRefs
-	hash    string          // recAsset
-	file    string          // recAsset
-	size    int64           // recAsset
+	hash    string          // recAsset (its data in chunk.Data)
 	extents []extent        // recDelete
 	at      extent          // where the record is, once written or read
 }
@@ -115,8 +113,7 @@ func encodeBody(o *op) ([]byte, error) {
 	case recAsset:
 		b = appendStr(b, o.key.Site)
 		b = appendStr(b, o.hash)
-		b = appendStr(b, o.file)
-		b = binary.AppendUvarint(b, uint64(o.size))
+		b = append(b, o.chunk.Data...)
 	case recDelete:
 		b = appendStr(b, o.key.Site)
 		b = appendStr(b, o.key.Session)
@@ -255,11 +252,10 @@ func decodeBody(body []byte) (*op, error) {
 	case recAsset:
 		o.key.Site = r.id("site")
 		o.hash = r.str(128)
-		o.file = r.str(400)
-		o.size = int64(r.uvarint())
-		if r.err == nil && (!storage.ValidAssetHash(o.hash) || !strings.HasPrefix(o.file, assetsDir+"/") || strings.Contains(o.file, "..")) {
-			r.fail("invalid asset")
+		if r.err == nil && !storage.ValidAssetHash(o.hash) {
+			r.fail("invalid asset hash")
 		}
+		o.chunk.Data, r.b = r.b, nil
 	case recDelete:
 		o.key.Site, o.key.Session = r.id("site"), r.id("session")
 		n := r.int()

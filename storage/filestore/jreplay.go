@@ -113,12 +113,11 @@ func (s *Store) openJournal(ctx context.Context) error {
 		}
 		err := s.write(ctx, func(tx *sql.Tx) error {
 			for _, g := range batch {
-				f, l, err := s.applyGroup(ctx, tx, g.ops, g.at)
+				f, err := s.applyGroup(ctx, tx, g.ops, g.at)
 				if err != nil {
 					return err
 				}
 				freed = append(freed, f...)
-				freed = append(freed, l...)
 			}
 			return setApplied(ctx, tx, lastSeg, lastEnd)
 		})
@@ -335,9 +334,10 @@ func (s *Store) erase(exts []extent) ([]extent, error) {
 	return done, errors.Join(errs...)
 }
 
-// finishErasing erases what a crash left in the erasing table, and drops
-// every segment without a live record.
-func (s *Store) finishErasing(ctx context.Context) error {
+// finishErasing erases the records noted in the erasing table (by
+// deletes, or what a crash left) and drops the segments left without a
+// live record: those it erased in, or every segment when all is true.
+func (s *Store) finishErasing(ctx context.Context, all bool) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT seg, off, len FROM erasing`)
 	if err != nil {
 		return err
@@ -360,15 +360,18 @@ func (s *Store) finishErasing(ctx context.Context) error {
 		return err
 	}
 	s.finishErase(ctx, exts)
+	if !all {
+		return nil
+	}
 	segs, err := s.segments()
 	if err != nil {
 		return err
 	}
-	all := map[uint64]bool{}
+	m := map[uint64]bool{}
 	for _, n := range segs {
-		all[n] = true
+		m[n] = true
 	}
-	s.dropDeadSegments(ctx, all)
+	s.dropDeadSegments(ctx, m)
 	return nil
 }
 
@@ -385,7 +388,8 @@ func (s *Store) dropDeadSegments(ctx context.Context, segs map[uint64]bool) {
 		}
 		var live bool
 		err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM chunks INDEXED BY c_seg WHERE seg = ?1)
-			OR EXISTS (SELECT 1 FROM recs INDEXED BY r_seg WHERE seg = ?1 AND cur = 1)`, int64(seg)).Scan(&live)
+			OR EXISTS (SELECT 1 FROM recs INDEXED BY r_seg WHERE seg = ?1 AND cur = 1)
+			OR EXISTS (SELECT 1 FROM jassets INDEXED BY ja_seg WHERE seg = ?1)`, int64(seg)).Scan(&live)
 		if err != nil {
 			s.log.Warn("filestore: checking a journal segment", "segment", segName(seg), "err", err)
 			continue

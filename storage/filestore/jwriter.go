@@ -38,7 +38,6 @@ type commitReq struct {
 	done  chan struct{}
 	err   error
 	freed []string // asset files freed by the group, to remove after
-	loser []string // asset files that lost a race, to remove after
 }
 
 // commit appends ops as one group and applies them to the index; it
@@ -186,7 +185,7 @@ func (s *Store) applyRound(reqs []*commitReq, seg uint64, end int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		for _, r := range reqs {
 			var err error
-			r.freed, r.loser, err = s.applyGroup(ctx, tx, r.ops, r.at)
+			r.freed, err = s.applyGroup(ctx, tx, r.ops, r.at)
 			if err != nil {
 				return err
 			}
@@ -221,82 +220,80 @@ func getApplied(ctx context.Context, db *sql.DB) (seg uint64, off int64, ok bool
 }
 
 // applyGroup applies the records of one group within tx. It returns the
-// asset files that a delete freed and those of assets that another write
-// stored first (both to remove once tx committed).
-func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, ops []*op, at time.Time) (freed, loser []string, err error) {
+// asset files that a delete freed (to remove once tx committed); the
+// records of freed assets of the journal are noted in erasing.
+func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, ops []*op, at time.Time) (freed []string, err error) {
 	since := timeKey(at)
 	for _, o := range ops {
 		k := o.key
 		switch o.typ {
 		case recDelete:
 			if _, err := deleteRow(ctx, tx, k); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			f, _, err := dropRefs(ctx, tx, k)
+			// Freed assets of the journal are erased too: their extents
+			// are in erasing, which the caller erases.
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			freed = append(freed, f...)
 			for _, q := range []string{`DELETE FROM chunks WHERE site = ? AND id = ?`, `DELETE FROM recs WHERE site = ? AND id = ?`} {
 				if _, err := tx.ExecContext(ctx, q, k.Site, k.Session); err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 			}
 			for _, e := range o.extents {
 				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO erasing (seg, off, len) VALUES (?, ?, ?)`, int64(e.seg), e.off, e.n); err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 			}
 		case recChunk:
 			c := o.chunk
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO chunks (site, id, win, seq, events, seg, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 				k.Site, k.Session, c.Window, c.Seq, c.Events, int64(o.at.seg), o.at.off, o.at.n); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since)
 				SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`, k.Site, k.Session, since); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, k.Site); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		case recSession:
 			if err := putRow(ctx, tx, o.sess); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE recs SET cur = 0 WHERE site = ? AND id = ? AND cur = 1`, k.Site, k.Session); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if err := addRec(ctx, tx, o, 1); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		case recRefs:
 			for _, h := range o.hashes {
 				if _, err := s.refIfStored(ctx, tx, k, h); err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 			}
 			if err := addRec(ctx, tx, o, 0); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		case recAsset:
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO assets (site, hash, file, size) VALUES (?, ?, ?, ?)`, k.Site, o.hash, o.file, o.size); err != nil {
-				return nil, nil, err
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO assets (site, hash, file, size) VALUES (?, ?, '', ?)`, k.Site, o.hash, len(o.chunk.Data))
+			if err != nil {
+				return nil, err
 			}
-			var file string
-			if err := tx.QueryRowContext(ctx, `SELECT file FROM assets WHERE site = ? AND hash = ?`, k.Site, o.hash).Scan(&file); err != nil {
-				return nil, nil, err
-			}
-			if file == o.file {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM asset_trash WHERE file = ?`, o.file); err != nil {
-					return nil, nil, err
+			if n, _ := res.RowsAffected(); n == 1 {
+				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO jassets (site, hash, seg, off, len) VALUES (?, ?, ?, ?, ?)`,
+					k.Site, o.hash, int64(o.at.seg), o.at.off, o.at.n); err != nil {
+					return nil, err
 				}
-			} else {
-				loser = append(loser, o.file)
-			}
+			} // else stored by another group first: this record is dead
 		}
 	}
-	return freed, loser, nil
+	return freed, nil
 }
 
 // addRec records where a record of a session is, so that Delete can

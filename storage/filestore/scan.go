@@ -101,6 +101,9 @@ func (s *Store) scan(ctx context.Context) error {
 	if err := s.scanAssets(ctx); err != nil {
 		return err
 	}
+	if err := s.holdJournalAssets(ctx); err != nil {
+		return err
+	}
 	// The index holds them now; the old files go, then the scan is marked
 	// done. A crash in between redoes the scan, which finds the sessions
 	// whose file is gone in the index and leaves them alone.
@@ -288,4 +291,24 @@ func (s *Store) scanAssets(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// holdJournalAssets makes the recoveredAssets session of each site
+// reference every asset of the site that the journal held, as scanAssets
+// does for asset files: the references of the sessions that use them may
+// have been in segments since removed.
+func (s *Store) holdJournalAssets(ctx context.Context) error {
+	since := timeKey(s.now())
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT OR IGNORE INTO asset_refs (site, session, hash) SELECT site, ?1, hash FROM assets WHERE file = ''`,
+			`INSERT OR IGNORE INTO orphans (site, id, since) SELECT DISTINCT a.site, ?1, ?2 FROM assets a WHERE a.file = ''
+				AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site = a.site AND s.id = ?1)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, recoveredAssets, since); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -63,11 +63,12 @@ type view struct {
 	s       *Store
 	key     storage.Key
 	done    bool
-	deleted bool     // a Delete of key: the group starts with a delete record
-	ops     []*op    // buffered records, in order
-	sess    *op      // the session's metadata record in ops, if any
-	refs    []string // assets the function referenced: a record of the group
-	added   []string // of them, the references new in the index: undone on failure
+	deleted bool              // a Delete of key: the group starts with a delete record
+	ops     []*op             // buffered records, in order
+	sess    *op               // the session's metadata record in ops, if any
+	refs    []string          // assets the function referenced: a record of the group
+	added   []string          // of them, the references new in the index: undone on failure
+	assets  map[string][]byte // assets this view stores (records of ops)
 }
 
 var errViewDone = errors.New("filestore: the store of a LockSession used after its function returned")
@@ -218,7 +219,7 @@ func (v *view) Delete(ctx context.Context, key storage.Key) error {
 		return wrapErr("delete", fmt.Errorf("%s/%s: %w", key.Site, key.Session, storage.ErrNotFound))
 	}
 	// The references recorded so far go with the delete.
-	v.ops, v.sess, v.refs, v.added, v.deleted = nil, nil, nil, nil, true
+	v.ops, v.sess, v.refs, v.added, v.assets, v.deleted = nil, nil, nil, nil, nil, true
 	return nil
 }
 
@@ -256,6 +257,9 @@ func (v *view) RefAssets(ctx context.Context, key storage.Key, hashes []string) 
 }
 
 func (v *view) Asset(ctx context.Context, site, hash string) ([]byte, error) {
+	if b, ok := v.assets[hash]; ok && site == v.key.Site && !v.done {
+		return slices.Clone(b), nil
+	}
 	return v.s.Asset(ctx, site, hash)
 }
 
@@ -284,10 +288,13 @@ func (v *view) commit(ctx context.Context) error {
 		return err
 	}
 	if v.deleted {
-		v.s.finishErase(ctx, exts)
+		// With the records of the session, those of the assets it freed.
+		if err := v.s.finishErasing(ctx, false); err != nil {
+			v.s.log.Warn("filestore: erasing the records of a deleted session", "site", v.key.Site, "session", v.key.Session, "err", err)
+		}
 	}
-	if len(req.freed)+len(req.loser) > 0 {
-		v.s.dropFiles(ctx, append(req.freed, req.loser...))
+	if len(req.freed) > 0 {
+		v.s.dropFiles(ctx, req.freed)
 	}
 	return nil
 }
@@ -308,6 +315,9 @@ func (v *view) undo(ctx context.Context) {
 		return
 	}
 	v.s.dropFiles(ctx, freed)
+	if err := v.s.finishErasing(ctx, false); err != nil {
+		v.s.log.Warn("filestore: erasing freed assets", "err", err)
+	}
 }
 
 // extentsOf returns where the records of key are in the journal.
