@@ -1,24 +1,31 @@
 // Package filestore is a [storage.Store] on the local file system, safe
-// against crashes: a write is either whole on disk or absent. Its metadata
-// lives in an SQLite index, so listing with any filter reads only the rows
-// of the page it returns, whatever the number of sessions stored.
+// against crashes: a write is either whole on disk or absent. Every write
+// is a record of a journal, synced once per batch; an SQLite index of the
+// journal serves the queries, so listing with any filter reads only the
+// rows of the page it returns, whatever the number of sessions stored, and
+// a lost index is rebuilt from the journal, metadata included.
 //
 // # Layout
 //
 // Under the directory given to [Open]:
 //
 //	LOCK                                   held (flock) while a Store is open
-//	index.db, index.db-wal, index.db-shm   the index: every session's metadata (SQLite)
-//	sites/<site>/<session>/<window>.<seq>.chunk
-//	assets/<site>/<hash>-<random>.asset    one file per asset (see Assets)
-//	tmp/.tmp-*                             chunk writes in progress
-//	trash/<random>                         sessions being deleted
+//	journal/<n>.log                        the journal: chunks, sessions' metadata,
+//	                                       assets, references and deletions
+//	index.db, index.db-wal, index.db-shm   the index of the journal (SQLite)
+//	tmp/, trash/                           what a crash of an older version left
 //
-// Ids are stored under names that stay distinct on case-insensitive file
-// systems: '_' is written "__" and an upper-case letter X is written "_x"
-// ("Ab_c" becomes "_ab__c"). A chunk file holds a magic number, the event
-// count, a CRC-32C of the bytes and the bytes as given to Append; an asset
-// file a magic number, a CRC-32C and the asset's bytes.
+// The journal is a sequence of segments, n counting up in 16 hex digits and
+// never reused; a new segment starts when the last passes 64 MiB. The
+// writes of one [Store.LockSession] (a batch of the Recorder: its chunk, the
+// assets it stores, the references it records and the session's metadata),
+// or of one plain call, are a group of records followed by a commit
+// record. A record is its length, a CRC-32C of its body, and the body: a
+// type and the payload (a chunk's window, seq, event count and bytes; a
+// session as JSON, Opaque included; an asset's site, hash and bytes; the
+// hashes a session references; or the records a delete erases). The
+// commit record holds the number of records of the group, a CRC-32C of
+// their headers and the time of the commit.
 //
 // The index (SQLite through modernc.org/sqlite, pure Go) has a row per
 // session: the whole [storage.Session] as a JSON blob, and typed columns
@@ -26,106 +33,142 @@
 // rows in listing order (Start, ID, Site descending; the cursor is a keyset
 // on them). Custom event tags and rule names are rows of a side table
 // indexed by (site, value, start, id); the URL glob is checked on the
-// session's pages column of the rows the chosen index yields. It also holds
-// the orphans (sessions with chunks but no metadata), the deletions in
-// progress, the assets and their references, and the views of each
-// session. There is no file per session besides its chunks.
+// session's pages column of the rows the chosen index yields. It also maps
+// each chunk and each asset to its record (segment, offset, length), lists
+// every record of each session (so Delete can erase them), and holds the
+// orphans (sessions with chunks but no metadata), the assets' references,
+// the views of each session, and the journal position it has applied.
 //
 // # Optional interfaces
 //
-// Besides [storage.Store], a Store implements [storage.Sweeper] (the
-// Recorder's Sweep asks the index what is due), [storage.AssetStore]
-// (assets, below), [storage.ViewLog] (who read each session: a row per
-// read, the newest 1000 of a session kept, removed by Delete) and
-// [storage.Counter] (the overview: one GROUP BY query on an index, see
-// Performance).
+// Besides [storage.Store], a Store implements [storage.SessionLocker]
+// (LockSession, below), [storage.Sweeper] (the Recorder's Sweep asks the
+// index what is due), [storage.AssetStore] (assets, below),
+// [storage.ViewLog] (who read each session: a row per read, the newest 1000
+// of a session kept, removed by Delete) and [storage.Counter] (the
+// overview: one GROUP BY query on an index, see Performance).
+//
+// # Writes and LockSession
+//
+// [Store.LockSession] runs its function under the session's lock (one
+// Store per directory, so that lock holds for every process) and hands it
+// a view of the store that buffers what the function writes. When the
+// function returns nil, the view's writes are appended to the journal as
+// one group and synced, then applied to the index; the function's reads
+// through the view (Session, Chunks, Asset) see its own writes. Commits
+// are grouped: a commit that finds another syncing waits, and the next
+// sync covers every group that queued meanwhile, so sessions written at
+// the same time share one fsync. A plain [Store.Append], [Store.PutSession],
+// or [Store.Delete] is a LockSession of its own, and a plain
+// [Store.PutAsset] or [Store.RefAssets] a group of its own (without the
+// session's lock): each is synced when it returns nil.
 //
 // # Assets
 //
-// An asset is a file under assets/<site>/ named by its hash and a random
-// part, so that each write has its own file, and a row of the index maps
-// (site, hash) to it; another table holds the references (site, session,
-// hash). [Store.PutAsset] of an asset the site has records the reference
-// in one transaction. Of a new asset, it notes the file's name in the
-// index (table asset_trash), writes and syncs the file, then records the
-// asset and the reference and clears the note in one transaction; a crash
-// before that commit leaves a note, and Open removes the file. When two
-// PutAsset of one hash race, the first commit wins and the other removes
-// its own file: a Delete that frees an asset removes the file its row
-// names, never the file of a write in progress. [Store.RefAssets] records
-// the references of every stored hash in one transaction. [Store.Delete]
-// removes the session's references, and the assets of its site no session
-// references any more, in the transaction that removes the session,
-// noting their files in asset_trash; it removes the files after the commit,
-// and Open finishes what a crash interrupted. A session that references an
-// asset and has no metadata is recorded as an orphan, as its first chunk
-// would be, so the Sweep deletes it (and frees its assets) if its metadata
-// is never written.
+// An asset is a record of the journal, written in the group of the batch
+// that stores it (no sync of its own), and a row of the index maps (site,
+// hash) to it once the group is applied; another table holds the
+// references (site, session, hash). [Store.PutAsset] of an asset the site
+// has records the reference in the index at once, and in the group (so a
+// replay restores it); [Store.RefAssets] does the same for every stored
+// hash. A reference recorded in the index at once holds the asset against
+// a concurrent Delete of another session; if the function of the
+// LockSession then fails, its new references are removed again and an
+// asset left without one is freed. When two sessions store the same new
+// asset at the same time, the first group applied wins and the other
+// record is dead space. [Store.Delete] removes the session's references,
+// and frees the assets of its site no session references any more, in the
+// transaction that applies the delete; their records are erased with the
+// session's. Asset files of an earlier version (assets/<site>/<hash>-<random>.asset)
+// are still read, and removed when freed (table asset_trash lists such
+// files that a crash may have left, and Open removes them). A session that
+// references an asset and has no metadata is recorded as an orphan, as its
+// first chunk would be, so the Sweep deletes it (and frees its assets) if
+// its metadata is never written.
 //
-// # Durability
+// # Crash safety
 //
-// The index runs in WAL mode with synchronous=FULL: every write
-// transaction is appended to the log and synced before it returns, so a
-// PutSession or Delete that returned survives a process crash and a power
-// cut; one that did not return is wholly there or wholly absent. (NORMAL
-// would sync only at checkpoints and may lose the last transactions on a
-// power cut; OFF may corrupt the file.) A chunk is written to a temp file
-// in tmp/, synced, then hard-linked into its session's directory, which is
-// synced: the link fails when the chunk exists, so an Append is stored once
-// even when two race.
+// A LockSession (or a plain write) that returned nil is in the journal,
+// synced: it survives a process crash and a power cut. One that did not
+// return is wholly there or wholly absent: a group is applied only when
+// its commit record is there and checks out. At Open, a write that a
+// crash cut short at the end of the last segment (a group without its
+// commit, or whose checksums fail) is cut off; the syncs are in order, so
+// nothing after it was acknowledged.
 //
-// Metadata and chunks never part ways for good:
+// The index runs in WAL mode with synchronous=NORMAL: its commits are not
+// synced, since the journal is. Each transaction that applies groups also
+// records the journal position they end at, so an index that lost its last
+// commits (a power cut) catches up at Open by replaying the journal from
+// that position: the work is the groups written since, not the size of the
+// store. An index that is missing, or that SQLite cannot read (it is moved
+// aside as index.db.damaged-<time>, and the failure logged), is rebuilt by
+// replaying every segment: sessions come back with their metadata (the
+// latest record of each), chunks, assets and the references the journal
+// still holds. The views live only in the index and are lost with it.
+// Because a reference's record may sit in a segment already removed (see
+// Delete), the rebuild also makes one session per site, "recovered-assets",
+// reference every asset, recorded as an orphan dated at the rebuild, so
+// no asset a chunk may use is freed before the site's retention has passed
+// since the rebuild; the Sweep then deletes it. A few other transactions
+// are synced (synchronous=FULL on their own connection): views, notes of
+// asset files, and dropping segments.
 //
-//   - The first Append of a session that has no metadata records it as an
-//     orphan in the index before its chunk is written, and PutSession clears
-//     that record in its transaction. A session whose metadata is never
-//     written (its writer crashed between Append and PutSession) is thus
-//     always found by [Store.Due] with [storage.DueOrphaned], and the
-//     Recorder's Sweep deletes it when its site's retention has passed.
-//   - Delete removes the metadata and records the deletion in one
-//     transaction, then renames the session's directory into trash (the
-//     point where its chunks are gone) and removes it. Open finishes a
-//     deletion that a crash interrupted.
+// Metadata and chunks never part ways for good: a chunk of a session with
+// no metadata (its writer crashed between a plain Append and PutSession;
+// the Recorder writes both in one group) makes the session an orphan in
+// the index, found by [Store.Due] with [storage.DueOrphaned], and the
+// Recorder's Sweep deletes it when its site's retention has passed.
 //
-// Open removes temp files and trash that a crash left behind. A full disk
-// or quota is an error wrapping [storage.ErrFull]. A damaged chunk is an
-// error when it is read (chunks carry a checksum).
+// # Delete and the space of deleted sessions
+//
+// [Store.Delete] waits for a LockSession of the session in flight, then
+// commits a group with a delete record that lists every record of the
+// session in the journal (chunks, every metadata record it ever had,
+// references); applying it removes the session from the index and notes
+// the records in table erasing. Then their bodies are overwritten with
+// zeros and synced, and the notes cleared; Open finishes what a crash
+// interrupted. No record of a deleted session stays readable on disk.
+// (While a crash in the middle of an overwrite leaves a record whose
+// checksum fails, the delete record that follows it tells a replay that
+// it was erased on purpose; a record that fails its checksum with no
+// delete record after it is damage, logged, and its group skipped.)
+//
+// The space of a deleted session is reclaimed when its segment empties: a
+// segment other than the last is removed once it holds no live record (a
+// chunk, the current metadata of a session, an asset); the index is synced
+// first. Superseded metadata records (each batch writes the session's
+// metadata anew) and dead asset records are space that their segment
+// frees. With retention, sessions expire roughly in the order they were
+// written, so old segments empty and go; a long-lived session keeps the
+// segments that hold its chunks.
 //
 // # Rebuilding and migrating
 //
-// An index of version 1 (before assets and views) is upgraded in place at
-// Open: it gains their tables and the index s_count of Count, which SQLite
-// builds from the sessions, in time proportional to their number, once.
-//
-// When index.db is missing, or SQLite cannot read it (it is moved aside as
-// index.db.damaged-<time>, and the failure logged), Open makes a new index
-// and reads the files into it. A directory of the format before the index
-// (a session.json per session) is migrated this way: each session.json is
-// imported, then removed; that first Open reads every session's files once,
-// in time proportional to their number, and later ones read none. A session directory without readable metadata
-// becomes an orphan, dated by its newest chunk, and expires by retention.
-// The metadata of sessions written in this format lives only in the index:
-// if the index is lost, their chunks are kept and listed as orphans, and
-// their metadata is gone. The index is as safe as the chunks against
-// crashes (see Durability); keep it on the same disk and back the directory
-// up as a whole.
-//
-// What a lost index takes with it besides the metadata: the views (they
-// live only in the index) and the references to assets. The assets
-// themselves are kept: the rebuild records every asset file it finds (one
-// per site and hash; further files of the same asset are removed) as
-// referenced by one session per site, "recovered-assets", recorded as an
-// orphan dated at the rebuild. The store cannot read which chunks use
-// which asset (chunks are opaque), so it keeps every asset until the Sweep
-// deletes that session, once the site's retention has passed since the
-// rebuild: no earlier than the sessions the rebuild recovered as orphans
-// (dated by their newest chunk) expire. Then the assets that no session
-// written since references are freed; those that one does stay.
+// An index of version 1 (before assets and views) or 2 (before the
+// journal) is upgraded in place at Open: it gains the tables it lacks.
+// A directory written before the journal (a file per chunk under
+// sites/<site>/<session>/) is moved into it at that first Open: each
+// session directory becomes one group (its metadata from the index and a
+// record per chunk file), synced 500 sessions at a time, and the
+// directory is removed once the group is applied; then each session
+// without chunks gets a metadata record. That Open reads every chunk once;
+// later ones read none. A crash in between does it again, skipping what
+// the index holds. A directory of the format before the index (a
+// session.json per session) is read into a new index first (its metadata
+// imported, a session directory without readable metadata becoming an
+// orphan dated by its newest chunk), then moved into the journal the same
+// way. Ids in those file names were encoded to stay distinct on
+// case-insensitive file systems ('_' as "__", an upper-case X as "_x").
 //
 // # Performance
 //
-// Open reads no session: it opens the index and finishes what a crash
-// left, in time independent of the number of sessions. List runs one query
+// Open reads no session: it opens the index, replays the journal from the
+// position the index has applied (nothing, after a clean Close; the groups
+// of the last moments, after a crash) and finishes what a crash left, in
+// time independent of the number of sessions. A rebuild of a lost index
+// reads the whole journal twice (once for the delete records, once to
+// apply), in time proportional to its size. List runs one query
 // on the index that serves its most specific filter (user id, custom event
 // or rule, pending or dropped state, errors, else Start), which yields rows
 // in listing order; the other filters are checked on those rows, and the
@@ -135,10 +178,33 @@
 // that matches almost none) reads at most 5,000 rows per call and then
 // returns the sessions it found, maybe none, with a Next cursor that goes
 // on: a caller walks the pages until Next is empty, and must not take a
-// short or empty page for the end. Every PutSession, AddView and
-// RefAssets is one synced transaction: its cost is the disk's sync;
-// PutAsset of a new asset costs two synced transactions and the sync of
-// its file.
+// short or empty page for the end.
+//
+// A batch of the Recorder (one LockSession: its chunk, its assets, its
+// references, the session's metadata) costs one append to the journal and
+// one fsync, shared with the batches of other sessions committing at the
+// same time, and one unsynced transaction of the index (shared too: the
+// groups of one sync are applied in one transaction). The index syncs only
+// at its checkpoints. A new asset is a record of its batch and adds no
+// sync. Delete adds a sync of each segment it erases records in, and of
+// the index when it removes a segment. AddView is one synced transaction.
+//
+// Ingest through the Recorder, from the benchmark tool of the repository,
+// beside the durable floor (gzip each batch, append it to a file, fsync),
+// in one run, on a shared 2-core virtual machine:
+//
+//	go run ./internal/bench -only f
+//
+//	                                     1 core MB/s   2 cores MB/s
+//	durable floor                        27.6          60.4
+//	filestore, before the journal         2.0 (0.09x)   3.8 (0.05x, another run)
+//	filestore, with the journal          10.0 (0.36x)  16.0 (0.26x)
+//
+// The journal brought filestore's fsyncs to about one per batch (strace
+// counts 164 syncs of the journal and 14 of the index for about 110
+// batches over two runs); what is left of the gap to the floor is the
+// Recorder's CPU work per batch (decoding, masking, minifying, encoding:
+// 37 MB per CPU-second against the floor's 113), not the store.
 //
 // Count reads the sessions of its range from the index that List would
 // use, or, when it filters only on the state, from a covering index
@@ -220,15 +286,16 @@
 //     names a site.
 //   - Times in the index are Unix nanoseconds; times outside the years 1678
 //     to 2262 sort and filter as those bounds (the session keeps its own).
-//   - The file system must support hard links and rename within one file
-//     system (any local Unix file system; not FAT).
+//   - The file system must support rename within one file system and
+//     fsync of files and directories (any local Unix file system).
+//   - The writes of a LockSession are held in memory until its function
+//     returns (a batch: at most a few MB). A record larger than 1 GiB is
+//     refused.
 //   - Files are reached through an [os.Root]: no id, symlink or ".." can
 //     reach outside the directory, and ids that are not [storage.ValidID]
 //     (1 to 64 of [A-Za-z0-9_-]) or a negative seq are refused with
 //     [storage.ErrInvalidKey]. Symbolic links inside the directory that
 //     stay inside it are followed; keep the directory private to the store.
-//   - On Windows, ids that are reserved device names (CON, NUL, ...) cannot
-//     be stored.
 package filestore
 
 import (

@@ -69,17 +69,25 @@ func (s *Store) openJournal(ctx context.Context) error {
 		return 0
 	}
 	read := func(n uint64) ([]byte, int64, error) {
-		b, err := s.root.ReadFile(segName(n))
+		f, err := s.root.Open(segName(n))
+		if err != nil {
+			return nil, 0, err
+		}
+		defer f.Close()
+		info, err := f.Stat()
 		if err != nil {
 			return nil, 0, err
 		}
 		off := from(n)
-		if off > int64(len(b)) {
-			return nil, 0, fmt.Errorf("%s: the index has applied it up to %d, beyond its %d bytes", segName(n), off, len(b))
+		if off > info.Size() {
+			return nil, 0, fmt.Errorf("%s: the index has applied it up to %d, beyond its %d bytes", segName(n), off, info.Size())
 		}
-		return b[off:], off, nil
+		b := make([]byte, info.Size()-off)
+		if _, err := f.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
+			return nil, 0, err
+		}
+		return b, off, nil
 	}
-
 	// Pass 1: the extents delete records list.
 	erased := map[extent]bool{}
 	for _, n := range todo {
