@@ -94,7 +94,11 @@
 // its commit record is there and checks out. At Open, a write that a
 // crash cut short at the end of the last segment (a group without its
 // commit, or whose checksums fail) is cut off; the syncs are in order, so
-// nothing after it was acknowledged.
+// nothing after it was acknowledged. A write that fails before its sync
+// (a full disk: an error wrapping [storage.ErrFull]) is undone and only
+// that write fails. After a failed sync of the journal, or a failed update
+// of the index after a sync, every later write fails until the store is
+// opened again, which replays the journal.
 //
 // The index runs in WAL mode with synchronous=NORMAL: its commits are not
 // synced, since the journal is. Each transaction that applies groups also

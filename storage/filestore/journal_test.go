@@ -304,3 +304,35 @@ func TestRebuildAfterCrashMidErase(t *testing.T) {
 	assert.ErrorIs(t, err, storage.ErrNotFound)
 	assert.False(t, bytes.Contains(segBytes(t, dir), []byte("half erased")), "Open erases them again")
 }
+
+// References recorded by a plain RefAssets are in the journal too: an
+// index that lost them gets them back.
+func TestRefAssetsReplayed(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, nil)
+	require.NoError(t, err)
+	a, b := storage.Key{Site: "shop", Session: "sess-000a"}, storage.Key{Site: "shop", Session: "sess-000b"}
+	require.NoError(t, s.PutAsset(ctx, a, hashN(1), []byte("shared")))
+	require.NoError(t, s.Close())
+	old, err := os.ReadFile(filepath.Join(dir, indexFile))
+	require.NoError(t, err)
+
+	s, err = Open(dir, nil)
+	require.NoError(t, err)
+	missing, err := s.RefAssets(ctx, b, []string{hashN(1)})
+	require.NoError(t, err)
+	require.Empty(t, missing)
+	require.NoError(t, s.Close())
+	for _, ext := range []string{"-wal", "-shm"} {
+		os.Remove(filepath.Join(dir, indexFile+ext))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, indexFile), old, 0o640))
+
+	s, err = Open(dir, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Delete(ctx, a))
+	got, err := s.Asset(ctx, "shop", hashN(1))
+	require.NoError(t, err, "b's reference, replayed, holds the asset")
+	assert.Equal(t, "shared", string(got))
+}

@@ -158,7 +158,9 @@ func (w *jwriter) rotate() error {
 	if w.f != nil {
 		w.f.Close()
 	}
+	w.mu.Lock() // active reads seg
 	w.f, w.seg, w.size = f, w.seg+1, 0
+	w.mu.Unlock()
 	return nil
 }
 

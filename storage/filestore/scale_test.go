@@ -96,10 +96,7 @@ func bulkLoad(tb testing.TB, s *Store, from, to, n int) {
 			reqs = append(reqs, &commitReq{ops: []*op{{typ: recSession, key: storage.Key{Site: sess.Site, Session: sess.ID}, sess: sess}},
 				at: s.now(), done: make(chan struct{})})
 		}
-		s.jw.mu.Lock()
-		err := s.jw.commitAll(reqs)
-		s.jw.mu.Unlock()
-		if err != nil {
+		if err := s.jw.commitAll(reqs); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -266,7 +266,7 @@ func (v *view) Asset(ctx context.Context, site, hash string) ([]byte, error) {
 // commit writes the view's group and, for a delete, erases the session's
 // records.
 func (v *view) commit(ctx context.Context) error {
-	if !v.deleted && len(v.ops) == 0 {
+	if !v.deleted && len(v.ops) == 0 && len(v.refs) == 0 {
 		return nil
 	}
 	ops := v.ops
