@@ -13,6 +13,7 @@
 //	journal/<n>.log                        the journal: chunks, sessions' metadata,
 //	                                       assets, references and deletions
 //	index.db, index.db-wal, index.db-shm   the index of the journal (SQLite)
+//	RESERVE                                1 MiB of room that a Delete frees on a full disk
 //	tmp/, trash/                           what a crash of an older version left
 //
 // The journal is a sequence of segments, n counting up in 16 hex digits and
@@ -95,10 +96,11 @@
 // crash cut short at the end of the last segment (a group without its
 // commit, or whose checksums fail) is cut off; the syncs are in order, so
 // nothing after it was acknowledged. A write that fails before its sync
-// (a full disk: an error wrapping [storage.ErrFull]) is undone and only
-// that write fails. After a failed sync of the journal, or a failed update
-// of the index after a sync, every later write fails until the store is
-// opened again, which replays the journal.
+// (a full disk: an error wrapping [storage.ErrFull]), or whose update of
+// the index fails after the sync, is cut off the journal again, and only
+// the writes of that sync fail. After a failed sync of the journal, or a
+// failed cut, every later write fails until the store is opened again,
+// which replays the journal.
 //
 // The index runs in WAL mode with synchronous=NORMAL: its commits are not
 // synced, since the journal is. Each transaction that applies groups also
@@ -133,6 +135,9 @@
 // the records in table erasing. Then their bodies are overwritten with
 // zeros and synced, and the notes cleared; Open finishes what a crash
 // interrupted. No record of a deleted session stays readable on disk.
+// Delete needs a little room (its group, the index's update): on a full
+// disk it removes the file RESERVE and tries again, so that deleting by
+// retention can go on; Open makes the file again when there is room.
 // (While a crash in the middle of an overwrite leaves a record whose
 // checksum fails, the delete record that follows it tells a replay that
 // it was erased on purpose; a record that fails its checksum with no
@@ -368,6 +373,7 @@ const (
 	trashDir   = "trash"
 	tmpDir     = "tmp"
 	lockFile   = "LOCK"
+	reserve    = "RESERVE" // room kept for deletes on a full disk
 	indexFile  = "index.db"
 	metaFile   = "session.json" // the metadata of the format before the index
 	tempPrefix = ".tmp-"
@@ -459,6 +465,7 @@ func (s *Store) open() error {
 	if err := s.finishErasing(ctx, true); err != nil {
 		return wrapErr("open: finish erasing deleted sessions", err)
 	}
+	s.makeReserve()
 	return wrapErr("open: finish deletes of assets", s.finishAssetTrash(ctx))
 }
 
@@ -582,6 +589,31 @@ func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// reserveBytes is the size of the file RESERVE: room that a Delete on a
+// full disk frees for its own group and the index's update.
+const reserveBytes = 1 << 20
+
+// makeReserve writes the file RESERVE when it is missing and there is
+// room for it.
+func (s *Store) makeReserve() {
+	if _, err := s.root.Lstat(reserve); err == nil {
+		return
+	}
+	if err := s.writeFile(reserve, make([]byte, reserveBytes)); err != nil {
+		s.log.Warn("filestore: no room for the reserve that deletes use on a full disk", "err", err)
+	}
+}
+
+// useReserve removes the file RESERVE, so that a Delete on a full disk can
+// go on, and reports whether there was one.
+func (s *Store) useReserve() bool {
+	if err := s.root.Remove(reserve); err != nil {
+		return false
+	}
+	s.log.Warn("filestore: the disk is full; using the reserve to delete (it is made again at the next Open with room)")
+	return true
 }
 
 // writeSynced runs f in a write transaction of the index that is synced

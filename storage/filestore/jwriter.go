@@ -136,12 +136,20 @@ func (w *jwriter) round(batch []*commitReq) error {
 		fail(err)
 		return err
 	}
-	w.size += int64(len(buf))
-	if err := w.s.applyRound(ok, w.seg, w.size); err != nil {
-		err = fmt.Errorf("journal: update the index (the journal holds the writes; reopen the store to apply them): %w", err)
-		fail(err)
-		return err
+	if err := w.s.applyRound(ok, w.seg, w.size+int64(len(buf))); err != nil {
+		// The index refused the groups (a full disk, most likely): take
+		// them out of the journal again, so that nothing of them stays.
+		fail(fmt.Errorf("journal: update the index: %w", err))
+		terr := w.f.Truncate(w.size)
+		if terr == nil {
+			terr = w.f.Sync()
+		}
+		if terr != nil {
+			return fmt.Errorf("journal: undo writes the index refused (reopen the store to apply them): %w", errors.Join(err, terr))
+		}
+		return nil
 	}
+	w.size += int64(len(buf))
 	return nil
 }
 

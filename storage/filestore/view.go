@@ -284,6 +284,9 @@ func (v *view) commit(ctx context.Context) error {
 		ops = append(ops, &op{typ: recRefs, key: v.key, hashes: v.refs})
 	}
 	req, err := v.s.jw.commit(ops)
+	if err != nil && v.deleted && errors.Is(wrapErr("", err), storage.ErrFull) && v.s.useReserve() {
+		req, err = v.s.jw.commit(ops)
+	}
 	if err != nil {
 		return err
 	}
