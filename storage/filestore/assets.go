@@ -9,7 +9,6 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"os"
-	"path"
 	"slices"
 	"strings"
 
@@ -30,9 +29,6 @@ const (
 	assetMagic  = "RPA1"
 	maxAssetTry = 3
 )
-
-// assetDir is the directory of a site's assets, relative to the root.
-func assetDir(site string) string { return path.Join(assetsDir, encodeName(site)) }
 
 // encodeAsset returns the file contents of an asset: the magic, the
 // CRC-32C of the data (4 bytes, big endian), then the data.

@@ -1020,38 +1020,6 @@ func (s *Store) Due(ctx context.Context, q storage.DueQuery) (storage.DuePage, e
 	return page, wrapErr("due", rows.Err())
 }
 
-// mkdir creates a session's directory and its site's if they are missing,
-// and syncs their parents so that a crash cannot lose them.
-func (s *Store) mkdir(dir string) error {
-	if _, err := s.root.Lstat(dir); err == nil {
-		return nil
-	}
-	site := path.Dir(dir)
-	newSite := false
-	if _, err := s.root.Lstat(site); errors.Is(err, fs.ErrNotExist) {
-		newSite = true
-	}
-	if err := s.root.MkdirAll(dir, dirPerm); err != nil {
-		return err
-	}
-	if newSite {
-		if err := s.syncDir(sitesDir); err != nil {
-			return err
-		}
-	}
-	return s.syncDir(site)
-}
-
-// writeTemp writes b to a new temp file in dir, syncs it and returns its
-// name. On error it leaves no file behind.
-func (s *Store) writeTemp(dir string, b []byte) (string, error) {
-	name := path.Join(dir, tempPrefix+rand.Text())
-	if err := s.writeFile(name, b); err != nil {
-		return "", err
-	}
-	return name, nil
-}
-
 func (s *Store) syncDir(dir string) error {
 	f, err := s.root.Open(dir)
 	if err != nil {
