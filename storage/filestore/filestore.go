@@ -199,21 +199,27 @@
 // the index when it removes a segment. AddView is one synced transaction.
 //
 // Ingest through the Recorder, from the benchmark tool of the repository,
-// beside the durable floor (gzip each batch, append it to a file, fsync),
-// in one run, on a shared 2-core virtual machine:
+// beside the durable floor (gzip each batch, append it to a file, fsync)
+// and memstore in the same run, on a shared 2-core virtual machine (CPU
+// use well under 1 per core: other work ran; figures vary about twofold
+// between runs):
 //
-//	go run ./internal/bench -only f
+//	go run ./internal/bench
 //
-//	                                     1 core MB/s   2 cores MB/s
-//	durable floor                        27.6          60.4
-//	filestore, before the journal         2.0 (0.09x)   3.8 (0.05x, another run)
-//	filestore, with the journal          10.0 (0.36x)  16.0 (0.26x)
+//	MB/s of event JSON                    1 core         2 cores
+//	durable floor                         46.3           49.5
+//	replay on memstore                    15.8           21.7
+//	replay on filestore                   10.2 (0.22x)   21.0 (0.42x)
+//	filestore before the journal           2.0 (0.09x)    3.8 (0.05x)
+//	  (an earlier run of go run ./internal/bench -only f, whose durable
+//	  floor made 23.1 and 74.7)
 //
-// The journal brought filestore's fsyncs to about one per batch (strace
-// counts 164 syncs of the journal and 14 of the index for about 110
-// batches over two runs); what is left of the gap to the floor is the
-// Recorder's CPU work per batch (decoding, masking, minifying, encoding:
-// 37 MB per CPU-second against the floor's 113), not the store.
+// A batch costs filestore about one fsync, shared between the sessions
+// that commit at the same time, so two cores bring it to memstore's
+// speed: what is left of the gap to the durable floor is the Recorder's
+// CPU work per batch (replay on memstore makes 45 MB per CPU-second, the
+// floor 121), not the store, which adds about 15% of CPU (39 MB per
+// CPU-second on filestore).
 //
 // Count reads the sessions of its range from the index that List would
 // use, or, when it filters only on the state, from a covering index
@@ -231,13 +237,18 @@
 //	FILESTORE_BENCH_SESSIONS=1000000 FILESTORE_BENCH_DIR=/tmp/fs1m \
 //	  go test ./storage/filestore -run '^$' -bench Scale -benchtime 100x -timeout 60m
 //
-//	index size           1,420 bytes per session (1.42 GB), no other file per
-//	                     session besides its chunks; loading 1M sessions took
-//	                     9 min in transactions of 5,000
-//	Open                 10 ms (1.1 to 10 ms over four runs)
-//	Session (baseline)   p50 0.08 ms
-//	PutSession, new      13 ms (5 to 13 ms), one synced transaction
-//	PutSession, update   10 ms (3 to 11 ms)
+//	index size           1,527 bytes per session (1.53 GB)
+//	journal              856 bytes per session of metadata records (0.86 GB
+//	                     in 14 segments; the benchmark writes no chunks);
+//	                     loading 1M sessions took 8.4 min in rounds of 5,000
+//	                     groups, one sync each
+//	Open                 6.5 ms (the index intact: nothing to replay)
+//	Session (baseline)   p50 0.14 ms
+//	PutSession, new      8.0 ms: a group of the journal, one sync
+//	PutSession, update   2.5 ms
+//
+// The List and Count figures below were measured before the journal, at
+// index version 2; their queries have not changed since.
 //
 //	List, a first page or the next (50 sessions)    p50 ms          p99 ms
 //	  no filter                                     1.3             40
