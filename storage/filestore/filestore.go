@@ -14,7 +14,9 @@
 //	                                       assets, references and deletions
 //	index.db, index.db-wal, index.db-shm   the index of the journal (SQLite)
 //	RESERVE                                1 MiB of room that a Delete frees on a full disk
-//	tmp/, trash/                           what a crash of an older version left
+//	sites/, assets/, tmp/, trash/          files of the format before the journal:
+//	                                       moved into it at Open (chunks) or still
+//	                                       read (asset files)
 //
 // The journal is a sequence of segments, n counting up in 16 hex digits and
 // never reused; a new segment starts when the last passes 64 MiB. The
@@ -394,10 +396,11 @@ const (
 
 // Open opens the store in dir, creating the directory if needed. It takes
 // the directory's lock, opens the index (creating it, or rebuilding it from
-// the files when it is missing or damaged, and reading the session.json
-// files of the format before the index into it), finishes the deletes a
-// crash interrupted and cleans what a crash left behind. opts may be nil.
-// Call [Store.Close] to release the directory.
+// the journal when it is missing or damaged), replays the journal from the
+// position the index has applied, cuts off a write that a crash
+// interrupted, moves the files of an older format into the journal,
+// finishes the deletes a crash interrupted and cleans what a crash left
+// behind. opts may be nil. Call [Store.Close] to release the directory.
 func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -511,7 +514,7 @@ func (s *Store) openIndex(ctx context.Context) (scan bool, err error) {
 			return false, err
 		}
 		aside := fmt.Sprintf("%s.damaged-%d", indexFile, s.now().UnixNano())
-		s.log.Error("filestore: the index is damaged; moving it aside and rebuilding it from the files (the metadata and views of sessions written since the format with session.json are lost: their chunks and assets are kept and expire by retention)",
+		s.log.Error("filestore: the index is damaged; moving it aside and rebuilding it from the journal (the views of sessions are lost)",
 			"index", indexFile, "movedTo", aside, "err", err)
 		if err := s.root.Rename(indexFile, aside); err != nil {
 			return false, err
@@ -524,8 +527,9 @@ func (s *Store) openIndex(ctx context.Context) (scan bool, err error) {
 	}
 }
 
-// Close waits for the calls in flight, then closes the index (checkpointing
-// its log into index.db) and releases the directory, in that order: another
+// Close waits for the calls in flight, then closes the journal and the
+// index (checkpointing its log into index.db) and releases the directory,
+// in that order: another
 // Store can open the directory only once this one is wholly closed. Calls
 // that start after Close return an error wrapping [storage.ErrClosed];
 // Close is safe to call more than once. An iterator of Chunks in use when

@@ -142,11 +142,17 @@ func (s *Store) openJournal(ctx context.Context) error {
 		cut := int64(-1)
 		end := scanJournal(b, n, off, func(g *jgroup) bool {
 			for _, e := range g.bad {
-				if !erased[e] {
-					if last {
-						cut = g.start
-						return false
-					}
+				if erased[e] {
+					continue
+				}
+				if last {
+					cut = g.start
+					return false
+				}
+				// Zeros are a record erased by a delete whose record went
+				// with its segment: readable like any erased record. Anything
+				// else is damage.
+				if !zeros(b[e.off-off+recHeader : e.off-off+e.n]) {
 					s.log.Error("filestore: skipping a damaged group of the journal", "segment", segName(n), "offset", g.start)
 					return true
 				}
@@ -431,4 +437,13 @@ func (s *Store) dropDeadSegments(ctx context.Context, segs map[uint64]bool) {
 	if err := s.syncDir(journalDir); err != nil {
 		s.log.Warn("filestore: removing empty journal segments", "err", err)
 	}
+}
+
+func zeros(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
