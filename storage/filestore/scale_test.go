@@ -243,6 +243,26 @@ func BenchmarkScale(b *testing.B) {
 			s.Close()
 		}
 	})
+	// rebuild: Open with the index lost (index.db and its log removed),
+	// which replays the whole journal; only with FILESTORE_BENCH_REBUILD
+	// set, since it takes minutes at a million sessions.
+	b.Run("rebuild", func(b *testing.B) {
+		if os.Getenv("FILESTORE_BENCH_REBUILD") == "" {
+			b.Skip("set FILESTORE_BENCH_REBUILD=1")
+		}
+		for b.Loop() {
+			for _, ext := range []string{"", "-wal", "-shm"} {
+				if err := os.Remove(filepath.Join(dir, indexFile+ext)); err != nil && !os.IsNotExist(err) {
+					b.Fatal(err)
+				}
+			}
+			s, err := Open(dir, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
 	s, err := Open(dir, nil)
 	if err != nil {
 		b.Fatal(err)
