@@ -61,7 +61,7 @@
 // through the view (Session, Chunks, Asset) see its own writes. Commits
 // are grouped: a commit that finds another syncing waits, and the next
 // sync covers every group that queued meanwhile, so sessions written at
-// the same time share one fsync. A plain [Store.Append], [Store.PutSession],
+// the same time share one fsync. A plain [Store.Append], [Store.PutSession]
 // or [Store.Delete] is a LockSession of its own, and a plain
 // [Store.PutAsset] or [Store.RefAssets] a group of its own (without the
 // session's lock): each is synced when it returns nil.
@@ -136,7 +136,10 @@
 // references); applying it removes the session from the index and notes
 // the records in table erasing. Then their bodies are overwritten with
 // zeros and synced, and the notes cleared; Open finishes what a crash
-// interrupted. No record of a deleted session stays readable on disk.
+// interrupted. No record of a deleted session stays readable in the
+// journal, and the index deletes with secure_delete (SQLite zeroes what it
+// deletes); its log (index.db-wal) may hold copies of the session's last
+// rows until later commits overwrite it.
 // Delete needs a little room (its group, the index's update): on a full
 // disk it removes the file RESERVE and tries again, so that deleting by
 // retention can go on; Open makes the file again when there is room.

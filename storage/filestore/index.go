@@ -130,9 +130,11 @@ func openDB(path, synchronous string) (*sql.DB, error) {
 	// a PutSession that returned survives a power cut, not only a process
 	// crash (NORMAL would only sync at checkpoints). _txlock immediate:
 	// write transactions take the write lock when they begin, so two never
-	// deadlock upgrading from read to write.
+	// deadlock upgrading from read to write. secure_delete: SQLite zeroes
+	// what it deletes, so a deleted session's row does not stay readable in
+	// the file's free pages.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + synchronous + ")" +
-		"&_pragma=foreign_keys(OFF)&_pragma=cache_size(-16000)&_txlock=immediate"
+		"&_pragma=foreign_keys(OFF)&_pragma=cache_size(-16000)&_pragma=secure_delete(ON)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
