@@ -206,8 +206,8 @@
 // Ingest through the Recorder, from the benchmark tool of the repository,
 // beside the durable floor (gzip each batch, append it to a file, fsync)
 // and memstore in the same run, on a shared 2-core virtual machine (CPU
-// use well under 1 per core: other work ran; figures vary about twofold
-// between runs):
+// use well under 1 per core: other work ran; figures vary twofold and
+// more between runs):
 //
 //	go run ./internal/bench
 //
@@ -215,6 +215,8 @@
 //	durable floor                         46.3           49.5
 //	replay on memstore                    15.8           21.7
 //	replay on filestore                   10.2 (0.22x)   21.0 (0.42x)
+//	  another run: floor 19.1 and 32.6,   18.6 (0.98x)   22.0 (0.68x),
+//	  memstore 18.6 and 7.3
 //	filestore before the journal           2.0 (0.09x)    3.8 (0.05x)
 //	  (an earlier run of go run ./internal/bench -only f, whose durable
 //	  floor made 23.1 and 74.7)
