@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -335,4 +336,50 @@ func TestRefAssetsReplayed(t *testing.T) {
 	got, err := s.Asset(ctx, "shop", hashN(1))
 	require.NoError(t, err, "b's reference, replayed, holds the asset")
 	assert.Equal(t, "shared", string(got))
+}
+
+// Commits that arrive while another syncs share the next sync: one round
+// writes, syncs and applies them all.
+func TestGroupCommitSharesOneSync(t *testing.T) {
+	s, err := Open(t.TempDir(), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	const others = 7
+	release := make(chan struct{})
+	var rounds []int
+	roundHook = func(n int) {
+		rounds = append(rounds, n) // only the leader calls it
+		if len(rounds) == 1 {
+			<-release
+		}
+	}
+	defer func() { roundHook = nil }()
+	done := make(chan error, others+1)
+	go func() { done <- s.PutSession(ctx, storage.Session{ID: "sess-lead", Site: "shop"}) }()
+	queued := func() int {
+		s.jw.mu.Lock()
+		defer s.jw.mu.Unlock()
+		if !s.jw.leading {
+			return -1
+		}
+		return len(s.jw.queue)
+	}
+	for queued() != 0 { // the leader took its own group and waits in the hook
+		runtime.Gosched()
+	}
+	for i := range others {
+		go func() { done <- s.PutSession(ctx, storage.Session{ID: fmt.Sprintf("sess-%04d", i), Site: "shop"}) }()
+	}
+	for queued() != others {
+		runtime.Gosched()
+	}
+	close(release)
+	for range others + 1 {
+		require.NoError(t, <-done)
+	}
+	assert.Equal(t, []int{1, others}, rounds, "the groups that queued meanwhile share one round")
+	for i := range others {
+		_, err := s.Session(ctx, storage.Key{Site: "shop", Session: fmt.Sprintf("sess-%04d", i)})
+		assert.NoError(t, err)
+	}
 }

@@ -88,6 +88,9 @@ func (w *jwriter) commit(ops []*op) (*commitReq, error) {
 // each other until the store is opened again); a group that cannot be
 // encoded fails alone.
 func (w *jwriter) round(batch []*commitReq) error {
+	if roundHook != nil {
+		roundHook(len(batch))
+	}
 	encode := func() ([]byte, []*commitReq) {
 		var buf []byte
 		var ok []*commitReq
@@ -152,6 +155,10 @@ func (w *jwriter) round(batch []*commitReq) error {
 	w.size += int64(len(buf))
 	return nil
 }
+
+// roundHook, when set (by tests), is called at the start of each round
+// with its number of groups.
+var roundHook func(groups int)
 
 // rotate starts the next segment. The current one is synced already.
 func (w *jwriter) rotate() error {

@@ -20,7 +20,9 @@ import (
 // testdata/v2store.tar.gz is a directory written by filestore before the
 // journal (index version 2, a file per chunk under sites/), holding what
 // legacyContent describes: sessions with chunks, a tombstone, a session
-// with chunks and no metadata, and an asset.
+// with chunks and no metadata, and an asset. It was made with filestore as
+// of commit e16bbd1: Open, PutSession of each session, Append of each
+// chunk, PutAsset, Close.
 
 type legacyFixture struct {
 	sessions []storage.Session
