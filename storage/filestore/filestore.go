@@ -302,7 +302,8 @@
 //
 //   - One Store per directory: Open locks it, and a second Open, in this
 //     process or another, fails with an error wrapping
-//     [storage.ErrUnavailable] until the first Store is closed (on Linux, the
+//     [storage.ErrUnavailable] (after trying for a second) until the first
+//     Store is closed (on Linux, the
 //     BSDs and macOS; elsewhere nothing checks this, so do not do it).
 //     Close releases the lock last, after the index is closed, so another
 //     process never opens a half-closed store. Several processes cannot
