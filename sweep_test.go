@@ -61,6 +61,31 @@ func (c *sweepCounter) Session(ctx context.Context, k storage.Key) (storage.Sess
 	return c.Store.Session(ctx, k)
 }
 
+// LockSession hands fn a view whose Session reads are counted (and fail)
+// the same way: the Recorder reads a session under its lock.
+func (c *sweepCounter) LockSession(ctx context.Context, key storage.Key, fn func(st storage.Store) error) error {
+	return c.Store.LockSession(ctx, key, func(st storage.Store) error {
+		return fn(&sweepView{Store: st, c: c})
+	})
+}
+
+// sweepView is the view of a sweepCounter's LockSession.
+type sweepView struct {
+	storage.Store
+	c *sweepCounter
+}
+
+func (v *sweepView) Session(ctx context.Context, k storage.Key) (storage.Session, error) {
+	v.c.mu.Lock()
+	v.c.reads++
+	fail := k == v.c.fail
+	v.c.mu.Unlock()
+	if fail {
+		return storage.Session{}, fmt.Errorf("disk on fire: %w", storage.ErrUnavailable)
+	}
+	return v.Store.Session(ctx, k)
+}
+
 func newSweepEnv(t *testing.T) (*lifecycleEnv, *sweepCounter) {
 	t.Helper()
 	fs, err := filestore.Open(t.TempDir(), nil)

@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
 	"errors"
@@ -10,7 +9,7 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"os"
-	"path"
+	"slices"
 	"strings"
 
 	"github.com/sessionreplay/replay/storage"
@@ -30,9 +29,6 @@ const (
 	assetMagic  = "RPA1"
 	maxAssetTry = 3
 )
-
-// assetDir is the directory of a site's assets, relative to the root.
-func assetDir(site string) string { return path.Join(assetsDir, encodeName(site)) }
 
 // encodeAsset returns the file contents of an asset: the magic, the
 // CRC-32C of the data (4 bytes, big endian), then the data.
@@ -81,145 +77,172 @@ func checkAssetKey(site, hash string) error {
 // first chunk would be, so that a writer that crashes before it writes the
 // session's metadata leaves nothing that the Sweep does not find.
 func (s *Store) refIfStored(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (bool, error) {
+	stored, _, err := s.refIfStoredNew(ctx, tx, key, hash)
+	return stored, err
+}
+
+// refIfStoredNew is refIfStored that also reports whether the reference
+// is new.
+func (s *Store) refIfStoredNew(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (stored, added bool, err error) {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM assets WHERE site = ? AND hash = ?`, key.Site, hash).Scan(&one)
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM assets WHERE site = ? AND hash = ?`, key.Site, hash).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+		return false, false, nil
 	}
+	if err != nil {
+		return false, false, err
+	}
+	added, err = s.addRef(ctx, tx, key, hash)
+	return true, added, err
+}
+
+// addRef records the reference of key to a stored asset, within tx, and
+// reports whether it is new.
+func (s *Store) addRef(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`, key.Site, key.Session, hash)
 	if err != nil {
 		return false, err
 	}
-	return true, s.addRef(ctx, tx, key, hash)
-}
-
-// addRef records the reference of key to a stored asset, within tx.
-func (s *Store) addRef(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) error {
-	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`, key.Site, key.Session, hash)
-	if err != nil {
-		return err
-	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // referenced already
+		return false, nil // referenced already
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since)
 		SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`,
 		key.Site, key.Session, timeKey(s.now())); err != nil {
-		return err
+		return false, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, key.Site)
-	return err
+	return true, err
 }
 
 // PutAsset implements [storage.AssetStore.PutAsset]. When the site has the
-// asset, it records the reference in one transaction. Otherwise it notes
-// a new, uniquely named file in the index (so that a crash cannot leave
-// it behind), writes and syncs it, then records the asset and the
-// reference in one transaction; when a concurrent PutAsset of the same
-// hash recorded its own file first, the reference goes to that one and
-// this file is removed. A full disk is an error wrapping
-// [storage.ErrFull], and nothing is recorded.
+// asset, it records the reference in the index. Otherwise the asset is a
+// record of the journal, in the group of the call (or of the LockSession
+// function that makes it), and the asset and the reference are recorded
+// in the index when that group is applied; when a concurrent PutAsset of
+// the same hash was applied first, the reference goes to that one and
+// this record is dead space. Either way the reference is in the group
+// too, synced when PutAsset returns (under LockSession, with the
+// function's other writes), so a replay restores it. A full disk is an
+// error wrapping [storage.ErrFull], and nothing is recorded.
 func (s *Store) PutAsset(ctx context.Context, key storage.Key, hash string, data []byte) error {
 	if err := checkKey(key); err != nil {
-		return wrapErr("put asset", err)
-	}
-	if err := checkAssetKey(key.Site, hash); err != nil {
 		return wrapErr("put asset", err)
 	}
 	if err := s.begin(ctx); err != nil {
 		return wrapErr("put asset", err)
 	}
 	defer s.end()
+	return s.runView(ctx, key, func(st storage.Store) error {
+		return st.(*view).PutAsset(ctx, key, hash, data)
+	})
+}
 
-	stored := false
-	if err := s.write(ctx, func(tx *sql.Tx) (err error) {
-		stored, err = s.refIfStored(ctx, tx, key, hash)
-		return err
-	}); err != nil || stored {
+// putAsset is PutAsset within view v.
+func (s *Store) putAsset(ctx context.Context, v *view, key storage.Key, hash string, data []byte) error {
+	if err := checkAssetKey(key.Site, hash); err != nil {
 		return wrapErr("put asset", err)
 	}
-
-	dir := assetDir(key.Site)
-	name := path.Join(dir, hash+"-"+strings.ToLower(rand.Text())+assetExt)
-	if err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO asset_trash (file) VALUES (?)`, name)
+	if _, ok := v.assets[hash]; ok {
+		return nil
+	}
+	if err := s.begin(ctx); err != nil {
+		return wrapErr("put asset", err)
+	}
+	defer s.end()
+	stored, added := false, false
+	if err := s.write(ctx, func(tx *sql.Tx) (err error) {
+		stored, added, err = s.refIfStoredNew(ctx, tx, key, hash)
 		return err
 	}); err != nil {
 		return wrapErr("put asset", err)
 	}
-	owned := false
-	defer func() {
-		if !owned {
-			s.dropFiles(context.WithoutCancel(ctx), []string{name})
+	if !stored {
+		data = slices.Clone(data)
+		if v.assets == nil {
+			v.assets = map[string][]byte{}
 		}
-	}()
-	if err := s.mkdir(dir); err != nil {
-		return wrapErr("put asset", err)
+		v.assets[hash] = data
+		v.ops = append(v.ops, &op{typ: recAsset, key: storage.Key{Site: key.Site, Session: key.Session}, hash: hash, chunk: storage.Chunk{Data: data}})
 	}
-	if err := s.writeFile(name, encodeAsset(data)); err != nil {
-		return wrapErr("put asset", err)
-	}
-	if err := s.syncDir(dir); err != nil {
-		return wrapErr("put asset", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return wrapErr("put asset", err)
-	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		stored, err := s.refIfStored(ctx, tx, key, hash)
-		if err != nil || stored {
-			return err // stored by another PutAsset: this file goes
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO assets (site, hash, file, size) VALUES (?, ?, ?, ?)`, key.Site, hash, name, len(data)); err != nil {
-			return err
-		}
-		if err := s.addRef(ctx, tx, key, hash); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM asset_trash WHERE file = ?`, name); err != nil {
-			return err
-		}
-		owned = true
-		return nil
-	})
-	if err != nil {
-		owned = false // rolled back
-	}
-	return wrapErr("put asset", err)
+	v.noteRef(hash, added)
+	return nil
 }
 
-// RefAssets implements [storage.AssetStore.RefAssets] in one transaction.
+// noteRef records in v that its session references hash: the reference
+// goes into v's group, and when added (new in the index), it is removed
+// again if v's function fails.
+func (v *view) noteRef(hash string, added bool) {
+	if !slices.Contains(v.refs, hash) {
+		v.refs = append(v.refs, hash)
+	}
+	if added && !slices.Contains(v.added, hash) {
+		v.added = append(v.added, hash)
+	}
+}
+
+// RefAssets implements [storage.AssetStore.RefAssets]: one transaction of
+// the index, and a record of the journal synced when it returns (under
+// LockSession, with the function's other writes).
 func (s *Store) RefAssets(ctx context.Context, key storage.Key, hashes []string) ([]string, error) {
 	if err := checkKey(key); err != nil {
 		return nil, wrapErr("ref assets", err)
 	}
+	if err := s.begin(ctx); err != nil {
+		return nil, wrapErr("ref assets", err)
+	}
+	defer s.end()
+	var missing []string
+	err := s.runView(ctx, key, func(st storage.Store) (err error) {
+		missing, err = st.(*view).RefAssets(ctx, key, hashes)
+		return err
+	})
+	return missing, err
+}
+
+// refAssets is RefAssets within view v.
+func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes []string) ([]string, error) {
 	for _, h := range hashes {
 		if err := checkAssetKey(key.Site, h); err != nil {
 			return nil, wrapErr("ref assets", err)
 		}
 	}
+	if len(hashes) == 0 {
+		return nil, nil
+	}
 	if err := s.begin(ctx); err != nil {
 		return nil, wrapErr("ref assets", err)
 	}
 	defer s.end()
-	if len(hashes) == 0 {
-		return nil, nil
-	}
-	var missing []string
+	var (
+		missing []string
+		refs    []string
+		added   []bool
+	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		missing = missing[:0]
+		missing, refs, added = missing[:0], refs[:0], added[:0]
 		for _, h := range hashes {
-			stored, err := s.refIfStored(ctx, tx, key, h)
+			if _, ok := v.assets[h]; ok {
+				refs, added = append(refs, h), append(added, false)
+				continue
+			}
+			stored, add, err := s.refIfStoredNew(ctx, tx, key, h)
 			if err != nil {
 				return err
 			}
 			if !stored {
 				missing = append(missing, h)
+				continue
 			}
+			refs, added = append(refs, h), append(added, add)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, wrapErr("ref assets", err)
+	}
+	for i, h := range refs {
+		v.noteRef(h, added[i])
 	}
 	return missing, nil
 }
@@ -236,13 +259,30 @@ func (s *Store) Asset(ctx context.Context, site, hash string) ([]byte, error) {
 	}
 	defer s.end()
 	for try := 0; ; try++ {
-		var file string
-		err := s.db.QueryRowContext(ctx, `SELECT file FROM assets WHERE site = ? AND hash = ?`, site, hash).Scan(&file)
+		var (
+			file        string
+			seg, off, n sql.NullInt64
+		)
+		err := s.db.QueryRowContext(ctx, `SELECT a.file, j.seg, j.off, j.len FROM assets a LEFT JOIN jassets j ON j.site = a.site AND j.hash = a.hash
+			WHERE a.site = ? AND a.hash = ?`, site, hash).Scan(&file, &seg, &off, &n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, wrapErr("asset", fmt.Errorf("%s/%s: %w", site, hash, storage.ErrNotFound))
 		}
 		if err != nil {
 			return nil, wrapErr("asset", err)
+		}
+		if file == "" {
+			if !seg.Valid {
+				return nil, wrapErr("asset", fmt.Errorf("%s/%s: no record of it in the journal", site, hash))
+			}
+			data, err := s.readAsset(extent{seg: uint64(seg.Int64), off: off.Int64, n: n.Int64}, site, hash)
+			if errors.Is(err, fs.ErrNotExist) && try < maxAssetTry {
+				continue // freed since the query; look again
+			}
+			if err != nil {
+				return nil, wrapErr("asset", err)
+			}
+			return data, nil
 		}
 		b, err := s.root.ReadFile(file)
 		if errors.Is(err, fs.ErrNotExist) && try < maxAssetTry {
@@ -261,10 +301,27 @@ func (s *Store) Asset(ctx context.Context, site, hash string) ([]byte, error) {
 	}
 }
 
+// readAsset reads the record of asset hash of site at e.
+func (s *Store) readAsset(e extent, site, hash string) ([]byte, error) {
+	f, err := s.root.Open(segName(e.seg))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	o, err := readRecord(f, e)
+	if err != nil {
+		return nil, err
+	}
+	if o.typ != recAsset || o.key.Site != site || o.hash != hash {
+		return nil, fmt.Errorf("%s at %d: not the record of asset %s/%s", segName(e.seg), e.off, site, hash)
+	}
+	return o.chunk.Data, nil
+}
+
 // dropRefs removes the asset references and views of key within tx, and
-// the asset rows that no session references any more, whose files it
-// notes in asset_trash and returns. any reports whether there was a
-// reference or a view.
+// the asset rows that no session references any more (see freeAsset).
+// It returns the files of the freed assets kept as files; any reports
+// whether there was a reference or a view.
 func dropRefs(ctx context.Context, tx *sql.Tx, key storage.Key) (freed []string, any bool, err error) {
 	rows, err := tx.QueryContext(ctx, `DELETE FROM asset_refs WHERE site = ? AND session = ? RETURNING hash`, key.Site, key.Session)
 	if err != nil {
@@ -284,19 +341,13 @@ func dropRefs(ctx context.Context, tx *sql.Tx, key storage.Key) (freed []string,
 		return nil, false, err
 	}
 	for _, h := range hashes {
-		var file string
-		err := tx.QueryRowContext(ctx, `DELETE FROM assets WHERE site = ?1 AND hash = ?2
-			AND NOT EXISTS (SELECT 1 FROM asset_refs WHERE site = ?1 AND hash = ?2) RETURNING file`, key.Site, h).Scan(&file)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // another session references it
-		}
+		file, err := freeAsset(ctx, tx, key.Site, h)
 		if err != nil {
 			return nil, false, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_trash (file) VALUES (?)`, file); err != nil {
-			return nil, false, err
+		if file != "" {
+			freed = append(freed, file)
 		}
-		freed = append(freed, file)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM views WHERE site = ? AND session = ?`, key.Site, key.Session)
 	if err != nil {
@@ -304,6 +355,55 @@ func dropRefs(ctx context.Context, tx *sql.Tx, key storage.Key) (freed []string,
 	}
 	n, _ := res.RowsAffected()
 	return freed, len(hashes) > 0 || n > 0, nil
+}
+
+// freeAsset removes asset hash of site within tx when no session
+// references it: an asset file is noted in asset_trash and returned, to
+// remove after the commit; the record of an asset of the journal is noted
+// in erasing.
+func freeAsset(ctx context.Context, tx *sql.Tx, site, hash string) (string, error) {
+	var file string
+	err := tx.QueryRowContext(ctx, `DELETE FROM assets WHERE site = ?1 AND hash = ?2
+		AND NOT EXISTS (SELECT 1 FROM asset_refs WHERE site = ?1 AND hash = ?2) RETURNING file`, site, hash).Scan(&file)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil // another session references it
+	}
+	if err != nil {
+		return "", err
+	}
+	if file != "" {
+		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_trash (file) VALUES (?)`, file)
+		return file, err
+	}
+	var seg, off, n int64
+	err = tx.QueryRowContext(ctx, `DELETE FROM jassets WHERE site = ? AND hash = ? RETURNING seg, off, len`, site, hash).Scan(&seg, &off, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO erasing (seg, off, len) VALUES (?, ?, ?)`, seg, off, n)
+	return "", err
+}
+
+// dropSomeRefs removes the references of key to hashes within tx, and the
+// assets that no session references any more (see freeAsset), and returns
+// the files of those kept as files.
+func dropSomeRefs(ctx context.Context, tx *sql.Tx, key storage.Key, hashes []string) (freed []string, err error) {
+	for _, h := range hashes {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM asset_refs WHERE site = ? AND session = ? AND hash = ?`, key.Site, key.Session, h); err != nil {
+			return nil, err
+		}
+		file, err := freeAsset(ctx, tx, key.Site, h)
+		if err != nil {
+			return nil, err
+		}
+		if file != "" {
+			freed = append(freed, file)
+		}
+	}
+	return freed, nil
 }
 
 // dropFiles removes files noted in asset_trash, then their notes. A file

@@ -15,32 +15,49 @@ import (
 	"github.com/sessionreplay/replay/storage"
 )
 
-// Delete removes the files of the assets it frees, after its commit, and
-// leaves no note in asset_trash.
-func TestAssetFilesRemovedByDelete(t *testing.T) {
+// segBytes returns the bytes of every segment of the journal.
+func segBytes(t *testing.T, dir string) []byte {
+	t.Helper()
+	segs, err := filepath.Glob(filepath.Join(dir, journalDir, "*"+segExt))
+	require.NoError(t, err)
+	var all []byte
+	for _, p := range segs {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		all = append(all, b...)
+	}
+	return all
+}
+
+// Delete frees the assets no session references any more and erases
+// their records, and leaves nothing noted.
+func TestAssetsFreedByDelete(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, nil)
 	require.NoError(t, err)
 	defer s.Close()
 	a := storage.Key{Site: "shop", Session: "sess-000a"}
 	b := storage.Key{Site: "shop", Session: "sess-000b"}
-	require.NoError(t, s.PutAsset(ctx, a, hashN(1), []byte("shared")))
-	require.NoError(t, s.PutAsset(ctx, a, hashN(2), []byte("a's own")))
+	require.NoError(t, s.PutAsset(ctx, a, hashN(1), []byte("shared asset")))
+	require.NoError(t, s.PutAsset(ctx, a, hashN(2), []byte("a's own asset")))
 	missing, err := s.RefAssets(ctx, b, []string{hashN(1), hashN(3), hashN(1)})
 	require.NoError(t, err)
 	assert.Equal(t, []string{hashN(3)}, missing)
-	assert.Len(t, assetFiles(t, dir, "shop"), 2)
+	assert.Equal(t, 2, countRows(t, s, "jassets"))
 
 	require.NoError(t, s.Delete(ctx, a))
-	files := assetFiles(t, dir, "shop")
-	require.Len(t, files, 1, "the file of the freed asset is removed")
-	assert.Regexp(t, "^"+hashN(1)+"-[a-z0-9]+\\.asset$", files[0])
+	assert.Equal(t, 1, countRows(t, s, "jassets"))
+	all := segBytes(t, dir)
+	assert.False(t, bytes.Contains(all, []byte("a's own asset")), "the freed asset's record is erased")
+	assert.True(t, bytes.Contains(all, []byte("shared asset")))
+	got, err := s.Asset(ctx, "shop", hashN(1))
+	require.NoError(t, err)
+	assert.Equal(t, "shared asset", string(got))
 	require.NoError(t, s.Delete(ctx, b))
-	assert.Empty(t, assetFiles(t, dir, "shop"))
-	assert.Zero(t, countRows(t, s, "asset_trash"))
-	assert.Zero(t, countRows(t, s, "assets"))
-	assert.Zero(t, countRows(t, s, "asset_refs"))
-	assert.Zero(t, countRows(t, s, "orphans"), "the sessions that only referenced assets are gone")
+	assert.False(t, bytes.Contains(segBytes(t, dir), []byte("shared asset")))
+	for _, table := range []string{"asset_trash", "assets", "jassets", "asset_refs", "erasing", "orphans"} {
+		assert.Zero(t, countRows(t, s, table), table)
+	}
 }
 
 // A session that only references assets is an orphan until its metadata
@@ -63,35 +80,37 @@ func TestAssetRefsMakeAnOrphan(t *testing.T) {
 	assert.Equal(t, []string{"shop"}, sites)
 }
 
-// Open removes the asset files a crash left noted in asset_trash: one a
-// PutAsset was writing, one a Delete had freed; a stored asset stays.
+// Open removes the asset files (of the format before the journal) a crash
+// left noted in asset_trash: one a PutAsset was writing, one a Delete had
+// freed; a stored asset stays.
 func TestAssetTrashFinishedAtOpen(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, nil)
 	require.NoError(t, err)
 	k := storage.Key{Site: "shop", Session: "sess-000a"}
 	require.NoError(t, s.PutAsset(ctx, k, hashN(1), []byte("kept")))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, assetsDir, encodeName("shop")), 0o750))
 	for _, name := range []string{hashN(2) + "-half.asset", hashN(3) + "-freed.asset"} {
 		f := filepath.Join(assetsDir, encodeName("shop"), name)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("RPA1...."), 0o640))
 		_, err := s.db.Exec(`INSERT INTO asset_trash (file) VALUES (?)`, filepath.ToSlash(f))
 		require.NoError(t, err)
 	}
-	require.Len(t, assetFiles(t, dir, "shop"), 3)
+	require.Len(t, assetFiles(t, dir, "shop"), 2)
 	require.NoError(t, s.Close())
 
 	s, err = Open(dir, nil)
 	require.NoError(t, err)
 	defer s.Close()
-	assert.Len(t, assetFiles(t, dir, "shop"), 1)
+	assert.Empty(t, assetFiles(t, dir, "shop"))
 	assert.Zero(t, countRows(t, s, "asset_trash"))
 	got, err := s.Asset(ctx, "shop", hashN(1))
 	require.NoError(t, err)
 	assert.Equal(t, "kept", string(got))
 }
 
-// A PutAsset and a Delete that race on the same hash never lose the file
-// of an asset a session references: each write has its own file.
+// A PutAsset and a Delete that race on the same hash never lose an asset
+// a session references.
 func TestAssetPutDeleteRace(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, nil)
@@ -119,11 +138,11 @@ func TestAssetPutDeleteRace(t *testing.T) {
 	wg.Wait()
 	_, err = s.Asset(ctx, "shop", h)
 	assert.ErrorIs(t, err, storage.ErrNotFound)
-	assert.Empty(t, assetFiles(t, dir, "shop"), "every file written is removed")
-	assert.Zero(t, countRows(t, s, "asset_trash"))
+	assert.Zero(t, countRows(t, s, "jassets"))
+	assert.Zero(t, countRows(t, s, "asset_refs"))
 }
 
-// A damaged asset file is an error, never wrong bytes.
+// A damaged asset record is an error, never wrong bytes.
 func TestAssetDamaged(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, nil)
@@ -131,23 +150,26 @@ func TestAssetDamaged(t *testing.T) {
 	defer s.Close()
 	k := storage.Key{Site: "shop", Session: "sess-000a"}
 	require.NoError(t, s.PutAsset(ctx, k, hashN(1), []byte("body{}")))
-	files := assetFiles(t, dir, "shop")
-	require.Len(t, files, 1)
-	p := filepath.Join(dir, assetsDir, encodeName("shop"), files[0])
-	b, err := os.ReadFile(p)
+	segs, err := filepath.Glob(filepath.Join(dir, journalDir, "*"+segExt))
 	require.NoError(t, err)
-	b[len(b)-1] ^= 1
-	require.NoError(t, os.WriteFile(p, b, 0o640))
+	require.Len(t, segs, 1)
+	b, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	at := bytes.Index(b, []byte("body{}"))
+	require.Positive(t, at)
+	b[at] ^= 1
+	require.NoError(t, os.WriteFile(segs[0], b, 0o640))
 	_, err = s.Asset(ctx, "shop", hashN(1))
 	assert.ErrorContains(t, err, "checksum")
 	_, err = s.Asset(ctx, "shop", "../../etc/passwd0")
 	assert.ErrorIs(t, err, storage.ErrInvalidKey)
 }
 
-// When the index is lost, Open keeps every asset file it finds, one per
-// hash, referenced by the site's recovered-assets orphan; deleting it (as
-// the Sweep does once retention has passed) frees the assets no newer
-// session references.
+// When the index is lost, the rebuild restores the assets of the journal
+// and the references it holds, and the site's recovered-assets orphan
+// references every asset too (a reference's record may be gone with its
+// segment); deleting it (as the Sweep does once retention has passed)
+// leaves the assets that a session references.
 func TestAssetsSurviveRebuild(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, nil)
@@ -158,14 +180,6 @@ func TestAssetsSurviveRebuild(t *testing.T) {
 	require.NoError(t, s.PutAsset(ctx, k, hashN(2), []byte("two")))
 	require.NoError(t, s.PutAsset(ctx, storage.Key{Site: "blog", Session: "sess-000b"}, hashN(1), []byte("blog's")))
 	require.NoError(t, s.Close())
-	// A second file of one asset, as a crash between a PutAsset's write
-	// and its commit leaves with the index lost.
-	files := assetFiles(t, dir, "shop")
-	require.Len(t, files, 2)
-	siteDir := filepath.Join(dir, assetsDir, encodeName("shop"))
-	b, err := os.ReadFile(filepath.Join(siteDir, files[0]))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(siteDir, files[0][:16]+"-zzzz.asset"), b, 0o640))
 	for _, ext := range []string{"", "-wal", "-shm"} {
 		os.Remove(filepath.Join(dir, indexFile+ext))
 	}
@@ -180,21 +194,16 @@ func TestAssetsSurviveRebuild(t *testing.T) {
 			assert.Equal(t, data, string(got))
 		}
 	}
-	assert.Len(t, assetFiles(t, dir, "shop"), 2, "the second file of an asset is removed")
 	page, err := s.Due(ctx, storage.DueQuery{Site: "shop", Kind: storage.DueOrphaned, Before: s.now().Add(1)})
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []storage.Key{k, {Site: "shop", Session: recoveredAssets}}, page.Keys)
 
-	newer := storage.Key{Site: "shop", Session: "sess-000c"}
-	missing, err := s.RefAssets(ctx, newer, []string{hashN(1)})
-	require.NoError(t, err)
-	assert.Empty(t, missing)
 	require.NoError(t, s.Delete(ctx, storage.Key{Site: "shop", Session: recoveredAssets}))
 	_, err = s.Asset(ctx, "shop", hashN(2))
-	assert.ErrorIs(t, err, storage.ErrNotFound, "freed with the recovered references")
-	_, err = s.Asset(ctx, "shop", hashN(1))
-	assert.NoError(t, err, "a newer session references it")
-	assert.Len(t, assetFiles(t, dir, "shop"), 1)
+	assert.NoError(t, err, "the journal restored the references of the session that stored it")
+	require.NoError(t, s.Delete(ctx, k))
+	_, err = s.Asset(ctx, "shop", hashN(2))
+	assert.ErrorIs(t, err, storage.ErrNotFound, "freed with the last reference")
 }
 
 // An index of version 1 is upgraded in place: its sessions stay, and the
@@ -223,7 +232,7 @@ func TestIndexUpgradeFromVersion1(t *testing.T) {
 	require.NoError(t, err, "the sessions of a version 1 index stay")
 	var v string
 	require.NoError(t, s.db.QueryRow(`SELECT v FROM meta WHERE k = 'version'`).Scan(&v))
-	assert.Equal(t, "2", v)
+	assert.Equal(t, "3", v)
 	require.NoError(t, s.PutAsset(ctx, storage.Key{Site: "shop", Session: "sess-000a"}, hashN(1), []byte("x")))
 	require.NoError(t, s.AddView(ctx, storage.Key{Site: "shop", Session: "sess-000a"}, storage.View{Principal: "alice"}))
 }

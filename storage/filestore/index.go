@@ -27,7 +27,13 @@ import (
 // their references, the views and the index s_count; an index of version
 // 1 is upgraded in place by creating them (every statement of schema is
 // idempotent).
-const schemaVersion = 2
+//
+// Version 3 moved chunks into the journal: the tables chunks (where each
+// chunk's record is), recs (where each metadata and reference record of a
+// session is, so that Delete erases them) and erasing (records of deleted
+// sessions being erased). An index of version 1 or 2 is upgraded in place
+// the same way, and Open then moves the chunk files into the journal.
+const schemaVersion = 3
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID`,
@@ -87,6 +93,22 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS asset_trash (file TEXT PRIMARY KEY) WITHOUT ROWID`,
 	// views: the reads of a session, n counting up per session.
 	`CREATE TABLE IF NOT EXISTS views (site TEXT NOT NULL, session TEXT NOT NULL, n INTEGER NOT NULL, principal TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (site, session, n)) WITHOUT ROWID`,
+	// chunks: where in the journal each chunk's record is.
+	`CREATE TABLE IF NOT EXISTS chunks (site TEXT NOT NULL, id TEXT NOT NULL, win TEXT NOT NULL, seq INTEGER NOT NULL, events INTEGER NOT NULL,
+		seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, PRIMARY KEY (site, id, win, seq)) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS c_seg ON chunks (seg)`,
+	// recs: where the metadata and reference records of each session are;
+	// cur marks the current metadata, which keeps its segment.
+	`CREATE TABLE IF NOT EXISTS recs (site TEXT NOT NULL, id TEXT NOT NULL, seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, cur INTEGER NOT NULL,
+		PRIMARY KEY (site, id, seg, off)) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS r_seg ON recs (seg) WHERE cur = 1`,
+	// jassets: where the record of each asset kept in the journal is (its
+	// row of assets has file '').
+	`CREATE TABLE IF NOT EXISTS jassets (site TEXT NOT NULL, hash TEXT NOT NULL, seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,
+		PRIMARY KEY (site, hash)) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS ja_seg ON jassets (seg)`,
+	// erasing: records of deleted sessions whose bodies are being zeroed.
+	`CREATE TABLE IF NOT EXISTS erasing (seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, PRIMARY KEY (seg, off)) WITHOUT ROWID`,
 }
 
 const (
@@ -102,15 +124,17 @@ const (
 
 // openDB opens the index database at path with the settings of the
 // package documentation (Durability).
-func openDB(path string) (*sql.DB, error) {
+func openDB(path, synchronous string) (*sql.DB, error) {
 	// WAL: readers never wait for the writer, and a commit is one append
 	// to the log. synchronous FULL: the log is synced at every commit, so
 	// a PutSession that returned survives a power cut, not only a process
 	// crash (NORMAL would only sync at checkpoints). _txlock immediate:
 	// write transactions take the write lock when they begin, so two never
-	// deadlock upgrading from read to write.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=foreign_keys(OFF)&_pragma=cache_size(-16000)&_txlock=immediate"
+	// deadlock upgrading from read to write. secure_delete: SQLite zeroes
+	// what it deletes, so a deleted session's row does not stay readable in
+	// the file's free pages.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + synchronous + ")" +
+		"&_pragma=foreign_keys(OFF)&_pragma=cache_size(-16000)&_pragma=secure_delete(ON)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
@@ -130,8 +154,9 @@ func initSchema(ctx context.Context, db *sql.DB) (fresh bool, err error) {
 	switch {
 	case err == nil && v == strconv.Itoa(schemaVersion):
 		return false, nil
-	case err == nil && v == "1":
-		// Version 1 lacks the tables of assets and views: create them.
+	case err == nil && (v == "1" || v == "2"):
+		// Version 1 lacks the tables of assets and views, 2 those of the
+		// journal: create them.
 		return false, createSchema(ctx, db)
 	case err == nil:
 		return false, fmt.Errorf("index version %q, want %d", v, schemaVersion)

@@ -2,6 +2,9 @@ package filestore_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -33,18 +36,27 @@ func removeIndex(t *testing.T, dir string) {
 	}
 }
 
+// writeChunkFile writes a chunk file of the format before the journal.
+func writeChunkFile(t *testing.T, dir string, k storage.Key, window string, seq int, data string) {
+	t.Helper()
+	sessDir := filepath.Join(dir, "sites", k.Site, k.Session)
+	require.NoError(t, os.MkdirAll(sessDir, 0o750))
+	b := []byte("RPC1")
+	b = binary.AppendUvarint(b, 1)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum([]byte(data), crc32.MakeTable(crc32.Castagnoli)))
+	b = append(b, data...)
+	require.NoError(t, os.WriteFile(filepath.Join(sessDir, fmt.Sprintf("%s.%d.chunk", window, seq)), b, 0o640))
+}
+
 // A directory of the format before the index (a session.json per session)
-// opens: its metadata moves into the index and the files go.
+// opens: its metadata moves into the index, its chunks into the journal,
+// and the files go.
 func TestOpenMigratesTheOldFormat(t *testing.T) {
 	dir := t.TempDir()
-	s, err := filestore.Open(dir, nil)
-	require.NoError(t, err)
 	torn := storage.Key{Site: "shop", Session: "torn-0001"}
 	for _, k := range []storage.Key{key, {Site: "shop", Session: "chunks-only"}, torn} {
-		require.NoError(t, s.Append(ctx, k, storage.Chunk{Window: "w1", Events: 1, Data: []byte("events of " + k.Session)}))
+		writeChunkFile(t, dir, k, "w1", 0, "events of "+k.Session)
 	}
-	require.NoError(t, s.Close())
-	removeIndex(t, dir)
 	sessDir := filepath.Join(dir, "sites", "shop", "sess-0001")
 	require.NoError(t, os.WriteFile(filepath.Join(sessDir, "session.json"),
 		[]byte(`{"v":1,"session":{"id":"sess-0001","site":"shop","state":"kept","start":"2026-03-01T12:00:00Z","pages":["https://shop.example/"],"events":{"signup":1},"attrs":{"userId":"u1"}},"opaque":"AAEC"}`), 0o600))
@@ -52,7 +64,7 @@ func TestOpenMigratesTheOldFormat(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sites", "shop", "torn-0001", "session.json"), []byte(`{"v":1,"sess`), 0o600))
 
 	var logs bytes.Buffer
-	s = open(t, dir, &filestore.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s := open(t, dir, &filestore.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	got, err := s.Session(ctx, key)
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0, 1, 2}, got.Opaque)
@@ -61,17 +73,16 @@ func TestOpenMigratesTheOldFormat(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page.Sessions, 1, "the migrated session is indexed")
 	assert.Equal(t, "sess-0001", page.Sessions[0].ID)
-	assert.Len(t, chunks(t, s, key), 1)
-	entries, err := os.ReadDir(sessDir)
-	require.NoError(t, err)
-	require.Len(t, entries, 1, "session.json and the temp file are gone")
+	assert.Equal(t, []storage.Chunk{{Window: "w1", Events: 1, Data: []byte("events of sess-0001")}}, chunks(t, s, key))
+	_, err = os.Stat(sessDir)
+	assert.True(t, os.IsNotExist(err), "the session's directory is gone: its chunks are in the journal")
 	assert.Contains(t, logs.String(), "torn-0001", "the unreadable session.json is logged")
 	assert.ElementsMatch(t, []storage.Key{{Site: "shop", Session: "chunks-only"}, torn}, orphans(t, s),
 		"chunks without readable metadata are orphans, expired by retention")
 }
 
-// A damaged index is moved aside and rebuilt from the files: chunks are
-// kept and listed as orphans; the store works again.
+// A damaged index is moved aside and rebuilt from the journal: sessions
+// come back with their metadata and chunks; the store works again.
 func TestOpenRebuildsADamagedIndex(t *testing.T) {
 	dir := t.TempDir()
 	s, err := filestore.Open(dir, nil)
@@ -88,10 +99,12 @@ func TestOpenRebuildsADamagedIndex(t *testing.T) {
 	matches, err := filepath.Glob(filepath.Join(dir, "index.db.damaged-*"))
 	require.NoError(t, err)
 	assert.Len(t, matches, 1, "the damaged index is kept aside")
-	assert.Equal(t, []storage.Key{key}, orphans(t, s))
+	assert.Empty(t, orphans(t, s), "the session comes back with its metadata")
+	got, err := s.Session(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, "u1", got.Attrs["userId"])
 	assert.Len(t, chunks(t, s, key), 1)
 	require.NoError(t, s.PutSession(ctx, session("shop", "sess-0001", base)))
-	assert.Empty(t, orphans(t, s), "a session with metadata is no orphan")
 }
 
 // A lost index is rebuilt the same way.

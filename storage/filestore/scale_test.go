@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -86,20 +85,18 @@ func benchSession(i, n int) storage.Session {
 	return s
 }
 
-// bulkLoad writes sessions [from, to) in large transactions, with the rows
-// PutSession writes; only the synced transaction per session is saved.
+// bulkLoad writes sessions [from, to) as PutSession does (a metadata
+// record in the journal, the rows of the index), in rounds of 5000 groups
+// with one sync each: only the sync per session is saved.
 func bulkLoad(tb testing.TB, s *Store, from, to, n int) {
-	ctx := context.Background()
 	for lo := from; lo < to; lo += 5000 {
-		err := s.write(ctx, func(tx *sql.Tx) error {
-			for i := lo; i < min(lo+5000, to); i++ {
-				if err := putRow(ctx, tx, benchSession(i, n)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		var reqs []*commitReq
+		for i := lo; i < min(lo+5000, to); i++ {
+			sess := benchSession(i, n)
+			reqs = append(reqs, &commitReq{ops: []*op{{typ: recSession, key: storage.Key{Site: sess.Site, Session: sess.ID}, sess: sess}},
+				at: s.now(), done: make(chan struct{})})
+		}
+		if err := s.jw.commitAll(reqs); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -227,10 +224,38 @@ func BenchmarkScale(b *testing.B) {
 		}
 	}
 	b.Logf("%d sessions: index %d bytes, %.0f bytes/session (%.0f on disk)", n, size, float64(size)/float64(n), float64(disk)/float64(n))
+	var jsize int64
+	segs, _ := filepath.Glob(filepath.Join(dir, journalDir, "*"+segExt))
+	for _, p := range segs {
+		if fi, err := os.Stat(p); err == nil {
+			jsize += fi.Size()
+		}
+	}
+	b.Logf("journal %d bytes in %d segments, %.0f bytes/session (metadata records)", jsize, len(segs), float64(jsize)/float64(n))
 
 	b.Run("open", func(b *testing.B) {
 		b.ReportMetric(float64(size)/float64(n), "index-bytes/session")
 		for b.Loop() {
+			s, err := Open(dir, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+	// rebuild: Open with the index lost (index.db and its log removed),
+	// which replays the whole journal; only with FILESTORE_BENCH_REBUILD
+	// set, since it takes minutes at a million sessions.
+	b.Run("rebuild", func(b *testing.B) {
+		if os.Getenv("FILESTORE_BENCH_REBUILD") == "" {
+			b.Skip("set FILESTORE_BENCH_REBUILD=1")
+		}
+		for b.Loop() {
+			for _, ext := range []string{"", "-wal", "-shm"} {
+				if err := os.Remove(filepath.Join(dir, indexFile+ext)); err != nil && !os.IsNotExist(err) {
+					b.Fatal(err)
+				}
+			}
 			s, err := Open(dir, nil)
 			if err != nil {
 				b.Fatal(err)

@@ -3,7 +3,9 @@ package filestore
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,6 +99,9 @@ func (s *Store) scan(ctx context.Context) error {
 		return err
 	}
 	if err := s.scanAssets(ctx); err != nil {
+		return err
+	}
+	if err := s.holdJournalAssets(ctx); err != nil {
 		return err
 	}
 	// The index holds them now; the old files go, then the scan is marked
@@ -218,9 +223,11 @@ func (s *Store) scanAssets(ctx context.Context) error {
 		}
 		var (
 			assets = map[string]found{}
+			others = map[string][]string{} // further files of each asset
 			extra  []string
 		)
-		for _, e := range entries { // sorted by name
+		slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+		for _, e := range entries {
 			name := path.Join(dir, e.Name())
 			hash, ok := parseAssetName(e.Name())
 			if !ok || !e.Type().IsRegular() {
@@ -228,7 +235,7 @@ func (s *Store) scanAssets(ctx context.Context) error {
 				continue
 			}
 			if _, dup := assets[hash]; dup {
-				extra = append(extra, name)
+				others[hash] = append(others[hash], name)
 				continue
 			}
 			var size int64
@@ -237,7 +244,7 @@ func (s *Store) scanAssets(ctx context.Context) error {
 			}
 			assets[hash] = found{name, size}
 		}
-		if len(assets) == 0 && len(extra) == 0 {
+		if len(assets) == 0 {
 			continue
 		}
 		key := storage.Key{Site: siteID, Session: recoveredAssets}
@@ -250,8 +257,12 @@ func (s *Store) scanAssets(ctx context.Context) error {
 				if err := tx.QueryRowContext(ctx, `SELECT file FROM assets WHERE site = ? AND hash = ?`, siteID, hash).Scan(&file); err != nil {
 					return err
 				}
-				if file != a.file {
-					extra = append(extra, a.file) // an earlier scan chose another
+				// The file the index holds (of the journal, or of an
+				// earlier scan) stays; the others go.
+				for _, f := range append([]string{a.file}, others[hash]...) {
+					if f != file {
+						extra = append(extra, f)
+					}
 				}
 				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`, siteID, recoveredAssets, hash); err != nil {
 					return err
@@ -280,4 +291,24 @@ func (s *Store) scanAssets(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// holdJournalAssets makes the recoveredAssets session of each site
+// reference every asset of the site that the journal held, as scanAssets
+// does for asset files: the references of the sessions that use them may
+// have been in segments since removed.
+func (s *Store) holdJournalAssets(ctx context.Context) error {
+	since := timeKey(s.now())
+	return s.write(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`INSERT OR IGNORE INTO asset_refs (site, session, hash) SELECT site, ?1, hash FROM assets WHERE file = ''`,
+			`INSERT OR IGNORE INTO orphans (site, id, since) SELECT DISTINCT a.site, ?1, ?2 FROM assets a WHERE a.file = ''
+				AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.site = a.site AND s.id = ?1)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, recoveredAssets, since); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

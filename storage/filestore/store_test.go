@@ -133,10 +133,9 @@ func TestRefusesKeysOutsideRoot(t *testing.T) {
 
 func TestSymlinkOutOfRootIsNotFollowed(t *testing.T) {
 	dir, outside := t.TempDir(), t.TempDir()
-	s := open(t, dir, nil)
-	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "sites", "evil")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "journal")))
 
-	err := s.Append(ctx, storage.Key{Site: "evil", Session: "sess-0001"}, storage.Chunk{Window: "w1", Data: []byte("x")})
+	_, err := filestore.Open(dir, nil)
 	require.Error(t, err)
 	entries, err := os.ReadDir(outside)
 	require.NoError(t, err)
@@ -162,10 +161,6 @@ func TestOpenCleansUpAfterACrash(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, entries, d)
 	}
-	entries, err := os.ReadDir(filepath.Join(dir, "sites", "shop", "sess-0001"))
-	require.NoError(t, err)
-	require.Len(t, entries, 1)
-	assert.Equal(t, "w1.0.chunk", entries[0].Name())
 	assert.Len(t, chunks(t, s, key), 1)
 	_, err = s.Session(ctx, key)
 	assert.NoError(t, err)
@@ -181,11 +176,15 @@ func TestDamagedChunk(t *testing.T) {
 	require.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Data: []byte("some compressed events")}))
 	require.NoError(t, s.Close())
 
-	chunkPath := filepath.Join(dir, "sites", "shop", "sess-0001", "w1.0.chunk")
-	b, err := os.ReadFile(chunkPath)
+	segs, err := filepath.Glob(filepath.Join(dir, "journal", "*.log"))
 	require.NoError(t, err)
-	b[len(b)-1] ^= 1
-	require.NoError(t, os.WriteFile(chunkPath, b, 0o600))
+	require.Len(t, segs, 1)
+	b, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	at := bytes.Index(b, []byte("some compressed events"))
+	require.Positive(t, at)
+	b[at] ^= 1
+	require.NoError(t, os.WriteFile(segs[0], b, 0o600))
 
 	s = open(t, dir, nil)
 	_, err = s.Session(ctx, key)
@@ -216,7 +215,7 @@ func TestDeleteThenReopen(t *testing.T) {
 // TestFullDisk fills a small file system. It runs when FILESTORE_SMALL_DIR
 // names an empty directory on one, for example after
 //
-//	mount -t tmpfs -o size=256k tmpfs /tmp/small
+//	mount -t tmpfs -o size=4m tmpfs /tmp/small
 func TestFullDisk(t *testing.T) {
 	dir := os.Getenv("FILESTORE_SMALL_DIR")
 	if dir == "" {
@@ -239,14 +238,13 @@ func TestFullDisk(t *testing.T) {
 	for _, c := range got {
 		assert.Equal(t, data, c.Data)
 	}
-	entries, err := os.ReadDir(filepath.Join(dir, "sites", "shop", "sess-0001"))
-	require.NoError(t, err)
-	for _, e := range entries {
-		assert.False(t, strings.HasPrefix(e.Name(), ".tmp-"), "temp file %s left behind", e.Name())
-	}
-
+	require.NoError(t, s.Close())
+	s = open(t, dir, nil)
+	assert.GreaterOrEqual(t, len(chunks(t, s, key)), seq, "what was acknowledged survives a reopen")
+	// Delete works on a full disk (with the room of the file RESERVE); the
+	// space of a deleted session comes back when its segment empties.
 	require.NoError(t, s.Delete(ctx, key))
-	assert.NoError(t, s.Append(ctx, key, storage.Chunk{Window: "w1", Seq: 0, Data: data}), "room again after Delete")
+	assert.Empty(t, chunks(t, s, key))
 }
 
 // TestFullDiskAssets fills a small file system with assets (see
@@ -280,7 +278,4 @@ func TestFullDiskAssets(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, data, got)
 	}
-	entries, err := os.ReadDir(filepath.Join(dir, "assets", "shop"))
-	require.NoError(t, err)
-	assert.Len(t, entries, n, "one file per acknowledged asset, none of the failed one")
 }
