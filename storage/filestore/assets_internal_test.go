@@ -4,18 +4,22 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sessionreplay/replay/storage"
 )
 
-// segBytes returns the bytes of every segment of the journal.
+// segBytes returns the bytes of every segment of the journal, with the
+// text of the zstd frames in them (see readable).
 func segBytes(t *testing.T, dir string) []byte {
 	t.Helper()
 	segs, err := filepath.Glob(filepath.Join(dir, journalDir, "*"+segExt))
@@ -24,9 +28,30 @@ func segBytes(t *testing.T, dir string) []byte {
 	for _, p := range segs {
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
-		all = append(all, b...)
+		all = append(all, readable(b)...)
 	}
 	return all
+}
+
+// readable returns b followed by the text of every zstd frame in it (the
+// sessions' metadata), so a test can look for what a reader of the disk
+// would find.
+func readable(b []byte) []byte {
+	out := slices.Clone(b)
+	for i := 0; ; i++ {
+		j := bytes.Index(b[i:], []byte(zstdMagic))
+		if j < 0 {
+			return out
+		}
+		i += j
+		d, err := zstd.NewReader(bytes.NewReader(b[i:]), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			continue
+		}
+		text, _ := io.ReadAll(d) // up to the frame's end, or its damage
+		d.Close()
+		out = append(out, text...)
+	}
 }
 
 // Delete frees the assets no session references any more and erases

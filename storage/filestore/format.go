@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/sessionreplay/replay/storage"
 )
 
@@ -94,13 +96,50 @@ type storedSession storage.Session
 
 const sessionVersion = 1
 
-func encodeSession(s storage.Session) ([]byte, error) {
-	return json.Marshal(sessionFile{Version: sessionVersion, Session: storedSession(s), Opaque: s.Opaque})
+// A session's metadata is kept, in the index and in the journal, as the
+// JSON of sessionFile compressed with zstd: a typical session's 800 bytes
+// take 470. Metadata written as plain JSON (session.json files, indexes
+// and journals of earlier releases) still reads.
+
+// maxSessionBytes bounds the decompressed metadata of one session, so
+// that a damaged record cannot make the decoder allocate without limit.
+const maxSessionBytes = 64 << 20
+
+var (
+	sessionEncoder = must(zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true)))
+	sessionDecoder = must(zstd.NewReader(nil, zstd.WithDecoderConcurrency(0),
+		zstd.WithDecoderMaxMemory(maxSessionBytes)))
+)
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic("filestore: " + err.Error())
+	}
+	return v
 }
 
-// decodeSession reads a session.json. The session must carry a valid site
-// and id; the caller checks they are the ones its path names.
+// zstdMagic starts every zstd frame; JSON never starts with it.
+const zstdMagic = "\x28\xb5\x2f\xfd"
+
+func encodeSession(s storage.Session) ([]byte, error) {
+	b, err := json.Marshal(sessionFile{Version: sessionVersion, Session: storedSession(s), Opaque: s.Opaque})
+	if err != nil {
+		return nil, err
+	}
+	return sessionEncoder.EncodeAll(b, nil), nil
+}
+
+// decodeSession reads a session's metadata, compressed or plain JSON. The
+// session must carry a valid site and id; the caller checks they are the
+// ones its record names.
 func decodeSession(b []byte) (storage.Session, error) {
+	if strings.HasPrefix(string(b), zstdMagic) {
+		var err error
+		if b, err = sessionDecoder.DecodeAll(b, nil); err != nil {
+			return storage.Session{}, fmt.Errorf("session metadata: %w", err)
+		}
+	}
 	var f sessionFile
 	if err := json.Unmarshal(b, &f); err != nil {
 		return storage.Session{}, fmt.Errorf("session file: %w", err)

@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -89,6 +90,22 @@ func TestSessionFormat(t *testing.T) {
 		_, err := decodeSession([]byte(bad))
 		assert.Error(t, err, name)
 	}
+
+	// Metadata is kept compressed; plain JSON, as earlier releases wrote
+	// it, still reads.
+	typical := benchSession(7, 1000)
+	b, err = encodeSession(typical)
+	require.NoError(t, err)
+	plain, err := json.Marshal(sessionFile{Version: sessionVersion, Session: storedSession(typical), Opaque: typical.Opaque})
+	require.NoError(t, err)
+	assert.Less(t, len(b), len(plain)*2/3)
+	for _, enc := range [][]byte{b, plain} {
+		out, err := decodeSession(enc)
+		require.NoError(t, err)
+		assert.Equal(t, typical, out)
+	}
+	_, err = decodeSession(b[:len(b)-3])
+	assert.Error(t, err, "a torn frame")
 }
 
 // A full disk is reported as storage.ErrFull. /dev/full answers every write

@@ -246,7 +246,7 @@ func TestDeleteErasesRecords(t *testing.T) {
 	require.Greater(t, len(segs), 3)
 	first, err := os.ReadFile(segs[0])
 	require.NoError(t, err)
-	require.True(t, bytes.Contains(first, []byte("user-of-sess-0000")))
+	require.True(t, bytes.Contains(readable(first), []byte("user-of-sess-0000")))
 
 	gone := storage.Key{Site: "shop", Session: "sess-0010"}
 	require.NoError(t, s.Delete(ctx, gone))
