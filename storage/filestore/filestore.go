@@ -607,9 +607,14 @@ func (s *Store) end() {
 
 // write runs f in a write transaction of the index.
 func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+	return s.writeOn(ctx, s.db, f)
+}
+
+// writeOn runs f in a write transaction on db, one writer at a time.
+func (s *Store) writeOn(ctx context.Context, db *sql.DB, f func(tx *sql.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -648,17 +653,7 @@ func (s *Store) useReserve() bool {
 // writeSynced runs f in a write transaction of the index that is synced
 // when it returns, with every transaction before it.
 func (s *Store) writeSynced(ctx context.Context, f func(tx *sql.Tx) error) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	tx, err := s.dbSync.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return s.writeOn(ctx, s.dbSync, f)
 }
 
 // sessionDir is the directory of a session, relative to the root. key must
