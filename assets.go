@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -58,6 +59,7 @@ type assetState struct {
 	store  storage.AssetStore // the store's assets, nil when it keeps none
 	write  bool               // new chunks get assets (false: version 1, as Options.AssetBudget < 0 asks)
 	budget int64              // bytes of new assets per site per hour
+	hashes hashMemo
 	mu     sync.Mutex
 	sites  map[string]*assetBucket
 }
@@ -90,6 +92,57 @@ func (a *assetState) spend(site string, n int, now time.Time) bool {
 	}
 	b.tokens -= float64(n)
 	return true
+}
+
+// hashMemo remembers the asset keys (SHA-256, see assetHash) of contents
+// hashed lately, under seeded 64-bit hashes of the content chosen at random
+// per process: the style sheets and DOM trees every visit of a page sends
+// cost one pass of the runtime's AES hash each time and SHA-256 once.
+// Entries are keyed by site as well, so a memo key two contents shared
+// (which would take knowing the seeds) would make a value reference
+// another asset of the same site, never one of another site. It is bounded
+// (maxHashMemo entries, an arbitrary one evicted when full) and safe for
+// concurrent use; the zero value is ready.
+type hashMemo struct {
+	mu sync.Mutex
+	m  map[memoKey][sha256.Size]byte
+}
+
+type memoKey struct {
+	site string
+	a, b uint64
+	n    int
+}
+
+// maxHashMemo bounds the entries of a hashMemo: about 100 bytes each.
+const maxHashMemo = 1 << 14
+
+// memoSeeds are the seeds of hashMemo's keys.
+var memoSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// hash returns assetHash(site, content), from the memo when it has it.
+func (h *hashMemo) hash(site string, content []byte) [sha256.Size]byte {
+	k := memoKey{site, maphash.Bytes(memoSeeds[0], content), maphash.Bytes(memoSeeds[1], content), len(content)}
+	h.mu.Lock()
+	sum, ok := h.m[k]
+	h.mu.Unlock()
+	if ok {
+		return sum
+	}
+	sum = assetHash(site, content)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = make(map[memoKey][sha256.Size]byte)
+	}
+	if len(h.m) >= maxHashMemo {
+		for old := range h.m {
+			delete(h.m, old)
+			break
+		}
+	}
+	h.m[k] = sum
+	return sum
 }
 
 // assetHash is the key of an asset of site with the given content: SHA-256
@@ -176,7 +229,7 @@ func (r *Recorder) storeAssets(ctx context.Context, key storage.Key, text []byte
 	first := make(map[string]int, len(spans)) // hex hash -> its first span
 	var distinct []string
 	for i, s := range spans {
-		hashes[i] = assetHash(key.Site, text[s.Start:s.End])
+		hashes[i] = r.assets.hashes.hash(key.Site, text[s.Start:s.End])
 		h := hex.EncodeToString(hashes[i][:])
 		if _, ok := first[h]; !ok {
 			first[h] = i

@@ -669,3 +669,22 @@ func TestWriteEventsFindsWhatSpliceFinds(t *testing.T) {
 	}
 	assert.NotZero(t, found, "the corpus has strings that become assets")
 }
+
+func TestHashMemoGivesTheAssetHash(t *testing.T) {
+	var m hashMemo
+	sheet := []byte(strings.Repeat("p{color:red}", 200))
+	for range 2 { // computed, then remembered
+		assert.Equal(t, assetHash("shop", sheet), m.hash("shop", sheet))
+		assert.Equal(t, assetHash("blog", sheet), m.hash("blog", sheet), "keyed by site too")
+	}
+	other := bytes.Clone(sheet)
+	other[0] = 'q'
+	assert.Equal(t, assetHash("shop", other), m.hash("shop", other))
+	assert.Len(t, m.m, 3)
+
+	for i := range maxHashMemo + 10 {
+		m.hash("shop", fmt.Appendf(nil, "content %d", i))
+	}
+	assert.Len(t, m.m, maxHashMemo, "bounded")
+	assert.Equal(t, assetHash("shop", sheet), m.hash("shop", sheet))
+}

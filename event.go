@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/storage"
@@ -186,18 +187,31 @@ func (e *ValidationError) Error() string { return e.Path + ": " + e.Msg }
 // of each event's data, decoded once here for the pipeline to read); data
 // itself is not retained.
 func DecodeBatch(data []byte) (*Batch, error) {
+	// One copy of data, as a string: the events' Data and the strings of
+	// their trees share it.
+	return decodeBatch(string(data))
+}
+
+// DecodeBatchOwned decodes as [DecodeBatch] does, but takes ownership of
+// data instead of copying it: the batch's events share data itself, so the
+// caller must not change data after the call, for as long as the batch or
+// anything decoded from it is in use. An HTTP handler that reads each body
+// into a buffer of its own saves a copy of the body with it.
+func DecodeBatchOwned(data []byte) (*Batch, error) {
+	return decodeBatch(unsafe.String(unsafe.SliceData(data), len(data)))
+}
+
+func decodeBatch(text string) (*Batch, error) {
 	d := newDecoder(maxPackedEvent, maxPackedTotal)
 	d.trees = true
-	return d.batch(data)
+	return d.batch(text)
 }
 
 // batch decodes a batch; see DecodeBatch.
-func (d *decoder) batch(data []byte) (*Batch, error) {
-	// One copy of data, as a string: the events' Data and the strings of
-	// their trees share it.
-	p := jsonx.NewParserString(string(data))
+func (d *decoder) batch(text string) (*Batch, error) {
+	p := jsonx.NewParserString(text)
 	defer p.Release()
-	b := &Batch{Bytes: len(data)}
+	b := &Batch{Bytes: len(text)}
 	if p.Kind() != "object" {
 		if err := p.Skip(); err != nil {
 			return nil, bodyError(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -44,6 +45,13 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte(`{"attrs":{"a":"b"},"seq":1e2,"events":[]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeBatch(data)
+		owned, ownedErr := DecodeBatchOwned(bytes.Clone(data))
+		if fmt.Sprint(err) != fmt.Sprint(ownedErr) {
+			t.Fatalf("DecodeBatch: %v; DecodeBatchOwned: %v", err, ownedErr)
+		}
+		if err == nil && !bytes.Equal(encodeEvents(t, b.Events), encodeEvents(t, owned.Events)) {
+			t.Fatal("DecodeBatchOwned decoded other events than DecodeBatch")
+		}
 		if err != nil {
 			if !isValidationError(err) {
 				t.Fatalf("DecodeBatch: %T %v, want a *ValidationError", err, err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -740,4 +741,23 @@ func assertValidation(t *testing.T, err error, want string) {
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, want, err.Error())
+}
+
+func TestDecodeBatchOwnedSharesTheBody(t *testing.T) {
+	body := batchBody(`[{"type":4,"data":{"href":"https://shop.test/","width":1,"height":2},"timestamp":1}]`)
+	copied, err := DecodeBatch(body)
+	require.NoError(t, err)
+	owned, err := DecodeBatchOwned(body)
+	require.NoError(t, err)
+	assert.Equal(t, encodeEvents(t, copied.Events), encodeEvents(t, owned.Events))
+	assert.Equal(t, copied.Bytes, owned.Bytes)
+
+	// The owned batch's data is the body's own bytes; the other is a copy.
+	within := func(b []byte) bool {
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(body)))
+		return p >= start && p < start+uintptr(len(body))
+	}
+	assert.True(t, within(owned.Events[0].Data), "owned data points into the body")
+	assert.False(t, within(copied.Events[0].Data), "copied data points into the body")
 }

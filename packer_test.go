@@ -192,11 +192,11 @@ func TestUnpackBoundsInflationPerEventAndPerBatch(t *testing.T) {
 	require.NoError(t, err)
 	d = newDecoder(1<<20, 3<<20)
 	events := "[" + strings.Repeat(string(one)+",", 3) + string(one) + "]"
-	_, err = d.batch(batchBody(events))
+	_, err = d.batch(string(batchBody(events)))
 	assert.EqualError(t, err, "events[3]: packed event: packed events exceed 3 MiB in total once inflated")
 	d = newDecoder(1<<20, 3<<20)
 	events = "[" + strings.Repeat(string(one)+",", 2) + string(one) + "]"
-	b, err := d.batch(batchBody(events))
+	b, err := d.batch(string(batchBody(events)))
 	require.NoError(t, err)
 	assert.Len(t, b.Events, 3)
 }

@@ -53,7 +53,7 @@ func (h *handler) ingest(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	b, err := replay.DecodeBatch(body)
+	b, err := replay.DecodeBatchOwned(body) // body is this request's own buffer
 	if err != nil {
 		h.fail(w, r, "", err)
 		return

@@ -6,8 +6,9 @@
 //     to a file; the durable floor also syncs the file after each batch;
 //   - hand-rolled: encoding/json into map[string]any, mask the input
 //     values, encode again, gzip, append (what a Go developer would write);
-//   - replay: [replay.DecodeBatch] and [replay.Recorder.Ingest], on memstore
-//     and on filestore (which syncs every chunk and session it writes).
+//   - replay: [replay.DecodeBatchOwned] (as the HTTP handler decodes the
+//     body it read) and [replay.Recorder.Ingest], on memstore and on
+//     filestore (which syncs every chunk and session it writes).
 //
 // Each path runs on one core (GOMAXPROCS=1, one goroutine) and on two
 // (GOMAXPROCS=2, two goroutines on separate sessions and files). Throughput
@@ -123,7 +124,7 @@ func run(dur time.Duration, cpuprofile, only string) error {
 	}
 	ingest := func(string, int) (func([]byte) error, func(), error) {
 		return func(body []byte) error {
-			b, err := replay.DecodeBatch(body)
+			b, err := replay.DecodeBatchOwned(body)
 			if err != nil {
 				return err
 			}
