@@ -396,7 +396,7 @@ func TestFullAssetStoreRefusesTheBatch(t *testing.T) {
 }
 
 func TestStyleCacheIsBoundedAndFair(t *testing.T) {
-	c := newStyleCache(64 * (styleEntryOverhead + 100))
+	c := newStyleCache(64 * (styleEntryOverhead + 100 + 102)) // text and its JSON
 	var pol [sha256.Size]byte
 	text := strings.Repeat("x", 100)
 	key := func(i int) [sha256.Size]byte { return sha256.Sum256(fmt.Append(nil, i)) }
@@ -408,8 +408,14 @@ func TestStyleCacheIsBoundedAndFair(t *testing.T) {
 	n, size := c.len()
 	assert.LessOrEqual(t, size, c.maxBytes)
 	assert.Equal(t, 64, n)
-	_, ok := c.get("shop", pol, key(1))
+	assert.Len(t, c.byText, 64, "the entries by text follow the evictions")
+	got, ok := c.get("shop", pol, key(1))
 	assert.True(t, ok, "the flooding site evicts its own entries")
+	q, ok := c.quoted(got)
+	assert.True(t, ok)
+	assert.Equal(t, `"`+text+`"`, q)
+	_, ok = c.quoted(strings.Clone(got))
+	assert.False(t, ok, "an equal string that is not the entry's")
 	_, ok = c.get("flood", pol, key(100))
 	assert.False(t, ok)
 
@@ -421,6 +427,8 @@ func TestStyleCacheIsBoundedAndFair(t *testing.T) {
 	c.put("shop", other, key(3), text)
 	_, ok = c.get("shop", pol, key(1))
 	assert.False(t, ok, "a new policy empties the site's entries")
+	_, ok = c.quoted(got)
+	assert.False(t, ok, "and forgets their texts")
 }
 
 // A Recorder whose site's policy changes does not serve style sheets
@@ -657,7 +665,7 @@ func TestWriteEventsFindsWhatSpliceFinds(t *testing.T) {
 		for j, e := range kept {
 			evs[j] = Event{Type: EventType(e.Type), Timestamp: e.Timestamp, Extra: e.Extra, tree: e.Tree}
 		}
-		bt, err := writeEvents(evs)
+		bt, err := writeEvents(evs, nil)
 		require.NoError(t, err)
 		require.Equal(t, splice.Find(bt.js, minAssetBytes, isAssetKey), bt.spans, "body %d", i)
 		found += len(bt.spans)

@@ -167,13 +167,15 @@ type batchText struct {
 // writeEvents writes the JSON array of events, each from its tree when it
 // has one (jsonx.AppendRaw: the text of what masking did not change is
 // copied), notes where the strings that may become assets went as it
-// writes, and sets each event's Data to its data in the text.
-func writeEvents(events []Event) (*batchText, error) {
+// writes, and sets each event's Data to its data in the text. quoted, when
+// not nil, gives the JSON text of strings encoded before (see
+// jsonx.Writer.Quoted).
+func writeEvents(events []Event, quoted func(string) (string, bool)) (*batchText, error) {
 	size := 2
 	for i := range events {
 		size += len(events[i].Data) + 64
 	}
-	w := jsonx.Writer{Buf: make([]byte, 0, size+size/16), Keys: isAssetKeyString, Min: minAssetBytes}
+	w := jsonx.Writer{Buf: make([]byte, 0, size+size/16), Keys: isAssetKeyString, Min: minAssetBytes, Quoted: quoted}
 	find := func(raw []byte, at int) {
 		for _, s := range splice.Find(raw, minAssetBytes, isAssetKey) {
 			w.Spans = append(w.Spans, [2]int{at + s.Start, at + s.End})

@@ -117,7 +117,11 @@ func (r *Recorder) mask(ctx context.Context, m *privacy.Masker, key storage.Key,
 	}
 	clear(b.Events[len(kept):])
 	b.Events = b.Events[:len(kept)]
-	text, err := writeEvents(b.Events)
+	var quoted func(string) (string, bool)
+	if r.styles.maxBytes > 0 {
+		quoted = r.styles.quoted
+	}
+	text, err := writeEvents(b.Events, quoted)
 	if err != nil {
 		return nil, err
 	}

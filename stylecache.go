@@ -6,8 +6,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
+	"strings"
 	"sync"
+	"unsafe"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/internal/privacy"
 )
 
@@ -38,6 +41,7 @@ type styleCache struct {
 	bytes    int
 	sites    map[string]*styleSite
 	flights  map[flightKey]*styleFlight // misses being processed
+	byText   map[*byte]*styleEntry      // the entries by their text's bytes (see quoted)
 }
 
 // A styleFlight is a style sheet the cache missed, being processed by one
@@ -63,14 +67,32 @@ type styleSite struct {
 }
 
 type styleEntry struct {
-	key  [sha256.Size]byte
-	text string
+	key    [sha256.Size]byte
+	text   string
+	quoted string // text as a JSON string, as jsonx.AppendString writes it
 }
 
-func (e *styleEntry) size() int { return len(e.text) + styleEntryOverhead }
+func (e *styleEntry) size() int { return len(e.text) + len(e.quoted) + styleEntryOverhead }
 
 func newStyleCache(maxBytes int) *styleCache {
-	return &styleCache{maxBytes: maxBytes, sites: make(map[string]*styleSite)}
+	return &styleCache{maxBytes: maxBytes, sites: make(map[string]*styleSite), byText: make(map[*byte]*styleEntry)}
+}
+
+// quoted returns the JSON text of s when s is the text of an entry (the
+// very string get returned, not merely an equal one): a processed sheet is
+// written into the chunks of every visit, and encoded once. Each entry's
+// text is a string of its own, so its bytes identify it.
+func (c *styleCache) quoted(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.byText[unsafe.StringData(s)]
+	if e == nil || len(e.text) != len(s) {
+		return "", false
+	}
+	return e.quoted, true
 }
 
 // get returns the processed text of the raw style sheet with hash key.
@@ -130,9 +152,15 @@ func (c *styleCache) land(site string, policy, key [sha256.Size]byte, text strin
 // put adds the processed text of the raw style sheet with hash key and
 // evicts until the cache fits its bound.
 func (c *styleCache) put(site string, policy, key [sha256.Size]byte, text string) {
-	e := &styleEntry{key: key, text: text}
-	if c.maxBytes <= 0 || e.size() > c.maxBytes/4 {
+	if c.maxBytes <= 0 || 2*len(text)+styleEntryOverhead > c.maxBytes/4 {
 		return // too large to be worth a quarter of the cache
+	}
+	// A copy of its own: the text may be the raw sheet, a piece of a
+	// request's body, and the entry is found by its bytes (see quoted).
+	text = strings.Clone(text)
+	e := &styleEntry{key: key, text: text, quoted: string(jsonx.AppendString(nil, text))}
+	if e.size() > c.maxBytes/4 {
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -149,6 +177,9 @@ func (c *styleCache) put(site string, policy, key [sha256.Size]byte, text string
 		return
 	}
 	s.byKey[key] = s.lru.PushFront(e)
+	if text != "" {
+		c.byText[unsafe.StringData(text)] = e
+	}
 	s.bytes += e.size()
 	c.bytes += e.size()
 	for c.bytes > c.maxBytes {
@@ -172,6 +203,7 @@ func (c *styleCache) evictOne() {
 	e := el.Value.(*styleEntry)
 	victim.lru.Remove(el)
 	delete(victim.byKey, e.key)
+	delete(c.byText, unsafe.StringData(e.text))
 	victim.bytes -= e.size()
 	c.bytes -= e.size()
 	if victim.lru.Len() == 0 {
@@ -181,6 +213,9 @@ func (c *styleCache) evictOne() {
 
 // dropSite removes a site's entries. The caller holds c.mu.
 func (c *styleCache) dropSite(id string, s *styleSite) {
+	for el := s.lru.Front(); el != nil; el = el.Next() {
+		delete(c.byText, unsafe.StringData(el.Value.(*styleEntry).text))
+	}
 	c.bytes -= s.bytes
 	delete(c.sites, id)
 }

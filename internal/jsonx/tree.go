@@ -525,6 +525,18 @@ type Writer struct {
 	Min    int
 	Spans  [][2]int // [start, end) of the noted strings' contents in Buf, in order
 	Marked func(raw []byte, at int)
+
+	// Quoted, when set, is asked for the JSON text of each string Keys
+	// accepts before it is encoded; when it has it (a string encoded
+	// before), that text is copied. It must be what AppendString writes.
+	Quoted func(s string) (string, bool)
+}
+
+func (w *Writer) quoted(s string) (string, bool) {
+	if w.Quoted == nil || len(s) < w.Min {
+		return "", false
+	}
+	return w.Quoted(s)
 }
 
 // Append appends v.
@@ -552,7 +564,11 @@ func (w *Writer) Append(v any) error {
 			w.Buf = append(w.Buf, ':')
 			if s, ok := m.Value.(string); ok && w.Keys != nil && w.Keys(m.Key) {
 				start := len(w.Buf) + 1
-				w.Buf = AppendString(w.Buf, s)
+				if q, ok := w.quoted(s); ok {
+					w.Buf = append(w.Buf, q...)
+				} else {
+					w.Buf = AppendString(w.Buf, s)
+				}
 				if end := len(w.Buf) - 1; end-start >= w.Min {
 					w.Spans = append(w.Spans, [2]int{start, end})
 				}
