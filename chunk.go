@@ -192,7 +192,7 @@ func writeEvents(events []Event, quoted func(string) (string, bool)) (*batchText
 		w.Buf = e.appendHead(w.Buf)
 		start := len(w.Buf)
 		switch {
-		case e.tree != nil:
+		case e.decoded() != nil:
 			if err := w.Append(e.tree); err != nil {
 				return nil, fmt.Errorf("events[%d]: %w", i, err)
 			}
@@ -216,7 +216,10 @@ func writeEvents(events []Event, quoted func(string) (string, bool)) (*batchText
 	// The events' Data are slices of the text, which is therefore never
 	// reused.
 	for i, d := range datas {
-		events[i].Data = w.Buf[d[0]:d[1]:d[1]]
+		e := &events[i]
+		tree := e.decoded()
+		e.Data = w.Buf[d[0]:d[1]:d[1]]
+		e.setTree(tree) // what it was written from
 	}
 	t := &batchText{js: w.Buf}
 	for _, s := range w.Spans {

@@ -56,9 +56,10 @@ const (
 // packer's v, keys of future rrweb versions) is kept in Extra, so an event
 // decodes and encodes without loss. Data is the source of truth; the typed
 // accessors ([Event.Meta], [Event.Mutation], ...) decode it for reading.
-// [Batch.Validate] keeps Data decoded in the event for the steps after it,
-// which read it so: change an event's Data only before it is validated, or
-// put a new Event in its place.
+// [DecodeBatch] and [Batch.Validate] keep Data decoded in the event for the
+// steps after them, which read it so. To change an event's Data, give it a
+// new slice: the decoded form then goes, and the new Data is decoded and
+// checked. Never write into Data's bytes, which the decoded form shares.
 //
 // An Event is a value; methods that only read it may be called concurrently.
 type Event struct {
@@ -67,8 +68,21 @@ type Event struct {
 	Data      json.RawMessage
 	Extra     map[string]json.RawMessage
 
-	tree *jsonx.Object // Data decoded once; validation, masking, facts and encoding read it
+	tree   *jsonx.Object // Data decoded once; validation, masking, facts and encoding read it
+	treeOf []byte        // the Data tree was decoded from: tree holds for no other
 }
+
+// decoded returns e's Data decoded, or nil when it has not been decoded
+// since Data was last given a new slice.
+func (e *Event) decoded() *jsonx.Object {
+	if e.tree == nil || len(e.Data) != len(e.treeOf) || unsafe.SliceData(e.Data) != unsafe.SliceData(e.treeOf) {
+		return nil
+	}
+	return e.tree
+}
+
+// setTree records t as e's Data decoded.
+func (e *Event) setTree(t *jsonx.Object) { e.tree, e.treeOf = t, e.Data }
 
 // Time returns the event's timestamp as a time.Time.
 func (e *Event) Time() time.Time {
@@ -388,7 +402,8 @@ func (d *decoder) event(p *jsonx.Parser, e *Event, path string) error {
 				if err != nil {
 					return err
 				}
-				e.tree, e.Data = v.(*jsonx.Object), raw
+				e.Data = raw
+				e.setTree(v.(*jsonx.Object))
 				return nil
 			}
 			raw, err := p.Raw()

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sessionreplay/replay/storage/memstore"
 )
 
 // The recordings in testdata/recordings were made with rrweb 2.2.2 in
@@ -760,4 +763,26 @@ func TestDecodeBatchOwnedSharesTheBody(t *testing.T) {
 	}
 	assert.True(t, within(owned.Events[0].Data), "owned data points into the body")
 	assert.False(t, within(copied.Events[0].Data), "copied data points into the body")
+}
+
+// A caller that gives an event new Data after DecodeBatch has the new Data
+// checked, masked and stored, not the data the batch arrived with.
+func TestNewDataAfterDecodeIsWhatIsStored(t *testing.T) {
+	b, err := DecodeBatch(batchBody(`[{"type":4,"data":{"href":"https://shop.test/?token=secret","width":1,"height":2},"timestamp":1}]`))
+	require.NoError(t, err)
+	b.Events[0].Data = json.RawMessage(`{"href":"https://shop.test/","width":1,"height":2}`)
+	sites, err := NewStaticSites(&Site{ID: "demo"})
+	require.NoError(t, err)
+	rec, err := New(memstore.New(), sites, nil)
+	require.NoError(t, err)
+	_, err = rec.Ingest(context.Background(), b, Client{})
+	require.NoError(t, err)
+	got := string(readEvents(t, rec, "demo", "sess-0001"))
+	assert.NotContains(t, got, "secret")
+	assert.Contains(t, got, `"href":"https://shop.test/"`)
+
+	b, err = DecodeBatch(batchBody(`[{"type":4,"data":{"href":"https://shop.test/","width":1,"height":2},"timestamp":1}]`))
+	require.NoError(t, err)
+	b.Events[0].Data = json.RawMessage(`{"href":7}`)
+	assert.ErrorContains(t, b.Validate(), "events[0].data.href", "the new Data is checked")
 }

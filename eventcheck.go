@@ -39,22 +39,22 @@ func (e *Event) validate() error {
 // dataTree returns e's Data decoded, decoding it into e.tree the first
 // time. Errors are ValidationErrors on "data".
 func (e *Event) dataTree() (*jsonx.Object, error) {
-	if e.tree != nil {
-		return e.tree, nil
+	if t := e.decoded(); t != nil {
+		return t, nil
 	}
 	o, err := decodeTree(e.Data)
 	if err != nil {
 		return nil, err
 	}
-	e.tree = o
+	e.setTree(o)
 	return o, nil
 }
 
 // readTree returns e's Data decoded, from e.tree when it is set, without
 // keeping it: for the methods that only read an event.
 func (e *Event) readTree() (*jsonx.Object, error) {
-	if e.tree != nil {
-		return e.tree, nil
+	if t := e.decoded(); t != nil {
+		return t, nil
 	}
 	return decodeTree(e.Data)
 }

@@ -415,8 +415,8 @@ func (e *Event) Source() (Source, error) {
 	}
 	var s Source
 	var err error
-	if e.tree != nil {
-		s, err = sourceOf(e.tree)
+	if t := e.decoded(); t != nil {
+		s, err = sourceOf(t)
 	} else {
 		s, err = findSource(e.Data)
 	}

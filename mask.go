@@ -97,12 +97,14 @@ func (r *Recorder) mask(ctx context.Context, m *privacy.Masker, key storage.Key,
 	events := make([]privacy.Event, len(b.Events))
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.tree == nil && len(e.Data) > 0 {
+		tree := e.decoded()
+		if tree == nil && len(e.Data) > 0 {
 			if v, err := jsonx.Decode(e.Data); err == nil {
-				e.tree, _ = v.(*jsonx.Object)
+				tree, _ = v.(*jsonx.Object)
+				e.setTree(tree)
 			}
 		}
-		events[i] = privacy.Event{Type: int(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra, Tree: e.tree}
+		events[i] = privacy.Event{Type: int(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra, Tree: tree}
 	}
 	kept, fresh, err := ws.mr.MaskBatch(m, events, !ws.complete)
 	if err != nil {
@@ -113,7 +115,10 @@ func (r *Recorder) mask(ctx context.Context, m *privacy.Masker, key storage.Key,
 		return nil, err
 	}
 	for i, e := range kept {
-		b.Events[i] = Event{Type: EventType(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra, tree: e.Tree}
+		// The tree, masked in place, is what the event holds now; Data is
+		// written from it next.
+		b.Events[i] = Event{Type: EventType(e.Type), Timestamp: e.Timestamp, Data: e.Data, Extra: e.Extra}
+		b.Events[i].setTree(e.Tree)
 	}
 	clear(b.Events[len(kept):])
 	b.Events = b.Events[:len(kept)]

@@ -70,7 +70,7 @@ func TestPackEventRoundTrip(t *testing.T) {
 		if len(got.Extra) == 0 {
 			got.Extra = nil
 		}
-		e.tree = nil // the decoded data; got is compared through Data
+		e.tree, e.treeOf = nil, nil // the decoded data; got is compared through Data
 		assert.Equal(t, e, got)
 	}
 }
