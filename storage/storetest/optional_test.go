@@ -3,7 +3,6 @@ package storetest_test
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,32 +13,12 @@ import (
 
 // The suite must catch a store that breaks a rule of an optional interface.
 func TestSuiteCatchesBrokenOptionalInterfaces(t *testing.T) {
-	tests := []struct {
-		name  string
-		store func() storage.Store
-		cases []string
-	}{
+	requireCaught(t, "storetest/optional.go", []brokenStore{
 		{"views newest first", func() storage.Store { return reversedViews{memstore.New()} }, []string{"ViewLogOrder", "ViewLogKeepsNewest"}},
 		{"views outlive Delete", func() storage.Store { return &keptViews{Store: memstore.New()} }, []string{"ViewLogDelete"}},
 		{"ignores the state filter", func() storage.Store { return anyState{memstore.New()} }, []string{"CounterFilters"}},
 		{"leaves out empty buckets", func() storage.Store { return noEmptyBuckets{memstore.New()} }, []string{"CounterBuckets"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := storetest.TestStore(tt.store)
-			if err == nil {
-				t.Fatal("the suite passed a broken store")
-			}
-			for _, name := range tt.cases {
-				if !strings.Contains(err.Error(), name+":") {
-					t.Errorf("no violation of %s reported; got:\n%v", name, err)
-				}
-			}
-			if !strings.Contains(err.Error(), "storetest/optional.go:") {
-				t.Errorf("violations do not name the rule's source line:\n%v", err)
-			}
-		})
-	}
+	})
 }
 
 // A store without the optional interfaces passes their rules.

@@ -3,41 +3,19 @@ package storetest_test
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/sessionreplay/replay/storage"
 	"github.com/sessionreplay/replay/storage/memstore"
-	"github.com/sessionreplay/replay/storage/storetest"
 )
 
 // The suite must catch a store that breaks a rule of PendingCounter.
 func TestSuiteCatchesBrokenPendingCounter(t *testing.T) {
-	tests := []struct {
-		name  string
-		store func() storage.Store
-		cases []string
-	}{
+	requireCaught(t, "storetest/pending.go", []brokenStore{
 		{"counts every state", func() storage.Store { return everyState{memstore.New()} }, []string{"PendingBytesSums"}},
 		{"newest first", func() storage.Store { return newestFirst{memstore.New()} }, []string{"OldestPendingOrder"}},
 		{"ignores the context", func() storage.Store { return noContext{memstore.New()} }, []string{"PendingCounterCancelled"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := storetest.TestStore(tt.store)
-			if err == nil {
-				t.Fatal("the suite passed a broken store")
-			}
-			for _, name := range tt.cases {
-				if !strings.Contains(err.Error(), name+":") {
-					t.Errorf("no violation of %s reported; got:\n%v", name, err)
-				}
-			}
-			if !strings.Contains(err.Error(), "storetest/pending.go:") {
-				t.Errorf("violations do not name the rule's source line:\n%v", err)
-			}
-		})
-	}
+	})
 }
 
 // everyState counts the stored bytes of every session of the site.

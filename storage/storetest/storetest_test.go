@@ -25,11 +25,7 @@ func TestMemstorePasses(t *testing.T) {
 // wraps memstore and breaks one rule; the suite must report the case named
 // after that rule.
 func TestSuiteCatchesBrokenStores(t *testing.T) {
-	tests := []struct {
-		name  string
-		store func() storage.Store
-		cases []string // cases that must fail
-	}{
+	requireCaught(t, "storetest/storetest.go", []brokenStore{
 		{"overwrites on append", func() storage.Store { m := newMap(); m.overwrite = true; return m }, []string{"AppendIsIdempotent"}},
 		{"orders seq as text", func() storage.Store { return &lexicalSeq{memstore.New()} }, []string{"ChunksOrder"}},
 		{"keeps the caller's slice", func() storage.Store { return newMap() }, []string{"ChunksNotAliased"}},
@@ -40,23 +36,7 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 		{"returns shared sessions", func() storage.Store {
 			return &sharedSessions{Store: memstore.New(), kept: map[storage.Key]*storage.Session{}}
 		}, []string{"SessionsAreCopies"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := storetest.TestStore(tt.store)
-			if err == nil {
-				t.Fatal("the suite passed a broken store")
-			}
-			for _, name := range tt.cases {
-				if !strings.Contains(err.Error(), name+":") {
-					t.Errorf("no violation of %s reported; got:\n%v", name, err)
-				}
-			}
-			if !strings.Contains(err.Error(), "storetest/storetest.go:") {
-				t.Errorf("violations do not name the rule's source line:\n%v", err)
-			}
-		})
-	}
+	})
 }
 
 // mapStore is a memstore wrapper with a chunk map of its own that keeps the
