@@ -216,6 +216,25 @@ func waitRecording(t *testing.T, tab context.Context) string {
 		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(waitTimeout)))
 }
 
+// replayToEnd opens a tab on the demo d, replays the events (a JSON array)
+// in it with rrweb's Replayer, paused past the last event, and returns the
+// tab: the page as replayed is in window.__r.iframe.
+func replayToEnd(t *testing.T, d *demoServer, events string) context.Context {
+	t.Helper()
+	player := newTab(t)
+	do(t, player, chromedp.Navigate(d.URL+"/static/shop.css"))
+	run(t, player, chromedp.Evaluate[chromedp.Void](`new Promise((ok, fail) => {
+		const s = document.createElement('script');
+		s.src = '/vendor/rrweb.umd.min.cjs';
+		s.onload = ok; s.onerror = fail;
+		document.head.appendChild(s);
+	})`, chromedp.EvalAwaitPromise))
+	run(t, player, chromedp.Evaluate[chromedp.Void](`window.__events = `+events+`;
+		window.__r = new rrweb.Replayer(window.__events, {root: document.body, showWarning: false});
+		window.__r.pause(window.__events[window.__events.length - 1].timestamp - window.__events[0].timestamp + 1000);`))
+	return player
+}
+
 // eventually calls cond until it returns nil, every 50ms, and fails the
 // test with cond's last error when timeout passes first.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) {

@@ -104,17 +104,7 @@ func TestPrivacyServerMasksWhatTheBrowserSends(t *testing.T) {
 	}
 
 	// Replay what is stored, to its end, and read the form in the replay.
-	player := newTab(t)
-	do(t, player, chromedp.Navigate(d.URL+"/static/shop.css"))
-	run(t, player, chromedp.Evaluate[chromedp.Void](`new Promise((ok, fail) => {
-		const s = document.createElement('script');
-		s.src = '/vendor/rrweb.umd.min.cjs';
-		s.onload = ok; s.onerror = fail;
-		document.head.appendChild(s);
-	})`, chromedp.EvalAwaitPromise))
-	run(t, player, chromedp.Evaluate[chromedp.Void](`window.__events = `+stored+`;
-		window.__r = new rrweb.Replayer(window.__events, {root: document.body, showWarning: false});
-		window.__r.pause(window.__events[window.__events.length - 1].timestamp - window.__events[0].timestamp + 1000);`))
+	player := replayToEnd(t, d, stored)
 	values := run(t, player, chromedp.Evaluate[map[string]string](`(() => {
 		const doc = window.__r.iframe.contentDocument;
 		const out = {};
