@@ -45,7 +45,8 @@
 // # Events
 //
 // [DecodeBatch] reads an ingest body into a [Batch] of rrweb 2.x [Event]s in
-// one pass; [Batch.Validate] checks the ids and, by event type and
+// one pass ([DecodeBatchOwned] without copying a body the caller hands
+// over, as the HTTP handler does); [Batch.Validate] checks the ids and, by event type and
 // incremental [Source], the fields of the rrweb event model, written once
 // in one table that the typed data structs are held to; every error is a
 // [*ValidationError] whose path names the field
