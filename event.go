@@ -207,10 +207,11 @@ func DecodeBatch(data []byte) (*Batch, error) {
 }
 
 // DecodeBatchOwned decodes as [DecodeBatch] does, but takes ownership of
-// data instead of copying it: the batch's events share data itself, so the
-// caller must not change data after the call, for as long as the batch or
-// anything decoded from it is in use. An HTTP handler that reads each body
-// into a buffer of its own saves a copy of the body with it.
+// data instead of copying it: the batch's events share data itself, and
+// so may what a Recorder keeps of them after Ingest returns (its DOM
+// mirrors), so the caller must never change or reuse data after the call.
+// An HTTP handler that reads each body into a buffer of its own saves a
+// copy of the body with it.
 func DecodeBatchOwned(data []byte) (*Batch, error) {
 	return decodeBatch(unsafe.String(unsafe.SliceData(data), len(data)))
 }
