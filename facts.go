@@ -116,10 +116,10 @@ func (st *factState) save(s *storage.Session) {
 	}
 }
 
-// updateFacts folds a batch into the session's facts. The events are
-// already masked: URLs and error messages are scrubbed.
-func (r *Recorder) updateFacts(s *storage.Session, b *Batch, from Client, now time.Time) {
-	st := loadFactState(s)
+// updateFacts folds a batch into the session's facts, with st the state
+// loadFactState read of s. The events are already masked: URLs and error
+// messages are scrubbed.
+func (r *Recorder) updateFacts(s *storage.Session, st *factState, b *Batch, from Client, now time.Time) {
 	st.addSeq(b.Window, b.Seq, !slices.Contains(s.WindowIDs, b.Window))
 	s.LastSeen = now
 	s.Ended = false

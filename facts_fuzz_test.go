@@ -38,7 +38,7 @@ func FuzzFacts(f *testing.F) {
 		}
 		s := storage.Session{ID: "sess-0001", Site: "shop", Opaque: opaque, Pages: []string{"/x"}}
 		for range 2 {
-			r.updateFacts(&s, batch, Client{UserAgent: uaIPhone}, time.Unix(0, 0))
+			r.updateFacts(&s, loadFactState(&s), batch, Client{UserAgent: uaIPhone}, time.Unix(0, 0))
 		}
 		switch {
 		case len(s.Pages) > maxPages:
@@ -62,12 +62,12 @@ func FuzzFacts(f *testing.F) {
 		// Of a valid batch, the facts read from the tree validation keeps
 		// are those read from Data.
 		fromData := storage.Session{ID: "sess-0001", Site: "shop"}
-		r.updateFacts(&fromData, batch, Client{}, time.Unix(0, 0))
+		r.updateFacts(&fromData, loadFactState(&fromData), batch, Client{}, time.Unix(0, 0))
 		if batch.Validate() != nil {
 			return
 		}
 		fromTree := storage.Session{ID: "sess-0001", Site: "shop"}
-		r.updateFacts(&fromTree, batch, Client{}, time.Unix(0, 0))
+		r.updateFacts(&fromTree, loadFactState(&fromTree), batch, Client{}, time.Unix(0, 0))
 		if !reflect.DeepEqual(fromData, fromTree) {
 			t.Fatalf("facts from Data:\n%+v\nfrom the tree:\n%+v", fromData, fromTree)
 		}

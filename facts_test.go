@@ -89,7 +89,7 @@ func fold(r *Recorder, ua string, batches ...*Batch) storage.Session {
 	now := time.Unix(0, 0)
 	for _, b := range batches {
 		now = now.Add(time.Second)
-		r.updateFacts(&s, b, Client{UserAgent: ua}, now)
+		r.updateFacts(&s, loadFactState(&s), b, Client{UserAgent: ua}, now)
 	}
 	return s
 }
@@ -280,8 +280,8 @@ func TestFactsUserAgent(t *testing.T) {
 func TestFactsUserAgentIsReadOnce(t *testing.T) {
 	r := factsRecorder(t)
 	s := storage.Session{ID: "sess-0001", Site: "shop"}
-	r.updateFacts(&s, mkBatch(t, "sess-0001", "w1", 0, moveEv(0)), Client{UserAgent: uaIPhone}, time.Now())
-	r.updateFacts(&s, mkBatch(t, "sess-0001", "w1", 1, moveEv(1)), Client{UserAgent: uaDesktop}, time.Now())
+	r.updateFacts(&s, loadFactState(&s), mkBatch(t, "sess-0001", "w1", 0, moveEv(0)), Client{UserAgent: uaIPhone}, time.Now())
+	r.updateFacts(&s, loadFactState(&s), mkBatch(t, "sess-0001", "w1", 1, moveEv(1)), Client{UserAgent: uaDesktop}, time.Now())
 	assert.Equal(t, "mobile", s.Device, "device is a start fact")
 }
 

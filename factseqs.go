@@ -22,11 +22,10 @@ const maxSeqRuns = 32
 var untracked = [][2]int{{-1, -1}}
 
 // seqsCounted reports whether the facts of batch (window, seq) are in s,
-// and tracked false when s does not record it (a session stored before the
-// record existed, or a window past the bounds), in which case counted is
-// false and means nothing.
-func seqsCounted(s *storage.Session, window string, seq int) (counted, tracked bool) {
-	st := loadFactState(s)
+// whose state is st, and tracked false when s does not record it (a
+// session stored before the record existed, or a window past the bounds),
+// in which case counted is false and means nothing.
+func (st *factState) seqsCounted(s *storage.Session, window string, seq int) (counted, tracked bool) {
 	runs, ok := st.Seqs[window]
 	if !ok {
 		// A window the metadata knows without a record of its seqs was

@@ -196,7 +196,8 @@ func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key stora
 
 	// A retry of a batch whose facts the metadata holds: its chunk was
 	// appended before them, so it is stored and counted once already.
-	counted, tracked := seqsCounted(&sess, b.Window, b.Seq)
+	facts := loadFactState(&sess)
+	counted, tracked := facts.seqsCounted(&sess, b.Window, b.Seq)
 	if counted {
 		return accepted, nil, nil
 	}
@@ -209,7 +210,7 @@ func (r *Recorder) ingestLocked(ctx context.Context, cs *compiledSite, key stora
 
 	// 3. Facts.
 	knownWindow := slices.Contains(sess.WindowIDs, b.Window)
-	r.updateFacts(&sess, b, from, now)
+	r.updateFacts(&sess, facts, b, from, now)
 
 	// 4. Target.
 	switch r.target(cs.rules, &sess, false) {

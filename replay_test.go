@@ -122,19 +122,19 @@ func TestSeqRecord(t *testing.T) {
 	assert.Equal(t, [][2]int{{0, 5}, {9, 9}}, st.Seqs["w1"])
 	st.save(s)
 	for seq, want := range map[int]bool{0: true, 3: true, 5: true, 6: false, 9: true, 10: false} {
-		counted, tracked := seqsCounted(s, "w1", seq)
+		counted, tracked := loadFactState(s).seqsCounted(s, "w1", seq)
 		assert.True(t, tracked)
 		assert.Equal(t, want, counted, "seq %d", seq)
 	}
 	st.addSeq("old", 0, false)
 	assert.NotContains(t, st.Seqs, "old", "a window listed without a record starts none")
 	s.WindowIDs = []string{"w1", "old"}
-	_, tracked := seqsCounted(s, "old", 0)
+	_, tracked := loadFactState(s).seqsCounted(s, "old", 0)
 	assert.False(t, tracked)
 	for seq := 0; seq < 2*maxSeqRuns+4; seq += 2 {
 		st.addSeq("holes", seq, true)
 	}
 	st.save(s)
-	_, tracked = seqsCounted(s, "holes", 0)
+	_, tracked = loadFactState(s).seqsCounted(s, "holes", 0)
 	assert.False(t, tracked, "a window with too many holes is no longer tracked")
 }
