@@ -371,7 +371,7 @@ func (p *Parser) Str() (string, error) {
 	if !escaped && (ascii || utf8.Valid(body)) {
 		return string(body), nil
 	}
-	return unquote(body), nil
+	return unquote(body, ascii), nil
 }
 
 // knownKeys are the keys rrweb writes, so that reading them as keys
@@ -545,23 +545,30 @@ func (p *Parser) Text() (string, error) {
 
 // unquote returns the text of a string's body (between the quotes, checked
 // by stringRaw) as encoding/json does: escapes decoded, a lone or broken
-// surrogate and every byte that is not UTF-8 replaced by U+FFFD.
-func unquote(body []byte) string {
-	b := make([]byte, 0, len(body))
+// surrogate and every byte that is not UTF-8 replaced by U+FFFD. ascii
+// reports that the body is all ASCII, as stringScan found, which spares
+// checking its UTF-8.
+func unquote(body []byte, ascii bool) string {
+	// A strings.Builder grown once holds the result without zeroing its
+	// memory first, and String does not copy it.
+	var b strings.Builder
+	b.Grow(len(body))
+	// A backslash never splits a UTF-8 sequence, so that when the whole
+	// body is UTF-8 so is every run between escapes.
+	valid := ascii || utf8.Valid(body)
 	for r := 0; r < len(body); {
-		// The run up to the next escape, copied whole when it is UTF-8
-		// (a backslash never splits a UTF-8 sequence).
+		// The run up to the next escape, copied whole when it is UTF-8.
 		j := bytes.IndexByte(body[r:], '\\')
 		if j < 0 {
 			j = len(body) - r
 		}
-		if run := body[r : r+j]; utf8.Valid(run) {
-			b = append(b, run...)
+		if run := body[r : r+j]; valid || utf8.Valid(run) {
+			b.Write(run)
 		} else {
 			for k := 0; k < len(run); {
 				rr, size := utf8.DecodeRune(run[k:])
 				k += size
-				b = utf8.AppendRune(b, rr)
+				b.WriteRune(rr)
 			}
 		}
 		r += j
@@ -571,15 +578,15 @@ func unquote(body []byte) string {
 		r++
 		switch e := body[r]; e {
 		case 'b':
-			b = append(b, '\b')
+			b.WriteByte('\b')
 		case 'f':
-			b = append(b, '\f')
+			b.WriteByte('\f')
 		case 'n':
-			b = append(b, '\n')
+			b.WriteByte('\n')
 		case 'r':
-			b = append(b, '\r')
+			b.WriteByte('\r')
 		case 't':
-			b = append(b, '\t')
+			b.WriteByte('\t')
 		case 'u':
 			rr := hex4(body[r+1:])
 			r += 5
@@ -587,21 +594,20 @@ func unquote(body []byte) string {
 				if r+6 <= len(body) && body[r] == '\\' && body[r+1] == 'u' {
 					if dec := utf16.DecodeRune(rr, hex4(body[r+2:])); dec != utf8.RuneError {
 						r += 6
-						b = utf8.AppendRune(b, dec)
+						b.WriteRune(dec)
 						continue
 					}
 				}
 				rr = utf8.RuneError
 			}
-			b = utf8.AppendRune(b, rr)
+			b.WriteRune(rr)
 			continue
 		default: // '"', '\\', '/'
-			b = append(b, e)
+			b.WriteByte(e)
 		}
 		r++
 	}
-	// b is not written again: the string may share it.
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return b.String()
 }
 
 // hex4 reads the four hex digits stringRaw checked.

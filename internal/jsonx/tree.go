@@ -333,7 +333,7 @@ func (p *treeParser) string() (string, error) {
 		return "", err
 	}
 	if escaped || !ascii && !utf8.Valid(body) {
-		return unquote(body), nil
+		return unquote(body, ascii), nil
 	}
 	return p.text[start+1 : p.i-1], nil
 }
