@@ -213,6 +213,7 @@ type treeState struct {
 	objSlab    []Object
 	memberSlab []Member
 	elemSlab   []any
+	strSlab    []string // the strings and numbers boxed (see boxAt)
 
 	// boxed are short strings already boxed in this input, to box a
 	// repeated one (a tag name, a class, white space) once.
@@ -231,13 +232,44 @@ type boxedString struct {
 // large inputs.
 func (p *treeParser) box(s string) any {
 	if p.boxed == nil || len(s) == 0 || len(s) > 24 {
-		return s
+		return p.boxAt(stringType, s)
 	}
 	e := &p.boxed[keySlot(s)&63]
 	if e.v == nil || e.s != s {
-		e.s, e.v = s, s
+		e.s, e.v = s, p.boxAt(stringType, s)
 	}
 	return e.v
+}
+
+// eface is the memory layout of an any: its dynamic type and a pointer to
+// its value.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+// stringType and numberType are the dynamic types of a string and of a
+// json.Number held in an any.
+var (
+	stringType = typeOf("")
+	numberType = typeOf(json.Number(""))
+)
+
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+// boxAt returns s as an any of the dynamic type typ (stringType or
+// numberType), holding it in strSlab. It is what converting s to an any
+// does, except that the string header lives in a slab with others instead
+// of an allocation of its own; a slot of the slab is never written again.
+func (p *treeParser) boxAt(typ unsafe.Pointer, s string) (v any) {
+	if len(p.strSlab) == 0 {
+		p.strSlab = make([]string, p.slabSize())
+	}
+	slot := &p.strSlab[0]
+	*slot = s
+	p.strSlab = p.strSlab[1:]
+	*(*eface)(unsafe.Pointer(&v)) = eface{typ, unsafe.Pointer(slot)}
+	return v
 }
 
 // treeStates keep treeStates for their stacks; the slabs, which the
@@ -247,8 +279,10 @@ var treeStates = sync.Pool{New: func() any { return new(treeState) }}
 // release empties t, keeping only its stacks, and puts it back in
 // treeStates.
 func (t *treeState) release() {
-	clear(t.members)
-	clear(t.elems)
+	// The stacks are cleared here rather than as values leave them, which
+	// spares write barriers; they keep no value alive once released.
+	clear(t.members[:cap(t.members)])
+	clear(t.elems[:cap(t.elems)])
 	*t = treeState{members: t.members[:0], elems: t.elems[:0]}
 	if cap(t.members) <= 1<<12 && cap(t.elems) <= 1<<12 {
 		treeStates.Put(t)
@@ -378,8 +412,7 @@ func (p *treeParser) value() (any, error) {
 		}
 		p.cur = outer
 		p.setMembers(o, p.members[base:], start, p.i)
-		clear(p.members[base:])
-		p.members = p.members[:base]
+		p.members = p.members[:base] // cleared by release
 		return o, nil
 	case c == '[':
 		more, err := p.enter('[', ']')
@@ -401,8 +434,7 @@ func (p *treeParser) value() (any, error) {
 			return emptyArray, nil
 		}
 		a := cut(&p.elemSlab, p.elems[base:], p.slabSize())
-		clear(p.elems[base:])
-		p.elems = p.elems[:base]
+		p.elems = p.elems[:base] // cleared by release
 		return a, nil
 	case c == '"':
 		s, err := p.string()
@@ -419,7 +451,7 @@ func (p *treeParser) value() (any, error) {
 		if len(text) == 1 {
 			return smallNumbers[text[0]-'0'], nil
 		}
-		return json.Number(p.text[start:p.i]), nil
+		return p.boxAt(numberType, p.text[start:p.i]), nil
 	case c == 't':
 		return true, p.literal("true")
 	case c == 'f':
