@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -285,12 +286,19 @@ const (
 // string: none is a control character, '"' or '\\'. Bytes from 0x80 up
 // count as plain (their UTF-8 is checked apart).
 func plainWord(x uint64) bool {
+	return stopLanes(x)&lanes80 == 0
+}
+
+// stopLanes has the high bit of a lane set where x holds a byte that ends
+// or escapes a string (see plainWord), and may have it set in lanes above
+// such a byte, by a borrow; it is clear in every lane below the first.
+func stopLanes(x uint64) uint64 {
 	ctl := (x - lanes01*0x20) &^ x // a lane below 0x20 (or one borrowing from it)
 	quo := x ^ lanes01*'"'         // zero lanes where '"'
 	bsl := x ^ lanes01*'\\'        // zero lanes where '\\'
 	quo = (quo - lanes01) &^ quo   // high bit where zero
 	bsl = (bsl - lanes01) &^ bsl
-	return (ctl|quo|bsl)&lanes80 == 0
+	return ctl | quo | bsl
 }
 
 // stringScan reads a string as stringRaw does, and reports besides
@@ -307,7 +315,12 @@ func (p *Parser) stringScan() (body []byte, escaped, ascii bool, err error) {
 	for {
 		for i+8 <= len(b) {
 			x := binary.LittleEndian.Uint64(b[i:])
-			if !plainWord(x) {
+			if stop := stopLanes(x) & lanes80; stop != 0 {
+				// Step to the first byte that stops: the lowest lane
+				// flagged is exact (a borrow only flags lanes above).
+				k := bits.TrailingZeros64(stop) / 8
+				high |= x & (1<<(8*k) - 1)
+				i += k
 				break
 			}
 			high |= x

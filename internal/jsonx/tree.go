@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -713,10 +714,12 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip 8 bytes at a time while they are plain ASCII.
+		// Skip 8 bytes at a time while they are plain ASCII, then to the
+		// first that is not (see stopLanes).
 		for i+8 <= len(s) {
 			x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
-			if x&lanes80 != 0 || !plainWord(x) {
+			if stop := (x | stopLanes(x)) & lanes80; stop != 0 {
+				i += bits.TrailingZeros64(stop) / 8
 				break
 			}
 			i += 8
