@@ -301,6 +301,38 @@ func stopLanes(x uint64) uint64 {
 	return ctl | quo | bsl
 }
 
+// controlFree returns the index of the first control character in
+// b[i:end], or of the first of its last bytes (fewer than 8) when there is
+// none, and the bytes before ORed together (to tell whether they are
+// ASCII).
+func controlFree(b []byte, i, end int) (int, uint64) {
+	high := uint64(0)
+	// 32 bytes a step without a branch on each word, then word by word.
+	for i+32 <= end {
+		w := b[i : i+32 : i+32]
+		x0 := binary.LittleEndian.Uint64(w)
+		x1 := binary.LittleEndian.Uint64(w[8:])
+		x2 := binary.LittleEndian.Uint64(w[16:])
+		x3 := binary.LittleEndian.Uint64(w[24:])
+		ctl := (x0-lanes01*0x20)&^x0 | (x1-lanes01*0x20)&^x1 | (x2-lanes01*0x20)&^x2 | (x3-lanes01*0x20)&^x3
+		if ctl&lanes80 != 0 {
+			break
+		}
+		high |= x0 | x1 | x2 | x3
+		i += 32
+	}
+	for i+8 <= end {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if ctl := (x - lanes01*0x20) &^ x & lanes80; ctl != 0 {
+			k := bits.TrailingZeros64(ctl) / 8
+			return i + k, high | x&(1<<(8*k)-1)
+		}
+		high |= x
+		i += 8
+	}
+	return i, high
+}
+
 // stringScan reads a string as stringRaw does, and reports besides
 // whether its body is all ASCII (so that it needs no UTF-8 check). It reads
 // 8 bytes at a time where it can.
@@ -312,8 +344,9 @@ func (p *Parser) stringScan() (body []byte, escaped, ascii bool, err error) {
 	start := p.i + 1
 	i := start
 	high := uint64(0)
+	quote := -1 // where the next '"' from i is, once looked for
 	for {
-		for i+8 <= len(b) {
+		for words := 0; i+8 <= len(b); words++ {
 			x := binary.LittleEndian.Uint64(b[i:])
 			if stop := stopLanes(x) & lanes80; stop != 0 {
 				// Step to the first byte that stops: the lowest lane
@@ -325,6 +358,28 @@ func (p *Parser) stringScan() (body []byte, escaped, ascii bool, err error) {
 			}
 			high |= x
 			i += 8
+			if words == 3 && i+64 <= len(b) {
+				// A long run (style sheets, data URLs): find where it
+				// ends with IndexByte, which compares many bytes an
+				// instruction, and check it for control characters
+				// apart. IndexByte looks at each byte of the string
+				// once for each of the two bytes, however many escapes
+				// it holds.
+				if quote < i {
+					quote = len(b)
+					if q := bytes.IndexByte(b[i:], '"'); q >= 0 {
+						quote = i + q
+					}
+				}
+				end := quote
+				if k := bytes.IndexByte(b[i:end], '\\'); k >= 0 {
+					end = i + k
+				}
+				var h uint64
+				i, h = controlFree(b, i, end)
+				high |= h
+				words = -1 // and on 8 bytes a step from where it stopped
+			}
 		}
 		if i >= len(b) {
 			break
