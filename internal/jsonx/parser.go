@@ -282,16 +282,11 @@ const (
 	lanes80 = 0x8080808080808080
 )
 
-// plainWord reports whether none of the 8 bytes of x ends or escapes a
-// string: none is a control character, '"' or '\\'. Bytes from 0x80 up
-// count as plain (their UTF-8 is checked apart).
-func plainWord(x uint64) bool {
-	return stopLanes(x)&lanes80 == 0
-}
-
 // stopLanes has the high bit of a lane set where x holds a byte that ends
-// or escapes a string (see plainWord), and may have it set in lanes above
-// such a byte, by a borrow; it is clear in every lane below the first.
+// or escapes a string: a control character, '"' or '\\' (bytes from 0x80
+// up are plain; their UTF-8 is checked apart). It may have it set in lanes
+// above such a byte too, by a borrow, but is clear in every lane below the
+// first, so that the lowest lane set is exactly the first such byte.
 func stopLanes(x uint64) uint64 {
 	ctl := (x - lanes01*0x20) &^ x // a lane below 0x20 (or one borrowing from it)
 	quo := x ^ lanes01*'"'         // zero lanes where '"'
