@@ -280,10 +280,8 @@ var treeStates = sync.Pool{New: func() any { return new(treeState) }}
 // release empties t, keeping only its stacks, and puts it back in
 // treeStates.
 func (t *treeState) release() {
-	// The stacks are cleared here rather than as values leave them, which
-	// spares write barriers; they keep no value alive once released.
-	clear(t.members[:cap(t.members)])
-	clear(t.elems[:cap(t.elems)])
+	clear(t.members)
+	clear(t.elems)
 	*t = treeState{members: t.members[:0], elems: t.elems[:0]}
 	if cap(t.members) <= 1<<12 && cap(t.elems) <= 1<<12 {
 		treeStates.Put(t)
@@ -413,7 +411,8 @@ func (p *treeParser) value() (any, error) {
 		}
 		p.cur = outer
 		p.setMembers(o, p.members[base:], start, p.i)
-		p.members = p.members[:base] // cleared by release
+		clear(p.members[base:])
+		p.members = p.members[:base]
 		return o, nil
 	case c == '[':
 		more, err := p.enter('[', ']')
@@ -435,7 +434,8 @@ func (p *treeParser) value() (any, error) {
 			return emptyArray, nil
 		}
 		a := cut(&p.elemSlab, p.elems[base:], p.slabSize())
-		p.elems = p.elems[:base] // cleared by release
+		clear(p.elems[base:])
+		p.elems = p.elems[:base]
 		return a, nil
 	case c == '"':
 		s, err := p.string()
