@@ -425,6 +425,7 @@ func (p textTreeParser) value() (any, error) {
 		}
 		p.cur = outer
 		p.setMembers(o, p.members[base:], start, int(p.dec.InputOffset()))
+		clear(p.members[base:])
 		p.members = p.members[:base]
 		return o, nil
 	case '[':
@@ -446,6 +447,7 @@ func (p textTreeParser) value() (any, error) {
 			return emptyArray, nil
 		}
 		a := cut(&p.elemSlab, p.elems[base:], p.slabSize())
+		clear(p.elems[base:])
 		p.elems = p.elems[:base]
 		return a, nil
 	case '"':
