@@ -30,9 +30,10 @@
 // (Skip), decoding them into the tree (Tree, where the jsontext builder has
 // Decode's duties and shares its allocation scheme, so that the tokenizers
 // alone differ) and reading the fields the facts need (Facts). On a 2-core
-// linux/amd64 machine, in three runs, jsontext took 1.20 to 1.25 times the
-// CPU time of this package for Skip (1.37 to 1.39 with its default strict
-// options), 1.18 to 1.35 for Tree and 1.21 to 1.31 for Facts:
+// linux/amd64 machine shared with other work, in three runs, jsontext took
+// 1.93 to 2.02 times the CPU time of this package for Skip (2.12 to 2.19
+// with its default strict options), 1.55 to 1.58 for Tree and 1.78 to 1.90
+// for Facts:
 //
 //	go test -run '^$' -bench JSONTextInterleaved -benchtime 15x ./internal/jsonx
 //
@@ -43,7 +44,9 @@
 // decoded twice; it does not refuse numbers beyond float64's range, which
 // encoding/json does. Most of this package's lead comes from reading
 // strings, which hold nine tenths of the corpus's bytes (large style sheets
-// above all), 8 bytes a step where jsontext reads them one byte at a time.
+// above all): it reads them 8 bytes a step, and long runs with
+// bytes.IndexByte, where jsontext reads them one byte at a time. In Tree
+// the lead is smaller because both pay for the same tree and its garbage.
 //
 // A Parser is not safe for concurrent use; the functions are.
 package jsonx
