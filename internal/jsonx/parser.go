@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -281,16 +282,50 @@ const (
 	lanes80 = 0x8080808080808080
 )
 
-// plainWord reports whether none of the 8 bytes of x ends or escapes a
-// string: none is a control character, '"' or '\\'. Bytes from 0x80 up
-// count as plain (their UTF-8 is checked apart).
-func plainWord(x uint64) bool {
+// stopLanes has the high bit of a lane set where x holds a byte that ends
+// or escapes a string: a control character, '"' or '\\' (bytes from 0x80
+// up are plain; their UTF-8 is checked apart). It may have it set in lanes
+// above such a byte too, by a borrow, but is clear in every lane below the
+// first, so that the lowest lane set is exactly the first such byte.
+func stopLanes(x uint64) uint64 {
 	ctl := (x - lanes01*0x20) &^ x // a lane below 0x20 (or one borrowing from it)
 	quo := x ^ lanes01*'"'         // zero lanes where '"'
 	bsl := x ^ lanes01*'\\'        // zero lanes where '\\'
 	quo = (quo - lanes01) &^ quo   // high bit where zero
 	bsl = (bsl - lanes01) &^ bsl
-	return (ctl|quo|bsl)&lanes80 == 0
+	return ctl | quo | bsl
+}
+
+// controlFree returns the index of the first control character in
+// b[i:end], or of the first of its last bytes (fewer than 8) when there is
+// none, and the bytes before ORed together (to tell whether they are
+// ASCII).
+func controlFree(b []byte, i, end int) (int, uint64) {
+	high := uint64(0)
+	// 32 bytes a step without a branch on each word, then word by word.
+	for i+32 <= end {
+		w := b[i : i+32 : i+32]
+		x0 := binary.LittleEndian.Uint64(w)
+		x1 := binary.LittleEndian.Uint64(w[8:])
+		x2 := binary.LittleEndian.Uint64(w[16:])
+		x3 := binary.LittleEndian.Uint64(w[24:])
+		ctl := (x0-lanes01*0x20)&^x0 | (x1-lanes01*0x20)&^x1 | (x2-lanes01*0x20)&^x2 | (x3-lanes01*0x20)&^x3
+		if ctl&lanes80 != 0 {
+			break
+		}
+		high |= x0 | x1 | x2 | x3
+		i += 32
+	}
+	for i+8 <= end {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if ctl := (x - lanes01*0x20) &^ x & lanes80; ctl != 0 {
+			k := bits.TrailingZeros64(ctl) / 8
+			return i + k, high | x&(1<<(8*k)-1)
+		}
+		high |= x
+		i += 8
+	}
+	return i, high
 }
 
 // stringScan reads a string as stringRaw does, and reports besides
@@ -304,14 +339,42 @@ func (p *Parser) stringScan() (body []byte, escaped, ascii bool, err error) {
 	start := p.i + 1
 	i := start
 	high := uint64(0)
+	quote := -1 // where the next '"' from i is, once looked for
 	for {
-		for i+8 <= len(b) {
+		for words := 0; i+8 <= len(b); words++ {
 			x := binary.LittleEndian.Uint64(b[i:])
-			if !plainWord(x) {
+			if stop := stopLanes(x) & lanes80; stop != 0 {
+				// Step to the first byte that stops: the lowest lane
+				// flagged is exact (a borrow only flags lanes above).
+				k := bits.TrailingZeros64(stop) / 8
+				high |= x & (1<<(8*k) - 1)
+				i += k
 				break
 			}
 			high |= x
 			i += 8
+			if words == 3 && i+64 <= len(b) {
+				// A long run (style sheets, data URLs): find where it
+				// ends with IndexByte, which compares many bytes an
+				// instruction, and check it for control characters
+				// apart. IndexByte looks at each byte of the string
+				// once for each of the two bytes, however many escapes
+				// it holds.
+				if quote < i {
+					quote = len(b)
+					if q := bytes.IndexByte(b[i:], '"'); q >= 0 {
+						quote = i + q
+					}
+				}
+				end := quote
+				if k := bytes.IndexByte(b[i:end], '\\'); k >= 0 {
+					end = i + k
+				}
+				var h uint64
+				i, h = controlFree(b, i, end)
+				high |= h
+				words = -1 // and on 8 bytes a step from where it stopped
+			}
 		}
 		if i >= len(b) {
 			break
@@ -371,7 +434,7 @@ func (p *Parser) Str() (string, error) {
 	if !escaped && (ascii || utf8.Valid(body)) {
 		return string(body), nil
 	}
-	return unquote(body), nil
+	return unquote(body, ascii), nil
 }
 
 // knownKeys are the keys rrweb writes, so that reading them as keys
@@ -545,23 +608,30 @@ func (p *Parser) Text() (string, error) {
 
 // unquote returns the text of a string's body (between the quotes, checked
 // by stringRaw) as encoding/json does: escapes decoded, a lone or broken
-// surrogate and every byte that is not UTF-8 replaced by U+FFFD.
-func unquote(body []byte) string {
-	b := make([]byte, 0, len(body))
+// surrogate and every byte that is not UTF-8 replaced by U+FFFD. ascii
+// reports that the body is all ASCII, as stringScan found, which spares
+// checking its UTF-8.
+func unquote(body []byte, ascii bool) string {
+	// A strings.Builder grown once holds the result without zeroing its
+	// memory first, and String does not copy it.
+	var b strings.Builder
+	b.Grow(len(body))
+	// A backslash never splits a UTF-8 sequence, so that when the whole
+	// body is UTF-8 so is every run between escapes.
+	valid := ascii || utf8.Valid(body)
 	for r := 0; r < len(body); {
-		// The run up to the next escape, copied whole when it is UTF-8
-		// (a backslash never splits a UTF-8 sequence).
+		// The run up to the next escape, copied whole when it is UTF-8.
 		j := bytes.IndexByte(body[r:], '\\')
 		if j < 0 {
 			j = len(body) - r
 		}
-		if run := body[r : r+j]; utf8.Valid(run) {
-			b = append(b, run...)
+		if run := body[r : r+j]; valid || utf8.Valid(run) {
+			b.Write(run)
 		} else {
 			for k := 0; k < len(run); {
 				rr, size := utf8.DecodeRune(run[k:])
 				k += size
-				b = utf8.AppendRune(b, rr)
+				b.WriteRune(rr)
 			}
 		}
 		r += j
@@ -571,15 +641,15 @@ func unquote(body []byte) string {
 		r++
 		switch e := body[r]; e {
 		case 'b':
-			b = append(b, '\b')
+			b.WriteByte('\b')
 		case 'f':
-			b = append(b, '\f')
+			b.WriteByte('\f')
 		case 'n':
-			b = append(b, '\n')
+			b.WriteByte('\n')
 		case 'r':
-			b = append(b, '\r')
+			b.WriteByte('\r')
 		case 't':
-			b = append(b, '\t')
+			b.WriteByte('\t')
 		case 'u':
 			rr := hex4(body[r+1:])
 			r += 5
@@ -587,21 +657,20 @@ func unquote(body []byte) string {
 				if r+6 <= len(body) && body[r] == '\\' && body[r+1] == 'u' {
 					if dec := utf16.DecodeRune(rr, hex4(body[r+2:])); dec != utf8.RuneError {
 						r += 6
-						b = utf8.AppendRune(b, dec)
+						b.WriteRune(dec)
 						continue
 					}
 				}
 				rr = utf8.RuneError
 			}
-			b = utf8.AppendRune(b, rr)
+			b.WriteRune(rr)
 			continue
 		default: // '"', '\\', '/'
-			b = append(b, e)
+			b.WriteByte(e)
 		}
 		r++
 	}
-	// b is not written again: the string may share it.
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return b.String()
 }
 
 // hex4 reads the four hex digits stringRaw checked.

@@ -39,3 +39,29 @@ func TestSmallIntMatchesParseFloat(t *testing.T) {
 		assert.Equal(t, math.Float64bits(want), math.Float64bits(got), s)
 	}
 }
+
+// TestStringScanStopsAtEachByte checks that reading a string stops at the
+// byte that ends or escapes it, or that is refused, wherever it falls in
+// the 8 bytes read at a time and in a long run looked through apart,
+// behind ASCII or not, and that an error names that byte's offset.
+func TestStringScanStopsAtEachByte(t *testing.T) {
+	pad := strings.Repeat(" ", 100) // so that long runs are looked through apart
+	for _, lead := range []string{"", "é", "\xff"} {
+		for n := range 200 {
+			pre := strings.Repeat("a", n) + lead
+			p := NewParser([]byte(`"` + pre + `\n` + pre + `"` + pre + pad))
+			s, err := p.Str()
+			require.NoError(t, err)
+			want := strings.ReplaceAll(pre, "\xff", "\ufffd")
+			assert.Equal(t, want+"\n"+want, s)
+			assert.Equal(t, 1+2*len(pre)+3, p.i, "%q", pre)
+
+			in := `"` + pre + "\x01" + pre + `"` + pad
+			_, err = Decode([]byte(in))
+			var se *SyntaxError
+			require.ErrorAs(t, err, &se, "%q", in)
+			assert.Equal(t, 1+len(pre), se.off, "%q", in)
+			assert.Contains(t, se.msg, "invalid character")
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -213,6 +214,7 @@ type treeState struct {
 	objSlab    []Object
 	memberSlab []Member
 	elemSlab   []any
+	strSlab    []string // the strings and numbers boxed (see boxAt)
 
 	// boxed are short strings already boxed in this input, to box a
 	// repeated one (a tag name, a class, white space) once.
@@ -231,13 +233,44 @@ type boxedString struct {
 // large inputs.
 func (p *treeParser) box(s string) any {
 	if p.boxed == nil || len(s) == 0 || len(s) > 24 {
-		return s
+		return p.boxAt(stringType, s)
 	}
 	e := &p.boxed[keySlot(s)&63]
 	if e.v == nil || e.s != s {
-		e.s, e.v = s, s
+		e.s, e.v = s, p.boxAt(stringType, s)
 	}
 	return e.v
+}
+
+// eface is the memory layout of an any: its dynamic type and a pointer to
+// its value.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+// stringType and numberType are the dynamic types of a string and of a
+// json.Number held in an any.
+var (
+	stringType = typeOf("")
+	numberType = typeOf(json.Number(""))
+)
+
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+// boxAt returns s as an any of the dynamic type typ (stringType or
+// numberType), holding it in strSlab. It is what converting s to an any
+// does, except that the string header lives in a slab with others instead
+// of an allocation of its own; a slot of the slab is never written again.
+func (p *treeParser) boxAt(typ unsafe.Pointer, s string) (v any) {
+	if len(p.strSlab) == 0 {
+		p.strSlab = make([]string, p.slabSize())
+	}
+	slot := &p.strSlab[0]
+	*slot = s
+	p.strSlab = p.strSlab[1:]
+	*(*eface)(unsafe.Pointer(&v)) = eface{typ, unsafe.Pointer(slot)}
+	return v
 }
 
 // treeStates keep treeStates for their stacks; the slabs, which the
@@ -333,7 +366,7 @@ func (p *treeParser) string() (string, error) {
 		return "", err
 	}
 	if escaped || !ascii && !utf8.Valid(body) {
-		return unquote(body), nil
+		return unquote(body, ascii), nil
 	}
 	return p.text[start+1 : p.i-1], nil
 }
@@ -419,7 +452,7 @@ func (p *treeParser) value() (any, error) {
 		if len(text) == 1 {
 			return smallNumbers[text[0]-'0'], nil
 		}
-		return json.Number(p.text[start:p.i]), nil
+		return p.boxAt(numberType, p.text[start:p.i]), nil
 	case c == 't':
 		return true, p.literal("true")
 	case c == 'f':
@@ -697,10 +730,12 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip 8 bytes at a time while they are plain ASCII.
+		// Skip 8 bytes at a time while they are plain ASCII, then to the
+		// first that is not (see stopLanes).
 		for i+8 <= len(s) {
 			x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
-			if x&lanes80 != 0 || !plainWord(x) {
+			if stop := (x | stopLanes(x)) & lanes80; stop != 0 {
+				i += bits.TrailingZeros64(stop) / 8
 				break
 			}
 			i += 8
