@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -471,7 +472,7 @@ func (p textTreeParser) value() (any, error) {
 				return nil, errors.New("number out of range")
 			}
 		}
-		return p.boxAt(numberType, text), nil
+		return json.Number(text), nil
 	}
 	v, err := p.dec.ReadValue()
 	if err != nil {

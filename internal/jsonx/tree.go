@@ -214,7 +214,6 @@ type treeState struct {
 	objSlab    []Object
 	memberSlab []Member
 	elemSlab   []any
-	strSlab    []string // the strings and numbers boxed (see boxAt)
 
 	// boxed are short strings already boxed in this input, to box a
 	// repeated one (a tag name, a class, white space) once.
@@ -233,44 +232,13 @@ type boxedString struct {
 // large inputs.
 func (p *treeParser) box(s string) any {
 	if p.boxed == nil || len(s) == 0 || len(s) > 24 {
-		return p.boxAt(stringType, s)
+		return s
 	}
 	e := &p.boxed[keySlot(s)&63]
 	if e.v == nil || e.s != s {
-		e.s, e.v = s, p.boxAt(stringType, s)
+		e.s, e.v = s, s
 	}
 	return e.v
-}
-
-// eface is the memory layout of an any: its dynamic type and a pointer to
-// its value.
-type eface struct {
-	typ  unsafe.Pointer
-	data unsafe.Pointer
-}
-
-// stringType and numberType are the dynamic types of a string and of a
-// json.Number held in an any.
-var (
-	stringType = typeOf("")
-	numberType = typeOf(json.Number(""))
-)
-
-func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
-
-// boxAt returns s as an any of the dynamic type typ (stringType or
-// numberType), holding it in strSlab. It is what converting s to an any
-// does, except that the string header lives in a slab with others instead
-// of an allocation of its own; a slot of the slab is never written again.
-func (p *treeParser) boxAt(typ unsafe.Pointer, s string) (v any) {
-	if len(p.strSlab) == 0 {
-		p.strSlab = make([]string, p.slabSize())
-	}
-	slot := &p.strSlab[0]
-	*slot = s
-	p.strSlab = p.strSlab[1:]
-	*(*eface)(unsafe.Pointer(&v)) = eface{typ, unsafe.Pointer(slot)}
-	return v
 }
 
 // treeStates keep treeStates for their stacks; the slabs, which the
@@ -452,7 +420,7 @@ func (p *treeParser) value() (any, error) {
 		if len(text) == 1 {
 			return smallNumbers[text[0]-'0'], nil
 		}
-		return p.boxAt(numberType, p.text[start:p.i]), nil
+		return json.Number(p.text[start:p.i]), nil
 	case c == 't':
 		return true, p.literal("true")
 	case c == 'f':
