@@ -135,18 +135,35 @@ func (mr *Mirror) internSet(set string) uint32 {
 	return i
 }
 
+// internSetBytes is internSet of an encoded set being built: it makes a
+// string of it only when the mirror has not seen it.
+func (mr *Mirror) internSetBytes(set []byte) uint32 {
+	if len(set) == 0 {
+		return 0
+	}
+	if i, ok := mr.setIdx[string(set)]; ok {
+		return i
+	}
+	return mr.internSet(string(set))
+}
+
 // attrSet encodes the kept attributes of attrs (a decoded rrweb attributes
 // object) as "k\x00v\x00...", keys lower-cased and sorted.
 func attrSet(m *Masker, attrs *jsonx.Object) string {
+	return string(appendAttrSet(nil, m, attrs))
+}
+
+// appendAttrSet appends the encoding of attrSet to dst.
+func appendAttrSet(dst []byte, m *Masker, attrs *jsonx.Object) []byte {
 	if attrs == nil {
-		return ""
+		return dst
 	}
 	var buf [8]attrKV
 	kv := buf[:0]
 	size := 0
 	for _, a := range attrs.Members {
 		k, v := a.Key, a.Value
-		lk := strings.ToLower(k)
+		lk := lower(k)
 		if !m.keep[lk] {
 			continue
 		}
@@ -156,20 +173,19 @@ func attrSet(m *Masker, attrs *jsonx.Object) string {
 		}
 	}
 	if len(kv) == 0 {
-		return ""
+		return dst
 	}
 	slices.SortFunc(kv, attrKV.compare)
-	var b strings.Builder
-	b.Grow(size - 1)
+	dst = slices.Grow(dst, size-1)
 	for i, a := range kv {
 		if i > 0 {
-			b.WriteByte(0)
+			dst = append(dst, 0)
 		}
-		b.WriteString(a.k)
-		b.WriteByte(0)
-		b.WriteString(a.v)
+		dst = append(dst, a.k...)
+		dst = append(dst, 0)
+		dst = append(dst, a.v...)
 	}
-	return b.String()
+	return dst
 }
 
 // mapObject makes an object of the members of a map, in no order.
@@ -209,6 +225,23 @@ func attrString(v any) (string, bool) {
 	return "", false
 }
 
+// setDerived reads the attributes derivedBits reads from an encoded set, in
+// one pass: of each the first, as lookupSet finds it.
+func setDerived(set string) derivedAttrs {
+	var d derivedAttrs
+	var seen uint8
+	for set != "" {
+		var k, v string
+		k, set, _ = strings.Cut(set, "\x00")
+		v, set, _ = strings.Cut(set, "\x00")
+		if bit := derivedKey(k); bit != 0 && seen&bit == 0 {
+			seen |= bit
+			d.set(bit, v, true)
+		}
+	}
+	return d
+}
+
 // lookupSet finds an attribute in an encoded set.
 func lookupSet(set, name string) (string, bool) {
 	for set != "" {
@@ -235,10 +268,11 @@ func setAttrs(set string) []html.Attribute {
 
 // add records a serialized node, without its children, under parent
 // before the sibling before (appended when before is not a child of
-// parent). set holds the attributes the selectors read, as the page has
-// them (see attrSet), and marker the node's marker bits. It returns nil
+// parent). typ is the node's rrweb type and, for an element, tag its tag
+// name lower-cased, set the attributes the selectors read as the page has
+// them (encoded, see attrSet) and marker its marker bits. It returns nil
 // when the mirror cannot hold the node.
-func (mr *Mirror) add(m *Masker, id, parent, before int32, node *jsonx.Object, set string, marker uint16) *mnode {
+func (mr *Mirror) add(m *Masker, id, parent, before, typ int32, tag string, set []byte, marker uint16) *mnode {
 	if old := mr.get(id); old != nil {
 		mr.remove(id)
 	}
@@ -247,7 +281,6 @@ func (mr *Mirror) add(m *Masker, id, parent, before int32, node *jsonx.Object, s
 		return nil
 	}
 	*n = mnode{parent: parent}
-	typ, _ := intOf(node.Get("type"))
 	switch typ {
 	case 0, 1, 2, 3, 4, 5:
 		n.kind = uint8(typ) + 1
@@ -255,11 +288,9 @@ func (mr *Mirror) add(m *Masker, id, parent, before int32, node *jsonx.Object, s
 		n.kind = kindComment // an unknown kind of leaf: its text is masked like a comment's
 	}
 	if n.kind == kindElement {
-		tag, _ := node.Get("tagName").(string)
-		tag = strings.ToLower(tag)
 		n.tag = mr.intern(tag)
-		n.attrs = mr.internSet(set)
-		n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) }))
+		n.attrs = mr.internSetBytes(set)
+		n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(tag, setDerived(mr.sets[n.attrs])))
 	}
 	mr.live++
 	mr.link(id, n, before)
@@ -644,16 +675,17 @@ func (mr *Mirror) addStoredTree(m *Masker, node *jsonx.Object, parent, before in
 	if node == nil || depth > maxMirrorDepth {
 		return
 	}
-	id, ok := intOf(node.Get("id"))
-	if !ok {
+	v := readNode(node)
+	if !v.idOK {
 		return
 	}
-	attrs, _ := node.Get("attributes").(*jsonx.Object)
+	attrs := v.attrs()
 	marker := markerBitsOf(attrs.Get(markerAttr))
-	if mr.add(m, id, parent, before, node, attrSet(m, attrs), marker) == nil {
+	if mr.add(m, v.id, parent, before, v.typ, v.tag(), appendAttrSet(nil, m, attrs), marker) == nil {
 		return
 	}
-	for _, e := range jsonArray(node.Get("childNodes")) {
+	id := v.id
+	for _, e := range v.children() {
 		child, ok := e.(*jsonx.Object)
 		if !ok {
 			continue
@@ -692,7 +724,7 @@ func (mr *Mirror) updateAttrs(m *Masker, id int32, n *mnode, changes *jsonx.Obje
 // encoded set, see attrSet) and its marker bits.
 func (mr *Mirror) setKept(m *Masker, id int32, n *mnode, set string, marker uint16) {
 	n.attrs = mr.internSet(set)
-	n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) }))
+	n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(mr.tags[n.tag], setDerived(set)))
 }
 
 // resolveAdds orders the adds of a mutation as the replayer resolves them:

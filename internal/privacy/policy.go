@@ -287,12 +287,78 @@ func (m *Masker) selfBits(n *html.Node) uint16 {
 // attrLookup reads an attribute of an element being classified.
 type attrLookup func(name string) (string, bool)
 
+// derivedAttrs are the attributes derivedBits reads, each with whether the
+// element has it.
+type derivedAttrs struct {
+	typ, contentEditable, autocomplete string
+	hasType, hasCE, hasPw, hasAC       bool
+}
+
+// The attributes derivedBits reads.
+const (
+	daType = 1 << iota
+	daContentEditable
+	daPassword
+	daAutocomplete
+)
+
+// derivedKey tells which of the attributes derivedBits reads name is, or 0.
+func derivedKey(name string) uint8 {
+	switch name {
+	case "type":
+		return daType
+	case "contenteditable":
+		return daContentEditable
+	case "data-rr-is-password":
+		return daPassword
+	case "autocomplete":
+		return daAutocomplete
+	}
+	return 0
+}
+
+func (d *derivedAttrs) set(key uint8, v string, ok bool) {
+	switch key {
+	case daType:
+		d.typ, d.hasType = v, ok
+	case daContentEditable:
+		d.contentEditable, d.hasCE = v, ok
+	case daPassword:
+		d.hasPw = ok
+	case daAutocomplete:
+		d.autocomplete, d.hasAC = v, ok
+	}
+}
+
+// lookupDerived reads the attributes derivedBits reads with attr.
+func lookupDerived(attr attrLookup) derivedAttrs {
+	var d derivedAttrs
+	for _, k := range []uint8{daType, daContentEditable, daPassword, daAutocomplete} {
+		var name string
+		switch k {
+		case daType:
+			name = "type"
+		case daContentEditable:
+			name = "contenteditable"
+		case daPassword:
+			name = "data-rr-is-password"
+		case daAutocomplete:
+			name = "autocomplete"
+		}
+		v, ok := attr(name)
+		d.set(k, v, ok)
+	}
+	return d
+}
+
 // derivedBits are the bits that follow from an element's tag and its
 // (never masked) type, autocomplete and contenteditable attributes.
-func (m *Masker) derivedBits(tag string, attr attrLookup) uint16 {
+func (m *Masker) derivedBits(tag string, a derivedAttrs) uint16 {
 	bits := bElem
-	typ, _ := attr("type")
-	typ = strings.ToLower(strings.TrimSpace(typ))
+	typ := a.typ
+	if typ != "" {
+		typ = strings.ToLower(strings.TrimSpace(typ))
+	}
 	switch tag {
 	case "input":
 		if typ == "" {
@@ -320,16 +386,16 @@ func (m *Masker) derivedBits(tag string, attr attrLookup) uint16 {
 	case "style", "script":
 		bits |= bRaw
 	}
-	if ce, ok := attr("contenteditable"); ok && !strings.EqualFold(strings.TrimSpace(ce), "false") && tag != "textarea" && tag != "select" {
+	if a.hasCE && !strings.EqualFold(strings.TrimSpace(a.contentEditable), "false") && tag != "textarea" && tag != "select" {
 		bits |= bField
 		if m.p.MaskAllInputs || m.maskTypes["contenteditable"] {
 			bits |= bTypeMask
 		}
 	}
-	if _, ok := attr("data-rr-is-password"); ok {
+	if a.hasPw {
 		bits |= bPw
 	}
-	if ac, ok := attr("autocomplete"); ok && sensitiveAutocomplete(ac) {
+	if a.hasAC && sensitiveAutocomplete(a.autocomplete) {
 		bits |= bPw
 	}
 	return bits
