@@ -304,7 +304,7 @@ func (p *pass) rawElement(v *nodeView) *html.Node {
 	for _, a := range attrs.Items() {
 		k, v := a.Key, a.Value
 		lk := lower(k)
-		if !p.m.keep[lk] {
+		if !p.m.keeps(lk) {
 			continue
 		}
 		if s, ok := attrString(v); ok {
@@ -448,11 +448,11 @@ func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonx.Object) bool 
 		lk := strings.ToLower(a.Key)
 		switch {
 		case c.block:
-			if bits&bBlock != 0 && p.m.read[lk] && !placeholderAttrs[lk] {
+			if bits&bBlock != 0 && p.m.read[lk] && !isPlaceholderAttr(lk) {
 				return true
 			}
 			continue
-		case !p.m.keep[lk] || alwaysKeptSet[lk]:
+		case isAlwaysKept(lk) || !p.m.read[lk]: // kept only when the selectors read it
 			continue
 		}
 		s, ok := attrString(a.Value)
@@ -541,9 +541,9 @@ func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonx.Object, ch
 			switch {
 			case lk == markerAttr:
 				return nil, false
-			case c.block && (bits&bBlock == 0 || !placeholderAttrs[lk]):
+			case c.block && (bits&bBlock == 0 || !isPlaceholderAttr(lk)):
 				return nil, false
-			case v != nil && !rrwebAttrs[lk]: // a number where text belongs
+			case v != nil && !isRRWebAttr(lk): // a number where text belongs
 				if s, ok := attrString(v); ok {
 					if nv, _ := p.m.maskAttr(tag, bits, c, k, s); nv != s {
 						return nv, true
@@ -574,12 +574,12 @@ func (p *pass) maskUnknownAttrs(attrs *jsonx.Object) {
 			return p.m.CSSText(s), true
 		case lk == "srcdoc" || lk == "rr_dataurl":
 			return nil, false
-		case lk == "style" || rrwebAttrs[lk]:
-		case urlAttrs[lk] || lk == "srcset":
+		case lk == "style" || isRRWebAttr(lk):
+		case isURLAttr(lk) || lk == "srcset":
 			return p.m.srcset(s), true
 		case lk == "value":
 			return maskInputValue(s), true
-		case alwaysKeptSet[lk]:
+		case isAlwaysKept(lk):
 		default:
 			return maskTextValue(s), true
 		}
@@ -785,7 +785,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 	for _, a := range attrs.Items() {
 		k, v := a.Key, a.Value
 		lk := strings.ToLower(k)
-		if !m.keep[lk] {
+		if !m.keeps(lk) {
 			continue
 		}
 		old, had := kv[lk]

@@ -164,7 +164,7 @@ func appendAttrSet(dst []byte, m *Masker, attrs *jsonx.Object) []byte {
 	for _, a := range attrs.Members {
 		k, v := a.Key, a.Value
 		lk := lower(k)
-		if !m.keep[lk] {
+		if !m.keeps(lk) {
 			continue
 		}
 		if s, ok := attrString(v); ok {
@@ -708,7 +708,7 @@ func (mr *Mirror) updateAttrs(m *Masker, id int32, n *mnode, changes *jsonx.Obje
 	for _, a := range changes.Items() {
 		k, v := a.Key, a.Value
 		lk := strings.ToLower(k)
-		if !m.keep[lk] {
+		if !m.keeps(lk) {
 			continue
 		}
 		if _, ok := attrString(v); ok {

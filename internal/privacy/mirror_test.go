@@ -55,7 +55,7 @@ func attrSetJoined(m *Masker, attrs map[string]any) string {
 	var kv []string
 	for k, v := range attrs {
 		lk := strings.ToLower(k)
-		if !m.keep[lk] {
+		if !m.keeps(lk) {
 			continue
 		}
 		if s, ok := attrString(v); ok {
@@ -69,7 +69,7 @@ func attrSetJoined(m *Masker, attrs map[string]any) string {
 func TestAttrSetSortsAsEncoded(t *testing.T) {
 	m, err := Compile(&Policy{MaskTextSelector: "[id], [i], [ids]"})
 	require.NoError(t, err)
-	m.keep["i\x00d"] = true
+	m.read["i\x00d"] = true
 	for _, attrs := range []map[string]any{
 		{},
 		{"class": "a b", "id": "x", "type": "text"},
