@@ -42,6 +42,7 @@ type pass struct {
 	// from; setBuf holds the attribute set of the element being visited.
 	hslab     []html.Node
 	hslabSize int
+	lone      html.Node // see loneElement
 	setBuf    []byte
 }
 
@@ -144,7 +145,11 @@ func (p *pass) snapshot(d *jsonx.Object) bool {
 	// The mirror is rebuilt from the whole page: whatever a missed batch
 	// changed before, it is complete again from here on.
 	p.closed = 0
-	p.visit(node, 0, 0, p.rootCtx(), p.buildHTML(node, 0), 0)
+	var h *html.Node
+	if p.m.structural {
+		h = p.buildHTML(node, 0)
+	}
+	p.visit(node, 0, 0, p.rootCtx(), h, 0)
 	return true
 }
 
@@ -299,8 +304,20 @@ func (p *pass) buildHTMLView(v nodeView, depth int) *html.Node {
 }
 
 func (p *pass) rawElement(v *nodeView) *html.Node {
-	h := p.newElement(v.tag())
-	attrs := v.attrs()
+	return p.appendAttrs(p.newElement(v.tag()), v.attrs())
+}
+
+// loneElement is rawElement for matching an element alone with selectors
+// that read nothing but it (see Masker.structural): the node is the pass's
+// one scratch node, good until the next call.
+func (p *pass) loneElement(v *nodeView) *html.Node {
+	h := &p.lone
+	*h = html.Node{Type: html.ElementNode, Data: v.tag(), Attr: h.Attr[:0]}
+	return p.appendAttrs(h, v.attrs())
+}
+
+// appendAttrs appends to h the attributes of attrs the mirror keeps.
+func (p *pass) appendAttrs(h *html.Node, attrs *jsonx.Object) *html.Node {
 	for _, a := range attrs.Items() {
 		k, v := a.Key, a.Value
 		lk := lower(k)
@@ -350,7 +367,10 @@ func (p *pass) visitView(node *jsonx.Object, v *nodeView, parent, before int32, 
 		tag := v.tag()
 		attrs := v.attrs()
 		var sel uint16
-		if h == nil { // not in a tree built for matching: match it alone
+		switch {
+		case h == nil && !m.structural: // the selectors read the element alone
+			h = p.loneElement(v)
+		case h == nil: // not in a tree built for matching: match it alone
 			h = p.rawElement(v)
 			if m.ancestorSens || m.siblingSen {
 				sel |= bUnsure
@@ -493,7 +513,9 @@ func (p *pass) visitChildren(children []any, id int32, c ctx, h *html.Node, dept
 				hc = hc.NextSibling
 			}
 		case 0:
-			ch = p.buildHTMLView(cv, 0)
+			if p.m.structural {
+				ch = p.buildHTMLView(cv, 0)
+			}
 		}
 		if depth < maxMirrorDepth && p.visitView(child, &cv, id, 0, c, ch, depth+1) {
 			opaque = true
@@ -710,10 +732,11 @@ func (p *pass) add(it *jsonx.Object) bool {
 	}
 	mr.remove(id) // a move: the node comes back with a new parent
 	var h *html.Node
-	switch t, _ := intOf(node.Get("type")); t {
-	case 0:
+	switch t, _ := intOf(node.Get("type")); {
+	case !m.structural: // see Masker.structural
+	case t == 0:
 		h = p.buildHTML(node, 0)
-	case 2:
+	case t == 2:
 		h = p.buildHTML(node, 0)
 		if m.ancestorSens || m.siblingSen {
 			hp, kids, partial := mr.materialise(parent, m.siblingSen)

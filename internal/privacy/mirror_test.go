@@ -172,3 +172,37 @@ func FuzzMinifyCSS(f *testing.F) {
 		}
 	})
 }
+
+func TestSelectorsThatReadTheTreeAreMatchedInIt(t *testing.T) {
+	for sel, structural := range map[string]bool{
+		".rr-mask, [data-private]":                   false,
+		"iframe, frame, object, embed, .rr-block":    false,
+		`input[type=password], #card, a[href^="/x"]`: false,
+		":root":             true,
+		"p:lang(en)":        true,
+		"div p":             true,
+		"li:first-child":    true,
+		"a + b":             true,
+		`[title="a b"]`:     true, // a space in a value: matched in the tree, to be safe
+		`[data-x="a:b"]`:    true,
+		`.a\:b`:             true,
+		"p:not(.x)":         true,
+		"input:checked":     true,
+		"section > article": true,
+	} {
+		m, err := Compile(&Policy{MaskTextSelector: sel})
+		require.NoError(t, err, sel)
+		assert.Equal(t, structural, m.structural, "%s", sel)
+	}
+	// :root and :lang read the parents of the element: the text below
+	// matches only in the tree.
+	for _, sel := range []string{":root", "p:lang(en)"} {
+		m, err := Compile(&Policy{MaskTextSelector: sel})
+		require.NoError(t, err)
+		var e Event
+		require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "p", "", ptxt(11, "TreeSecret")))), &e))
+		ps := &pass{m: m, mr: NewMirror(), budget: reevalBudget}
+		require.NoError(t, ps.maskEvent(&e))
+		assert.NotContains(t, string(e.Data), "TreeSecret", sel)
+	}
+}

@@ -83,7 +83,12 @@ type Masker struct {
 	block, text, unmask      cascadia.SelectorGroup
 	read                     map[string]bool // attributes the selectors read (see keeps)
 	ancestorSens, siblingSen bool            // selectors with combinators / sibling-dependent ones
-	scrub                    scrubber
+	// structural is set when a selector may read more of the tree than
+	// the element itself: it has a combinator or a pseudo-class (:root
+	// and :lang read the ancestors too). Without, an element matches
+	// alone as it matches in its tree, and no tree is built.
+	structural bool
+	scrub      scrubber
 	// css processes a _cssText value; nil means minifyCSSText. The
 	// Recorder sets it to its per-site cache of processed style sheets.
 	css func(string) string
@@ -177,6 +182,9 @@ func Compile(p *Policy) (*Masker, error) {
 				strings.Contains(s, ":first") || strings.Contains(s, ":last") || strings.Contains(s, ":only") ||
 				strings.Contains(s, ":enabled") || strings.Contains(s, ":disabled") {
 				m.siblingSen = true
+			}
+			if strings.ContainsAny(s, ": ") {
+				m.structural = true
 			}
 		}
 		*f.dst = g
