@@ -204,5 +204,8 @@ func TestSelectorsThatReadTheTreeAreMatchedInIt(t *testing.T) {
 		ps := &pass{m: m, mr: NewMirror(), budget: reevalBudget}
 		require.NoError(t, ps.maskEvent(&e))
 		assert.NotContains(t, string(e.Data), "TreeSecret", sel)
+		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[],"removes":[],"attributes":[],"adds":[{"parentId":5,"nextId":null,"node":{"type":2,"tagName":"p","attributes":{},"childNodes":[{"type":3,"textContent":"AddedSecret","id":21}],"id":20}}]`)), &e))
+		require.NoError(t, ps.maskEvent(&e))
+		assert.NotContains(t, string(e.Data), "AddedSecret", sel)
 	}
 }

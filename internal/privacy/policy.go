@@ -175,7 +175,9 @@ func Compile(p *Policy) (*Masker, error) {
 		}
 		for _, sel := range g {
 			s := strings.ToLower(sel.String())
-			if strings.Contains(s, " ") {
+			// A combinator reads the ancestors, and so do :lang() (the
+			// language is inherited) and :root (the parent is a document).
+			if strings.Contains(s, " ") || strings.Contains(s, ":lang(") || strings.Contains(s, ":root") {
 				m.ancestorSens = true
 			}
 			if strings.Contains(s, " + ") || strings.Contains(s, " ~ ") || strings.Contains(s, ":nth") ||
