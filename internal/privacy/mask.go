@@ -465,7 +465,7 @@ func (p *pass) visitView(node *jsonx.Object, v *nodeView, parent, before int32, 
 // next full snapshot).
 func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonx.Object) bool {
 	for _, a := range attrs.Items() {
-		lk := strings.ToLower(a.Key)
+		lk := lower(a.Key)
 		switch {
 		case c.block:
 			if bits&bBlock != 0 && p.m.read[lk] && !isPlaceholderAttr(lk) {
@@ -559,7 +559,7 @@ func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonx.Object, ch
 			}
 			return nv, true
 		default:
-			lk := strings.ToLower(k)
+			lk := lower(k)
 			switch {
 			case lk == markerAttr:
 				return nil, false
@@ -582,7 +582,7 @@ func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonx.Object, ch
 func (p *pass) maskUnknownAttrs(attrs *jsonx.Object) {
 	attrs.Filter(func(k string, v any) (any, bool) {
 		s, ok := v.(string)
-		lk := strings.ToLower(k)
+		lk := lower(k)
 		switch {
 		case lk == markerAttr:
 			return nil, false
@@ -807,7 +807,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 	relevant := false
 	for _, a := range attrs.Items() {
 		k, v := a.Key, a.Value
-		lk := strings.ToLower(k)
+		lk := lower(k)
 		if !m.keeps(lk) {
 			continue
 		}
@@ -822,6 +822,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 			delete(kv, lk)
 		}
 	}
+	set := attrSet(m, mapObject(kv))
 	sel := n.bits & (bBlock | bText | bUnmask | bUnsure)
 	if relevant {
 		var h *html.Node
@@ -831,7 +832,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 		} else {
 			h = &html.Node{Type: html.ElementNode, Data: tag}
 		}
-		h.Attr = setAttrs(attrSet(m, mapObject(kv)))
+		h.Attr = setAttrs(set)
 		sel = m.selfBits(h)
 		if partial {
 			sel |= bUnsure
@@ -853,7 +854,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 	if newMarker != oldMarker || p.closed != 0 {
 		attrs.Set(markerAttr, markerValue(newMarker))
 	}
-	mr.setKept(m, id, n, attrSet(m, mapObject(kv)), newMarker)
+	mr.setKept(m, id, n, set, newMarker)
 	var extra []any
 	if p.closed != 0 || opaque {
 		// The element's subtree is unsure now; its siblings may match a

@@ -415,20 +415,32 @@ func (mr *Mirror) chain(id int32, buf []int32) ([]int32, bool) {
 	return buf, false
 }
 
-// ctxOf is the context of node id, its own bits included.
+// ctxOf is the context of node id, its own bits included: that of an
+// unknown node when a link up to its document (see chain) is missing.
 func (mr *Mirror) ctxOf(id int32) ctx {
-	var arr [64]int32
-	ids, ok := mr.chain(id, arr[:0])
-	if !ok {
-		return ctx{}
-	}
-	c := rootCtx
-	for i := len(ids) - 1; i >= 0; i-- {
-		if n := mr.get(ids[i]); n.kind == kindElement {
-			c = c.enter(n.bits)
+	var arr [64]uint16
+	bits := arr[:0] // of the elements on the way up, innermost first
+	for range maxMirrorDepth {
+		n := mr.get(id)
+		if n == nil {
+			return ctx{}
 		}
+		if n.kind == kindElement {
+			bits = append(bits, n.bits)
+		}
+		if n.parent == 0 {
+			if n.kind != kindDocument {
+				return ctx{}
+			}
+			c := rootCtx
+			for i := len(bits) - 1; i >= 0; i-- {
+				c = c.enter(bits[i])
+			}
+			return c
+		}
+		id = n.parent
 	}
-	return c
+	return ctx{}
 }
 
 // htmlElement builds the html node matching a mirror element.
@@ -707,7 +719,7 @@ func (mr *Mirror) updateAttrs(m *Masker, id int32, n *mnode, changes *jsonx.Obje
 	}
 	for _, a := range changes.Items() {
 		k, v := a.Key, a.Value
-		lk := strings.ToLower(k)
+		lk := lower(k)
 		if !m.keeps(lk) {
 			continue
 		}
@@ -735,26 +747,58 @@ func (mr *Mirror) resolveAdds(adds []*jsonx.Object) []int {
 	if len(adds) == 0 {
 		return nil
 	}
-	pending := map[int32]bool{}
-	for _, it := range adds {
-		if node, ok := it.Get("node").(*jsonx.Object); ok {
-			if id, ok := intOf(node.Get("id")); ok {
-				pending[id] = true
-			}
-		}
+	type addRef struct {
+		parent, id int32
+		ok         bool // the add has a node with an id
 	}
-	var out, queue []int
-	waiting := map[int32][]int{} // parent id -> adds waiting for it
+	refs := make([]addRef, len(adds))
 	for i, it := range adds {
 		parent, _ := intOf(it.Get("parentId"))
 		node, _ := it.Get("node").(*jsonx.Object)
-		if _, ok := intOf(node.Get("id")); !ok {
+		id, ok := intOf(node.Get("id"))
+		refs[i] = addRef{parent, id, ok}
+	}
+	// Most mutations add a few nodes: their adds are searched in place,
+	// those of larger ones through maps.
+	const small = 32
+	var pending map[int32]bool
+	if len(adds) > small {
+		pending = make(map[int32]bool, len(adds))
+		for _, r := range refs {
+			if r.ok {
+				pending[r.id] = true
+			}
+		}
+	}
+	isPending := func(id int32) bool {
+		if pending != nil {
+			return pending[id]
+		}
+		for _, r := range refs {
+			if r.ok && r.id == id {
+				return true
+			}
+		}
+		return false
+	}
+	var out, queue []int
+	waiting := map[int32][]int{} // parent id -> adds waiting for it, when not small
+	var waits []bool             // the adds waiting for their parent, when small
+	if pending == nil {
+		waits = make([]bool, len(adds))
+	}
+	for i, r := range refs {
+		if !r.ok {
 			continue
 		}
 		switch {
-		case pending[parent]: // wait for the parent, even when it moves
-			waiting[parent] = append(waiting[parent], i)
-		case mr.get(parent) != nil:
+		case isPending(r.parent): // wait for the parent, even when it moves
+			if waits != nil {
+				waits[i] = true
+			} else {
+				waiting[r.parent] = append(waiting[r.parent], i)
+			}
+		case mr.get(r.parent) != nil:
 			queue = append(queue, i)
 		}
 	}
@@ -762,7 +806,16 @@ func (mr *Mirror) resolveAdds(adds []*jsonx.Object) []int {
 		i := queue[0]
 		queue = queue[1:]
 		out = append(out, i)
-		id, _ := intOf(adds[i].Get("node").(*jsonx.Object).Get("id"))
+		id := refs[i].id
+		if waits != nil {
+			for j, w := range waits {
+				if w && refs[j].parent == id {
+					queue = append(queue, j)
+					waits[j] = false
+				}
+			}
+			continue
+		}
 		queue = append(queue, waiting[id]...)
 		delete(waiting, id)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
@@ -213,5 +214,76 @@ func TestMirrorPositionSelectorsMatchFromScratch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// resolveAddsWithMaps is resolveAdds as it was first written, with maps
+// for every size: the model the faster one is checked against.
+func resolveAddsWithMaps(mr *Mirror, adds []*jsonx.Object) []int {
+	if len(adds) == 0 {
+		return nil
+	}
+	pending := map[int32]bool{}
+	for _, it := range adds {
+		if node, ok := it.Get("node").(*jsonx.Object); ok {
+			if id, ok := intOf(node.Get("id")); ok {
+				pending[id] = true
+			}
+		}
+	}
+	var out, queue []int
+	waiting := map[int32][]int{}
+	for i, it := range adds {
+		parent, _ := intOf(it.Get("parentId"))
+		node, _ := it.Get("node").(*jsonx.Object)
+		if _, ok := intOf(node.Get("id")); !ok {
+			continue
+		}
+		switch {
+		case pending[parent]:
+			waiting[parent] = append(waiting[parent], i)
+		case mr.get(parent) != nil:
+			queue = append(queue, i)
+		}
+	}
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		out = append(out, i)
+		id, _ := intOf(adds[i].Get("node").(*jsonx.Object).Get("id"))
+		queue = append(queue, waiting[id]...)
+		delete(waiting, id)
+	}
+	return out
+}
+
+func TestResolveAddsMatchesTheModel(t *testing.T) {
+	m, err := Compile(&Policy{})
+	require.NoError(t, err)
+	mr := NewMirror()
+	var e Event
+	require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "div", ""), pel(11, "div", ""))), &e))
+	require.NoError(t, (&pass{m: m, mr: mr, budget: reevalBudget}).maskEvent(&e))
+	rng := rand.New(rand.NewPCG(7, 12))
+	for round := range 3000 {
+		n := rng.IntN(80) // both sides of the small-list threshold
+		adds := make([]*jsonx.Object, n)
+		for i := range adds {
+			it := &jsonx.Object{}
+			// Parents among the known nodes, the other adds (ids 20-40, so
+			// that some repeat) and unknown ids; some adds lack a node or id.
+			it.Set("parentId", jsonNumber(fmt.Sprint([]int{1, 5, 10, 11, 99, 20 + rng.IntN(20)}[rng.IntN(6)])))
+			switch rng.IntN(12) {
+			case 0:
+			case 1:
+				it.Set("node", &jsonx.Object{})
+			default:
+				node := &jsonx.Object{}
+				node.Set("id", jsonNumber(fmt.Sprint(20+rng.IntN(20))))
+				it.Set("node", node)
+			}
+			adds[i] = it
+		}
+		require.Equal(t, resolveAddsWithMaps(mr, adds), mr.resolveAdds(adds), "round %d", round)
 	}
 }

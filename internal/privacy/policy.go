@@ -547,7 +547,7 @@ func isPlaceholderAttr(k string) bool {
 // (which includes the element). It returns the new value and whether the
 // attribute stays.
 func (m *Masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (string, bool) {
-	key = strings.ToLower(key)
+	key = lower(key)
 	switch {
 	case c.block:
 		return val, bits&bBlock != 0 && isPlaceholderAttr(key)
