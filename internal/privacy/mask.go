@@ -42,7 +42,8 @@ type pass struct {
 	// from; setBuf holds the attribute set of the element being visited.
 	hslab     []html.Node
 	hslabSize int
-	lone      html.Node // see loneElement
+	lone      html.Node          // see loneElement
+	attrCache [][]html.Attribute // see setAttrs
 	setBuf    []byte
 }
 
@@ -142,6 +143,7 @@ func (p *pass) snapshot(d *jsonx.Object) bool {
 		return false
 	}
 	p.mr.reset()
+	clear(p.attrCache) // the sets are the mirror's
 	// The mirror is rebuilt from the whole page: whatever a missed batch
 	// changed before, it is complete again from here on.
 	p.closed = 0
@@ -739,7 +741,7 @@ func (p *pass) add(it *jsonx.Object) bool {
 	case t == 2:
 		h = p.buildHTML(node, 0)
 		if m.ancestorSens || m.siblingSen {
-			hp, kids, partial := mr.materialise(parent, m.siblingSen)
+			hp, kids, partial := p.materialise(parent, m.siblingSen)
 			if partial {
 				p.force = bUnsure
 			}
@@ -828,7 +830,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 		var h *html.Node
 		partial := false
 		if m.ancestorSens || m.siblingSen {
-			h, _, partial = mr.materialise(id, m.siblingSen)
+			h, _, partial = p.materialise(id, m.siblingSen)
 		} else {
 			h = &html.Node{Type: html.ElementNode, Data: tag}
 		}

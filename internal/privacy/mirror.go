@@ -443,9 +443,32 @@ func (mr *Mirror) ctxOf(id int32) ctx {
 	return ctx{}
 }
 
-// htmlElement builds the html node matching a mirror element.
-func (mr *Mirror) htmlElement(n *mnode) *html.Node {
-	return &html.Node{Type: html.ElementNode, Data: mr.tags[n.tag], Attr: setAttrs(mr.sets[n.attrs])}
+// htmlElement builds the html node matching a mirror element. The node
+// comes from the pass's slabs and its attributes, parsed once per set and
+// pass, are shared: whoever changes them must set Attr anew.
+func (p *pass) htmlElement(n *mnode) *html.Node {
+	h := p.newElement(p.mr.tags[n.tag])
+	h.Attr = p.setAttrs(n.attrs)
+	return h
+}
+
+// setAttrs returns the attributes of the mirror's interned set i, parsed
+// once per pass (snapshot drops them with the mirror's sets). The slice is
+// shared, at its capacity so that appending to it copies.
+func (p *pass) setAttrs(i uint32) []html.Attribute {
+	if i == 0 {
+		return nil
+	}
+	if int(i) < len(p.attrCache) && p.attrCache[i] != nil {
+		return p.attrCache[i]
+	}
+	a := setAttrs(p.mr.sets[i])
+	a = a[:len(a):len(a)]
+	if int(i) >= len(p.attrCache) {
+		p.attrCache = slices.Grow(p.attrCache, int(i)+1-len(p.attrCache))[:int(i)+1]
+	}
+	p.attrCache[i] = a
+	return a
 }
 
 // materialise builds html nodes for id and its ancestors up to their
@@ -453,7 +476,8 @@ func (mr *Mirror) htmlElement(n *mnode) *html.Node {
 // element children of every ancestor are built too. It returns id's node and,
 // with siblings, id's element children by id. A document ends the chain: CSS
 // selectors do not cross into a frame.
-func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[int32]*html.Node, partial bool) {
+func (p *pass) materialise(id int32, siblings bool) (h *html.Node, kids map[int32]*html.Node, partial bool) {
+	mr := p.mr
 	var arr [64]int32
 	ids, _ := mr.chain(id, arr[:0])
 	for i, cid := range ids { // stop at the innermost document
@@ -470,7 +494,7 @@ func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 			continue
 		}
 		if cur == nil {
-			cur = mr.htmlElement(n)
+			cur = p.htmlElement(n)
 			continue
 		}
 		var h *html.Node
@@ -479,7 +503,7 @@ func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 		} else if siblings {
 			for k, kn := range mr.children(ids[i+1]) {
 				if kn.kind == kindElement {
-					kh := mr.htmlElement(kn)
+					kh := p.htmlElement(kn)
 					if k == ids[i] {
 						h = kh
 					}
@@ -488,7 +512,7 @@ func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 			}
 		}
 		if h == nil {
-			h = mr.htmlElement(n)
+			h = p.htmlElement(n)
 			cur.AppendChild(h)
 		}
 		cur = h
@@ -502,7 +526,7 @@ func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 		kids = map[int32]*html.Node{}
 		for k, kn := range mr.children(id) {
 			if kn.kind == kindElement {
-				kh := mr.htmlElement(kn)
+				kh := p.htmlElement(kn)
 				cur.AppendChild(kh)
 				kids[k] = kh
 			}
@@ -551,7 +575,7 @@ func (p *pass) reeval(root int32, self bool) []idBits {
 	mr := p.mr
 	// The ancestors' siblings too: a selector such as ".a + .b span" or
 	// "div:first-child span" reads them.
-	h, _, partial := mr.materialise(root, p.m.siblingSen)
+	h, _, partial := p.materialise(root, p.m.siblingSen)
 	for h.FirstChild != nil { // walk builds root's children itself
 		h.RemoveChild(h.FirstChild)
 	}
@@ -577,7 +601,7 @@ func (p *pass) reeval(root int32, self bool) []idBits {
 		for k, kn := range mr.children(id) {
 			switch kn.kind {
 			case kindElement:
-				kh := mr.htmlElement(kn)
+				kh := p.htmlElement(kn)
 				h.AppendChild(kh)
 				kids = append(kids, kid{k, kn, kh})
 			case kindDocument:
