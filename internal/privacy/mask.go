@@ -559,6 +559,9 @@ func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonx.Object, ch
 			if !keep {
 				return nil, false
 			}
+			if nv == t {
+				return v, true // unchanged: not boxed again
+			}
 			return nv, true
 		default:
 			lk := lower(k)
