@@ -44,6 +44,7 @@ type pass struct {
 	hslabSize int
 	lone      html.Node          // see loneElement
 	attrCache [][]html.Attribute // see setAttrs
+	kvBuf     []attrKV           // see changeAttrs
 	setBuf    []byte
 }
 
@@ -802,12 +803,25 @@ func (p *pass) reevalTouched() []any {
 func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []any {
 	m, mr := p.m, p.mr
 	tag := mr.tags[n.tag]
-	kv := map[string]any{}
+	// The element's kept attributes after the change, each name once.
+	kv := p.kvBuf[:0]
+	find := func(k string) int {
+		for i := range kv {
+			if kv[i].k == k {
+				return i
+			}
+		}
+		return -1
+	}
 	for rest := mr.sets[n.attrs]; rest != ""; {
 		var k, v string
 		k, rest, _ = strings.Cut(rest, "\x00")
 		v, rest, _ = strings.Cut(rest, "\x00")
-		kv[k] = v
+		if i := find(k); i >= 0 {
+			kv[i].v = v
+		} else {
+			kv = append(kv, attrKV{k, v})
+		}
 	}
 	relevant := false
 	for _, a := range attrs.Items() {
@@ -816,18 +830,22 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 		if !m.keeps(lk) {
 			continue
 		}
-		old, had := kv[lk]
+		i := find(lk)
 		s, ok := attrString(v)
-		if ok != had || ok && s != old {
+		if ok != (i >= 0) || ok && s != kv[i].v {
 			relevant = true
 		}
-		if ok {
-			kv[lk] = s
-		} else {
-			delete(kv, lk)
+		switch {
+		case ok && i >= 0:
+			kv[i].v = s
+		case ok:
+			kv = append(kv, attrKV{lk, s})
+		case i >= 0:
+			kv = slices.Delete(kv, i, i+1)
 		}
 	}
-	set := attrSet(m, mapObject(kv))
+	p.kvBuf = kv
+	set := kvSet(m, kv)
 	sel := n.bits & (bBlock | bText | bUnmask | bUnsure)
 	if relevant {
 		var h *html.Node
@@ -847,7 +865,12 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 			sel |= n.bits & bBlock // see refresh
 		}
 	}
-	bits := sel | m.derivedBits(tag, lookupDerived(func(k string) (string, bool) { return attrString(kv[k]) })) | n.bits&bPw | p.closed
+	bits := sel | m.derivedBits(tag, lookupDerived(func(k string) (string, bool) {
+		if i := find(k); i >= 0 {
+			return kv[i].v, true
+		}
+		return "", false
+	})) | n.bits&bPw | p.closed
 	cc := c0.enter(bits)
 	opaque := p.opaque(tag, bits, cc, attrs)
 	if opaque {

@@ -188,6 +188,35 @@ func appendAttrSet(dst []byte, m *Masker, attrs *jsonx.Object) []byte {
 	return dst
 }
 
+// kvSet is attrSet of an object with the members kv, each name once.
+func kvSet(m *Masker, kv []attrKV) string {
+	var buf [8]attrKV
+	kept := buf[:0]
+	size := 0
+	for _, a := range kv {
+		lk := lower(a.k)
+		if !m.keeps(lk) {
+			continue
+		}
+		kept = append(kept, attrKV{lk, a.v})
+		size += len(lk) + len(a.v) + 2
+	}
+	if len(kept) == 0 {
+		return ""
+	}
+	slices.SortFunc(kept, attrKV.compare)
+	b := make([]byte, 0, size-1)
+	for i, a := range kept {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, a.k...)
+		b = append(b, 0)
+		b = append(b, a.v...)
+	}
+	return string(b)
+}
+
 // mapObject makes an object of the members of a map, in no order.
 func mapObject(kv map[string]any) *jsonx.Object {
 	o := &jsonx.Object{Members: make([]jsonx.Member, 0, len(kv))}
