@@ -717,9 +717,21 @@ func (p *pass) mutation(d *jsonx.Object) bool {
 // add stays: adds under a blocked or unknown parent are dropped.
 func (p *pass) add(it *jsonx.Object) bool {
 	m, mr := p.m, p.mr
-	parent, _ := intOf(it.Get("parentId"))
-	next, _ := intOf(it.Get("nextId"))
-	node, _ := it.Get("node").(*jsonx.Object)
+	var parentV, nextV, nodeV any
+	var seen uint8
+	for i := range it.Members { // the first of each, as Get finds it
+		switch mb := &it.Members[i]; {
+		case mb.Key == "parentId" && seen&1 == 0:
+			parentV, seen = mb.Value, seen|1
+		case mb.Key == "nextId" && seen&2 == 0:
+			nextV, seen = mb.Value, seen|2
+		case mb.Key == "node" && seen&4 == 0:
+			nodeV, seen = mb.Value, seen|4
+		}
+	}
+	parent, _ := intOf(parentV)
+	next, _ := intOf(nextV)
+	node, _ := nodeV.(*jsonx.Object)
 	if node == nil || mr.get(parent) == nil {
 		return false
 	}
@@ -728,8 +740,9 @@ func (p *pass) add(it *jsonx.Object) bool {
 		return false
 	}
 	c.unsure = c.unsure || p.closed != 0 // text added right under parent too
-	id, ok := intOf(node.Get("id"))
-	if !ok {
+	v := readNode(node)
+	id := v.id
+	if !v.idOK {
 		return false
 	}
 	if m.siblingSen {
@@ -738,12 +751,12 @@ func (p *pass) add(it *jsonx.Object) bool {
 	}
 	mr.remove(id) // a move: the node comes back with a new parent
 	var h *html.Node
-	switch t, _ := intOf(node.Get("type")); {
+	switch {
 	case !m.structural: // see Masker.structural
-	case t == 0:
-		h = p.buildHTML(node, 0)
-	case t == 2:
-		h = p.buildHTML(node, 0)
+	case v.typ == 0:
+		h = p.buildHTMLView(v, 0)
+	case v.typ == 2:
+		h = p.buildHTMLView(v, 0)
 		if m.ancestorSens || m.siblingSen {
 			hp, kids, partial := p.materialise(parent, m.siblingSen)
 			if partial {
@@ -756,7 +769,7 @@ func (p *pass) add(it *jsonx.Object) bool {
 			}
 		}
 	}
-	if p.visit(node, parent, next, c, h, 0) && m.siblingSen {
+	if p.visitView(node, &v, parent, next, c, h, 0) && m.siblingSen {
 		p.unsureParents = append(p.unsureParents, parent)
 	}
 	p.force = 0
