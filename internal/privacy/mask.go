@@ -256,12 +256,6 @@ func (v *nodeView) children() []any {
 	return jsonArray(v.childNodes)
 }
 
-// nodeType reads the type of a serialized node as readNode does.
-func nodeType(node *jsonx.Object) int32 {
-	t, _ := intOf(node.Get("type"))
-	return t
-}
-
 // lower is strings.ToLower without its cost on names that are lower case
 // already, as tag and attribute names mostly are.
 func lower(s string) string {
@@ -440,7 +434,7 @@ func (p *pass) visitView(node *jsonx.Object, v *nodeView, parent, before int32, 
 			}
 		}
 		if recordable {
-			recorded = mr.add(m, id, parent, before, typ, "", nil, 0) != nil
+			mr.add(m, id, parent, before, typ, "", nil, 0)
 		}
 	default: // documents, doctypes and what rrweb may add later
 		if s, ok := v.textContent.(string); ok && typ != 1 {

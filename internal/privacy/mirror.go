@@ -255,7 +255,7 @@ func attrString(v any) (string, bool) {
 }
 
 // setDerived reads the attributes derivedBits reads from an encoded set, in
-// one pass: of each the first, as lookupSet finds it.
+// one pass: of a name given twice, the first.
 func setDerived(set string) derivedAttrs {
 	var d derivedAttrs
 	var seen uint8
@@ -269,19 +269,6 @@ func setDerived(set string) derivedAttrs {
 		}
 	}
 	return d
-}
-
-// lookupSet finds an attribute in an encoded set.
-func lookupSet(set, name string) (string, bool) {
-	for set != "" {
-		var k, v string
-		k, set, _ = strings.Cut(set, "\x00")
-		v, set, _ = strings.Cut(set, "\x00")
-		if k == name {
-			return v, true
-		}
-	}
-	return "", false
 }
 
 func setAttrs(set string) []html.Attribute {
