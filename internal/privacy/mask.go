@@ -275,6 +275,7 @@ func (p *pass) buildHTML(node *jsonx.Object, depth int) *html.Node {
 	return p.buildHTMLView(v, depth)
 }
 
+// buildHTMLView is buildHTML of a node already read.
 func (p *pass) buildHTMLView(v nodeView, depth int) *html.Node {
 	var h *html.Node
 	switch v.typ {
@@ -300,6 +301,8 @@ func (p *pass) buildHTMLView(v nodeView, depth int) *html.Node {
 	return h
 }
 
+// rawElement builds the html element of a serialized element as the
+// browser sent it, with the attributes the mirror keeps.
 func (p *pass) rawElement(v *nodeView) *html.Node {
 	return p.appendAttrs(p.newElement(v.tag()), v.attrs())
 }
@@ -354,6 +357,7 @@ func (p *pass) visit(node *jsonx.Object, parent, before int32, c ctx, h *html.No
 	return p.visitView(node, &v, parent, before, c, h, depth)
 }
 
+// visitView is visit of a node already read into v.
 func (p *pass) visitView(node *jsonx.Object, v *nodeView, parent, before int32, c ctx, h *html.Node, depth int) (opaque bool) {
 	m, mr := p.m, p.mr
 	id, idOK, typ := v.id, v.idOK, v.typ
@@ -486,10 +490,11 @@ func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonx.Object) bool 
 	return false
 }
 
-// visitChildren visits the children of node, an element or a document
+// visitChildren visits children, those of an element or a document
 // with id, in context c (see visit). An element child is matched with its
 // counterpart among the children of h, in order; a document child (an
-// iframe's) with a tree built from it. From depth maxMirrorDepth on no
+// iframe's) with a tree built from it, when the selectors read trees (see
+// Masker.structural). From depth maxMirrorDepth on no
 // child is visited. It reports whether a child is opaque (see visit).
 func (p *pass) visitChildren(children []any, id int32, c ctx, h *html.Node, depth int) (opaque bool) {
 	var hc *html.Node
