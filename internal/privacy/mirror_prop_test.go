@@ -287,3 +287,46 @@ func TestResolveAddsMatchesTheModel(t *testing.T) {
 		require.Equal(t, resolveAddsWithMaps(mr, adds), mr.resolveAdds(adds), "round %d", round)
 	}
 }
+
+// TestLoneMatchingEqualsTreeMatching masks the recorded corpus with
+// policies whose selectors read nothing but the element, as MaskBatch does
+// (each element matched alone), and again with trees built for matching as
+// for any other policy: the stored events must be the same.
+func TestLoneMatchingEqualsTreeMatching(t *testing.T) {
+	visits := loadCorpus(t)
+	for _, p := range []Policy{
+		benchPolicies[0].p,
+		{MaskTextSelector: ".card-title, h3, [data-widget], #sidebar-overlay", BlockSelector: "canvas, .chart, svg", UnmaskSelector: ".nav-link, li"},
+		{MaskTextSelector: "section, .slides, [class~=present]", BlockSelector: "img, [role=img]", MaskAllInputs: true, Scrub: []string{"card", "email"}},
+	} {
+		lone, err := Compile(&p)
+		require.NoError(t, err)
+		require.False(t, lone.structural, "%+v", p)
+		lone = lone.WithCSS(func(s string) string { return s })
+		tree := *lone
+		tree.structural = true
+		masked := func(m *Masker, v corpusVisit) []string {
+			var out []string
+			events := decodeVisit(t, v)
+			mr := NewMirror()
+			for start := 0; start < len(events); start += 50 { // a batch every 50 events
+				kept, fresh, err := mr.MaskBatch(m, events[start:min(start+50, len(events))], false)
+				require.NoError(t, err)
+				out = append(out, fmt.Sprintf("batch %d: %d kept, fresh %v, mirror %d", start, len(kept), fresh, mr.Len()))
+				for _, e := range kept {
+					b, err := jsonx.AppendRaw(nil, e.Tree)
+					require.NoError(t, err)
+					out = append(out, string(b))
+				}
+			}
+			return out
+		}
+		marked := false
+		for i, v := range visits {
+			got := masked(lone, v)
+			require.Equal(t, masked(&tree, v), got, "policy %+v, visit %d", p, i)
+			marked = marked || strings.Contains(strings.Join(got, ""), `"`+markerAttr+`"`)
+		}
+		require.True(t, marked, "the selectors of %+v match somewhere in the corpus", p)
+	}
+}
