@@ -91,7 +91,7 @@ func (m *Masker) maskHTMLNode(n *html.Node, c ctx, depth int) {
 			}
 			return "", false
 		}
-		bits := m.selfBits(n) | m.derivedBits(n.Data, get)
+		bits := m.selfBits(n) | m.derivedBits(n.Data, lookupDerived(get))
 		cc := c.enter(bits)
 		attrs := n.Attr[:0]
 		for _, a := range n.Attr {

@@ -38,6 +38,14 @@ type pass struct {
 	// when the policy has sibling-sensitive selectors: they are marked
 	// unsure (see visit).
 	unsureParents []int32
+	// hslab is where the elements of trees built for matching are cut
+	// from; setBuf holds the attribute set of the element being visited.
+	hslab     []html.Node
+	hslabSize int
+	lone      html.Node          // see loneElement
+	attrCache [][]html.Attribute // see setAttrs
+	kvBuf     []attrKV           // see changeAttrs
+	setBuf    []byte
 }
 
 // KeptEventKey reports whether a top-level event key besides type, data and
@@ -136,10 +144,15 @@ func (p *pass) snapshot(d *jsonx.Object) bool {
 		return false
 	}
 	p.mr.reset()
+	clear(p.attrCache) // the sets are the mirror's
 	// The mirror is rebuilt from the whole page: whatever a missed batch
 	// changed before, it is complete again from here on.
 	p.closed = 0
-	p.visit(node, 0, 0, p.rootCtx(), p.buildHTML(node, 0), 0)
+	var h *html.Node
+	if p.m.structural {
+		h = p.buildHTML(node, 0)
+	}
+	p.visit(node, 0, 0, p.rootCtx(), h, 0)
 	return true
 }
 
@@ -151,43 +164,164 @@ func (p *pass) rootCtx() ctx {
 	return c
 }
 
+// nodeView holds the members of a serialized node that masking reads, read
+// in one pass over its members. Of a key given more than once the first
+// value counts, as with jsonx.Object.Get.
+type nodeView struct {
+	id, typ     int32 // typ is 0 when absent or not an integer, as intOf gives
+	idOK        bool
+	hasChildren bool // the node has a "childNodes" member, whatever its value
+	tagName     any
+	attributes  any
+	childNodes  any
+	textContent any
+	isStyle     any
+}
+
+// Members of a serialized node that nodeView reads.
+const (
+	nvID = 1 << iota
+	nvType
+	nvTagName
+	nvAttributes
+	nvChildNodes
+	nvTextContent
+	nvIsStyle
+)
+
+// readNode reads the members of a serialized node that masking reads.
+func readNode(node *jsonx.Object) nodeView {
+	var v nodeView
+	var seen uint8
+	for i := range node.Members {
+		mb := &node.Members[i]
+		var bit uint8
+		switch mb.Key {
+		case "id":
+			bit = nvID
+		case "type":
+			bit = nvType
+		case "tagName":
+			bit = nvTagName
+		case "attributes":
+			bit = nvAttributes
+		case "childNodes":
+			bit = nvChildNodes
+		case "textContent":
+			bit = nvTextContent
+		case "isStyle":
+			bit = nvIsStyle
+		default:
+			continue
+		}
+		if seen&bit != 0 {
+			continue
+		}
+		seen |= bit
+		switch bit {
+		case nvID:
+			v.id, v.idOK = intOf(mb.Value)
+		case nvType:
+			v.typ, _ = intOf(mb.Value)
+		case nvTagName:
+			v.tagName = mb.Value
+		case nvAttributes:
+			v.attributes = mb.Value
+		case nvChildNodes:
+			v.childNodes, v.hasChildren = mb.Value, true
+		case nvTextContent:
+			v.textContent = mb.Value
+		case nvIsStyle:
+			v.isStyle = mb.Value
+		}
+	}
+	return v
+}
+
+// tag is the node's tag name, lower-cased.
+func (v *nodeView) tag() string {
+	tag, _ := v.tagName.(string)
+	return lower(tag)
+}
+
+// attrs is the node's attributes object, or nil.
+func (v *nodeView) attrs() *jsonx.Object {
+	a, _ := v.attributes.(*jsonx.Object)
+	return a
+}
+
+// children is the node's children; those that are not objects are to be
+// skipped.
+func (v *nodeView) children() []any {
+	return jsonArray(v.childNodes)
+}
+
+// lower is strings.ToLower without its cost on names that are lower case
+// already, as tag and attribute names mostly are.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
 // buildHTML builds the html tree of a serialized node's elements, for
 // matching selectors on the values the browser sent. A document inside
 // (an iframe's) starts a tree of its own.
 func (p *pass) buildHTML(node *jsonx.Object, depth int) *html.Node {
-	typ, _ := intOf(node.Get("type"))
+	v := readNode(node)
+	return p.buildHTMLView(v, depth)
+}
+
+// buildHTMLView is buildHTML of a node already read.
+func (p *pass) buildHTMLView(v nodeView, depth int) *html.Node {
 	var h *html.Node
-	switch typ {
+	switch v.typ {
 	case 0:
 		h = &html.Node{Type: html.DocumentNode}
 	case 2:
-		h = p.rawElement(node)
+		h = p.rawElement(&v)
 	default:
 		return nil
 	}
 	if depth > maxMirrorDepth {
 		return h
 	}
-	for _, e := range childList(node) {
+	for _, e := range v.children() {
 		child, ok := e.(*jsonx.Object)
 		if !ok {
 			continue
 		}
-		if t, _ := intOf(child.Get("type")); t == 2 {
-			h.AppendChild(p.buildHTML(child, depth+1))
+		if cv := readNode(child); cv.typ == 2 {
+			h.AppendChild(p.buildHTMLView(cv, depth+1))
 		}
 	}
 	return h
 }
 
-func (p *pass) rawElement(node *jsonx.Object) *html.Node {
-	tag, _ := node.Get("tagName").(string)
-	h := &html.Node{Type: html.ElementNode, Data: strings.ToLower(tag)}
-	attrs, _ := node.Get("attributes").(*jsonx.Object)
+// rawElement builds the html element of a serialized element as the
+// browser sent it, with the attributes the mirror keeps.
+func (p *pass) rawElement(v *nodeView) *html.Node {
+	return p.appendAttrs(p.newElement(v.tag()), v.attrs())
+}
+
+// loneElement is rawElement for matching an element alone with selectors
+// that read nothing but it (see Masker.structural): the node is the pass's
+// one scratch node, good until the next call.
+func (p *pass) loneElement(v *nodeView) *html.Node {
+	h := &p.lone
+	*h = html.Node{Type: html.ElementNode, Data: v.tag(), Attr: h.Attr[:0]}
+	return p.appendAttrs(h, v.attrs())
+}
+
+// appendAttrs appends to h the attributes of attrs the mirror keeps.
+func (p *pass) appendAttrs(h *html.Node, attrs *jsonx.Object) *html.Node {
 	for _, a := range attrs.Items() {
 		k, v := a.Key, a.Value
-		lk := strings.ToLower(k)
-		if !p.m.keep[lk] {
+		lk := lower(k)
+		if !p.m.keeps(lk) {
 			continue
 		}
 		if s, ok := attrString(v); ok {
@@ -197,10 +331,19 @@ func (p *pass) rawElement(node *jsonx.Object) *html.Node {
 	return h
 }
 
-// childList returns the children of a serialized node; those that are
-// not objects are to be skipped.
-func childList(node *jsonx.Object) []any {
-	return jsonArray(node.Get("childNodes"))
+// newElement returns a new html element node, cut from a slab the pass
+// keeps: the nodes of a tree built for matching are many and small.
+func (p *pass) newElement(tag string) *html.Node {
+	if len(p.hslab) == 0 {
+		// Mutations add a few elements, snapshots thousands: the slabs
+		// grow with what the pass has used.
+		p.hslabSize = min(max(2*p.hslabSize, 8), 512)
+		p.hslab = make([]html.Node, p.hslabSize)
+	}
+	h := &p.hslab[0]
+	p.hslab = p.hslab[1:]
+	h.Type, h.Data = html.ElementNode, tag
+	return h
 }
 
 // visit masks a serialized node and its children in place and records them
@@ -210,31 +353,34 @@ func childList(node *jsonx.Object) []any {
 // whether the node is an element whose stored attributes differ from
 // those the selectors read (see opaque).
 func (p *pass) visit(node *jsonx.Object, parent, before int32, c ctx, h *html.Node, depth int) (opaque bool) {
+	v := readNode(node)
+	return p.visitView(node, &v, parent, before, c, h, depth)
+}
+
+// visitView is visit of a node already read into v.
+func (p *pass) visitView(node *jsonx.Object, v *nodeView, parent, before int32, c ctx, h *html.Node, depth int) (opaque bool) {
 	m, mr := p.m, p.mr
-	id, idOK := intOf(node.Get("id"))
-	typ, _ := intOf(node.Get("type"))
+	id, idOK, typ := v.id, v.idOK, v.typ
+	recordable := idOK && (parent == 0 || mr.get(parent) != nil)
 	recorded := false
-	record := func(set string, marker uint16) {
-		if idOK && (parent == 0 || mr.get(parent) != nil) {
-			recorded = mr.add(m, id, parent, before, node, set, marker) != nil
-		}
-	}
 	switch typ {
 	case 2:
-		tag, _ := node.Get("tagName").(string)
-		tag = strings.ToLower(tag)
-		attrs, _ := node.Get("attributes").(*jsonx.Object)
+		tag := v.tag()
+		attrs := v.attrs()
 		var sel uint16
-		if h == nil { // not in a tree built for matching: match it alone
-			h = p.rawElement(node)
+		switch {
+		case h == nil && !m.structural: // the selectors read the element alone
+			h = p.loneElement(v)
+		case h == nil: // not in a tree built for matching: match it alone
+			h = p.rawElement(v)
 			if m.ancestorSens || m.siblingSen {
 				sel |= bUnsure
 			}
 		}
 		sel |= m.selfBits(h)
-		bits := sel | m.derivedBits(tag, rawLookup(attrs)) | p.force | p.closed
+		bits := sel | m.derivedBits(tag, rawDerived(attrs)) | p.force | p.closed
 		p.force = 0
-		if s, ok := node.Get("textContent").(string); ok { // not rrweb's: elements carry none
+		if s, ok := v.textContent.(string); ok { // not rrweb's: elements carry none
 			node.Set("textContent", maskTextValue(s))
 		}
 		if idOK && mr.pw[id] {
@@ -246,7 +392,11 @@ func (p *pass) visit(node *jsonx.Object, parent, before int32, c ctx, h *html.No
 			bits |= bUnsure
 			cc = c.enter(bits)
 		}
-		set := attrSet(m, attrs) // before masking: what the selectors read
+		var set []byte
+		if recordable {
+			p.setBuf = appendAttrSet(p.setBuf[:0], m, attrs) // before masking: what the selectors read
+			set = p.setBuf
+		}
 		if attrs == nil && bits&markerBits != 0 {
 			attrs = &jsonx.Object{}
 			node.Set("attributes", attrs)
@@ -255,9 +405,11 @@ func (p *pass) visit(node *jsonx.Object, parent, before int32, c ctx, h *html.No
 		if mk := bits & markerBits; mk != 0 {
 			attrs.Set(markerAttr, markerString(mk))
 		}
-		record(set, bits&markerBits)
+		if recordable {
+			recorded = mr.add(m, id, parent, before, 2, tag, set, bits&markerBits) != nil
+		}
 		if cc.block {
-			if _, ok := node.Lookup("childNodes"); ok {
+			if v.hasChildren {
 				node.Set("childNodes", []any{})
 			}
 			return opaque
@@ -265,7 +417,7 @@ func (p *pass) visit(node *jsonx.Object, parent, before int32, c ctx, h *html.No
 		if !recorded {
 			cc = ctx{} // its children cannot be found later: mask them now
 		}
-		if p.visitChildren(node, id, cc, h, depth) && m.siblingSen && bits&bUnsure == 0 {
+		if p.visitChildren(v.children(), id, cc, h, depth) && m.siblingSen && bits&bUnsure == 0 {
 			// A child's siblings may match by what a mirror rebuilt from
 			// the stored events cannot see: from now on, mask them all.
 			bits |= bUnsure
@@ -278,23 +430,27 @@ func (p *pass) visit(node *jsonx.Object, parent, before int32, c ctx, h *html.No
 			node.Set("childNodes", []any{})
 		}
 	case 3, 4, 5:
-		if s, ok := node.Get("textContent").(string); ok {
-			if style, _ := node.Get("isStyle").(bool); !style || !c.known || c.text && !c.raw {
+		if s, ok := v.textContent.(string); ok {
+			if style, _ := v.isStyle.(bool); !style || !c.known || c.text && !c.raw {
 				if u := m.maskText(c, s); u != s {
 					node.Set("textContent", u)
 				}
 			}
 		}
-		record("", 0)
+		if recordable {
+			mr.add(m, id, parent, before, typ, "", nil, 0)
+		}
 	default: // documents, doctypes and what rrweb may add later
-		if s, ok := node.Get("textContent").(string); ok && typ != 1 {
+		if s, ok := v.textContent.(string); ok && typ != 1 {
 			node.Set("textContent", maskTextValue(s))
 		}
-		record("", 0)
+		if recordable {
+			recorded = mr.add(m, id, parent, before, typ, "", nil, 0) != nil
+		}
 		if !recorded && typ != 1 {
 			c = ctx{}
 		}
-		p.visitChildren(node, id, c, h, depth)
+		p.visitChildren(v.children(), id, c, h, depth)
 	}
 	return opaque
 }
@@ -310,14 +466,14 @@ func (p *pass) visit(node *jsonx.Object, parent, before int32, c ctx, h *html.No
 // next full snapshot).
 func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonx.Object) bool {
 	for _, a := range attrs.Items() {
-		lk := strings.ToLower(a.Key)
+		lk := lower(a.Key)
 		switch {
 		case c.block:
-			if bits&bBlock != 0 && p.m.read[lk] && !placeholderAttrs[lk] {
+			if bits&bBlock != 0 && p.m.read[lk] && !isPlaceholderAttr(lk) {
 				return true
 			}
 			continue
-		case !p.m.keep[lk] || alwaysKeptSet[lk]:
+		case isAlwaysKept(lk) || !p.m.read[lk]: // kept only when the selectors read it
 			continue
 		}
 		s, ok := attrString(a.Value)
@@ -334,42 +490,58 @@ func (p *pass) opaque(tag string, bits uint16, c ctx, attrs *jsonx.Object) bool 
 	return false
 }
 
-// visitChildren visits the children of node, an element or a document
+// visitChildren visits children, those of an element or a document
 // with id, in context c (see visit). An element child is matched with its
 // counterpart among the children of h, in order; a document child (an
-// iframe's) with a tree built from it. From depth maxMirrorDepth on no
+// iframe's) with a tree built from it, when the selectors read trees (see
+// Masker.structural). From depth maxMirrorDepth on no
 // child is visited. It reports whether a child is opaque (see visit).
-func (p *pass) visitChildren(node *jsonx.Object, id int32, c ctx, h *html.Node, depth int) (opaque bool) {
+func (p *pass) visitChildren(children []any, id int32, c ctx, h *html.Node, depth int) (opaque bool) {
 	var hc *html.Node
 	if h != nil {
 		hc = h.FirstChild
 	}
-	for _, e := range childList(node) {
+	for _, e := range children {
 		child, ok := e.(*jsonx.Object)
 		if !ok {
 			continue
 		}
+		cv := readNode(child)
 		var ch *html.Node
-		switch t, _ := intOf(child.Get("type")); t {
+		switch cv.typ {
 		case 2:
 			ch = hc
 			if hc != nil {
 				hc = hc.NextSibling
 			}
 		case 0:
-			ch = p.buildHTML(child, 0)
+			if p.m.structural {
+				ch = p.buildHTMLView(cv, 0)
+			}
 		}
-		if depth < maxMirrorDepth && p.visit(child, id, 0, c, ch, depth+1) {
+		if depth < maxMirrorDepth && p.visitView(child, &cv, id, 0, c, ch, depth+1) {
 			opaque = true
 		}
 	}
 	return opaque
 }
 
-func rawLookup(attrs *jsonx.Object) attrLookup {
-	return func(k string) (string, bool) {
-		return attrString(attrs.Get(k))
+// rawDerived reads the attributes derivedBits reads from a serialized
+// element's attributes object, by their exact names, in one pass.
+func rawDerived(attrs *jsonx.Object) derivedAttrs {
+	var d derivedAttrs
+	var seen uint8
+	for i := range attrs.Items() {
+		mb := &attrs.Members[i]
+		bit := derivedKey(mb.Key)
+		if bit == 0 || seen&bit != 0 {
+			continue
+		}
+		seen |= bit
+		s, ok := attrString(mb.Value)
+		d.set(bit, s, ok)
 	}
+	return d
 }
 
 // maskAttrs masks the attributes of an element with bits in context c
@@ -387,15 +559,18 @@ func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonx.Object, ch
 			if !keep {
 				return nil, false
 			}
+			if nv == t {
+				return v, true // unchanged: not boxed again
+			}
 			return nv, true
 		default:
-			lk := strings.ToLower(k)
+			lk := lower(k)
 			switch {
 			case lk == markerAttr:
 				return nil, false
-			case c.block && (bits&bBlock == 0 || !placeholderAttrs[lk]):
+			case c.block && (bits&bBlock == 0 || !isPlaceholderAttr(lk)):
 				return nil, false
-			case v != nil && !rrwebAttrs[lk]: // a number where text belongs
+			case v != nil && !isRRWebAttr(lk): // a number where text belongs
 				if s, ok := attrString(v); ok {
 					if nv, _ := p.m.maskAttr(tag, bits, c, k, s); nv != s {
 						return nv, true
@@ -412,7 +587,7 @@ func (p *pass) maskAttrs(tag string, bits uint16, c ctx, attrs *jsonx.Object, ch
 func (p *pass) maskUnknownAttrs(attrs *jsonx.Object) {
 	attrs.Filter(func(k string, v any) (any, bool) {
 		s, ok := v.(string)
-		lk := strings.ToLower(k)
+		lk := lower(k)
 		switch {
 		case lk == markerAttr:
 			return nil, false
@@ -426,12 +601,12 @@ func (p *pass) maskUnknownAttrs(attrs *jsonx.Object) {
 			return p.m.CSSText(s), true
 		case lk == "srcdoc" || lk == "rr_dataurl":
 			return nil, false
-		case lk == "style" || rrwebAttrs[lk]:
-		case urlAttrs[lk] || lk == "srcset":
+		case lk == "style" || isRRWebAttr(lk):
+		case isURLAttr(lk) || lk == "srcset":
 			return p.m.srcset(s), true
 		case lk == "value":
 			return maskInputValue(s), true
-		case alwaysKeptSet[lk]:
+		case isAlwaysKept(lk):
 		default:
 			return maskTextValue(s), true
 		}
@@ -541,9 +716,21 @@ func (p *pass) mutation(d *jsonx.Object) bool {
 // add stays: adds under a blocked or unknown parent are dropped.
 func (p *pass) add(it *jsonx.Object) bool {
 	m, mr := p.m, p.mr
-	parent, _ := intOf(it.Get("parentId"))
-	next, _ := intOf(it.Get("nextId"))
-	node, _ := it.Get("node").(*jsonx.Object)
+	var parentV, nextV, nodeV any
+	var seen uint8
+	for i := range it.Members { // the first of each, as Get finds it
+		switch mb := &it.Members[i]; {
+		case mb.Key == "parentId" && seen&1 == 0:
+			parentV, seen = mb.Value, seen|1
+		case mb.Key == "nextId" && seen&2 == 0:
+			nextV, seen = mb.Value, seen|2
+		case mb.Key == "node" && seen&4 == 0:
+			nodeV, seen = mb.Value, seen|4
+		}
+	}
+	parent, _ := intOf(parentV)
+	next, _ := intOf(nextV)
+	node, _ := nodeV.(*jsonx.Object)
 	if node == nil || mr.get(parent) == nil {
 		return false
 	}
@@ -552,8 +739,9 @@ func (p *pass) add(it *jsonx.Object) bool {
 		return false
 	}
 	c.unsure = c.unsure || p.closed != 0 // text added right under parent too
-	id, ok := intOf(node.Get("id"))
-	if !ok {
+	v := readNode(node)
+	id := v.id
+	if !v.idOK {
 		return false
 	}
 	if m.siblingSen {
@@ -562,13 +750,14 @@ func (p *pass) add(it *jsonx.Object) bool {
 	}
 	mr.remove(id) // a move: the node comes back with a new parent
 	var h *html.Node
-	switch t, _ := intOf(node.Get("type")); t {
-	case 0:
-		h = p.buildHTML(node, 0)
-	case 2:
-		h = p.buildHTML(node, 0)
+	switch {
+	case !m.structural: // see Masker.structural
+	case v.typ == 0:
+		h = p.buildHTMLView(v, 0)
+	case v.typ == 2:
+		h = p.buildHTMLView(v, 0)
 		if m.ancestorSens || m.siblingSen {
-			hp, kids, partial := mr.materialise(parent, m.siblingSen)
+			hp, kids, partial := p.materialise(parent, m.siblingSen)
 			if partial {
 				p.force = bUnsure
 			}
@@ -579,7 +768,7 @@ func (p *pass) add(it *jsonx.Object) bool {
 			}
 		}
 	}
-	if p.visit(node, parent, next, c, h, 0) && m.siblingSen {
+	if p.visitView(node, &v, parent, next, c, h, 0) && m.siblingSen {
 		p.unsureParents = append(p.unsureParents, parent)
 	}
 	p.force = 0
@@ -626,41 +815,59 @@ func (p *pass) reevalTouched() []any {
 func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []any {
 	m, mr := p.m, p.mr
 	tag := mr.tags[n.tag]
-	kv := map[string]any{}
+	// The element's kept attributes after the change, each name once.
+	kv := p.kvBuf[:0]
+	find := func(k string) int {
+		for i := range kv {
+			if kv[i].k == k {
+				return i
+			}
+		}
+		return -1
+	}
 	for rest := mr.sets[n.attrs]; rest != ""; {
 		var k, v string
 		k, rest, _ = strings.Cut(rest, "\x00")
 		v, rest, _ = strings.Cut(rest, "\x00")
-		kv[k] = v
+		if i := find(k); i >= 0 {
+			kv[i].v = v
+		} else {
+			kv = append(kv, attrKV{k, v})
+		}
 	}
 	relevant := false
 	for _, a := range attrs.Items() {
 		k, v := a.Key, a.Value
-		lk := strings.ToLower(k)
-		if !m.keep[lk] {
+		lk := lower(k)
+		if !m.keeps(lk) {
 			continue
 		}
-		old, had := kv[lk]
+		i := find(lk)
 		s, ok := attrString(v)
-		if ok != had || ok && s != old {
+		if ok != (i >= 0) || ok && s != kv[i].v {
 			relevant = true
 		}
-		if ok {
-			kv[lk] = s
-		} else {
-			delete(kv, lk)
+		switch {
+		case ok && i >= 0:
+			kv[i].v = s
+		case ok:
+			kv = append(kv, attrKV{lk, s})
+		case i >= 0:
+			kv = slices.Delete(kv, i, i+1)
 		}
 	}
+	p.kvBuf = kv
+	set := kvSet(m, kv)
 	sel := n.bits & (bBlock | bText | bUnmask | bUnsure)
 	if relevant {
 		var h *html.Node
 		partial := false
 		if m.ancestorSens || m.siblingSen {
-			h, _, partial = mr.materialise(id, m.siblingSen)
+			h, _, partial = p.materialise(id, m.siblingSen)
 		} else {
 			h = &html.Node{Type: html.ElementNode, Data: tag}
 		}
-		h.Attr = setAttrs(attrSet(m, mapObject(kv)))
+		h.Attr = setAttrs(set)
 		sel = m.selfBits(h)
 		if partial {
 			sel |= bUnsure
@@ -670,7 +877,12 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 			sel |= n.bits & bBlock // see refresh
 		}
 	}
-	bits := sel | m.derivedBits(tag, func(k string) (string, bool) { return attrString(kv[k]) }) | n.bits&bPw | p.closed
+	bits := sel | m.derivedBits(tag, lookupDerived(func(k string) (string, bool) {
+		if i := find(k); i >= 0 {
+			return kv[i].v, true
+		}
+		return "", false
+	})) | n.bits&bPw | p.closed
 	cc := c0.enter(bits)
 	opaque := p.opaque(tag, bits, cc, attrs)
 	if opaque {
@@ -682,7 +894,7 @@ func (p *pass) changeAttrs(id int32, n *mnode, c0 ctx, attrs *jsonx.Object) []an
 	if newMarker != oldMarker || p.closed != 0 {
 		attrs.Set(markerAttr, markerValue(newMarker))
 	}
-	mr.setKept(m, id, n, attrSet(m, mapObject(kv)), newMarker)
+	mr.setKept(m, id, n, set, newMarker)
 	var extra []any
 	if p.closed != 0 || opaque {
 		// The element's subtree is unsure now; its siblings may match a

@@ -135,19 +135,36 @@ func (mr *Mirror) internSet(set string) uint32 {
 	return i
 }
 
+// internSetBytes is internSet of an encoded set being built: it makes a
+// string of it only when the mirror has not seen it.
+func (mr *Mirror) internSetBytes(set []byte) uint32 {
+	if len(set) == 0 {
+		return 0
+	}
+	if i, ok := mr.setIdx[string(set)]; ok {
+		return i
+	}
+	return mr.internSet(string(set))
+}
+
 // attrSet encodes the kept attributes of attrs (a decoded rrweb attributes
 // object) as "k\x00v\x00...", keys lower-cased and sorted.
 func attrSet(m *Masker, attrs *jsonx.Object) string {
+	return string(appendAttrSet(nil, m, attrs))
+}
+
+// appendAttrSet appends the encoding of attrSet to dst.
+func appendAttrSet(dst []byte, m *Masker, attrs *jsonx.Object) []byte {
 	if attrs == nil {
-		return ""
+		return dst
 	}
 	var buf [8]attrKV
 	kv := buf[:0]
 	size := 0
 	for _, a := range attrs.Members {
 		k, v := a.Key, a.Value
-		lk := strings.ToLower(k)
-		if !m.keep[lk] {
+		lk := lower(k)
+		if !m.keeps(lk) {
 			continue
 		}
 		if s, ok := attrString(v); ok {
@@ -156,20 +173,48 @@ func attrSet(m *Masker, attrs *jsonx.Object) string {
 		}
 	}
 	if len(kv) == 0 {
-		return ""
+		return dst
 	}
 	slices.SortFunc(kv, attrKV.compare)
-	var b strings.Builder
-	b.Grow(size - 1)
+	dst = slices.Grow(dst, size-1)
 	for i, a := range kv {
 		if i > 0 {
-			b.WriteByte(0)
+			dst = append(dst, 0)
 		}
-		b.WriteString(a.k)
-		b.WriteByte(0)
-		b.WriteString(a.v)
+		dst = append(dst, a.k...)
+		dst = append(dst, 0)
+		dst = append(dst, a.v...)
 	}
-	return b.String()
+	return dst
+}
+
+// kvSet is attrSet of an object with the members kv, each name once.
+func kvSet(m *Masker, kv []attrKV) string {
+	var buf [8]attrKV
+	kept := buf[:0]
+	size := 0
+	for _, a := range kv {
+		lk := lower(a.k)
+		if !m.keeps(lk) {
+			continue
+		}
+		kept = append(kept, attrKV{lk, a.v})
+		size += len(lk) + len(a.v) + 2
+	}
+	if len(kept) == 0 {
+		return ""
+	}
+	slices.SortFunc(kept, attrKV.compare)
+	b := make([]byte, 0, size-1)
+	for i, a := range kept {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, a.k...)
+		b = append(b, 0)
+		b = append(b, a.v...)
+	}
+	return string(b)
 }
 
 // mapObject makes an object of the members of a map, in no order.
@@ -209,17 +254,21 @@ func attrString(v any) (string, bool) {
 	return "", false
 }
 
-// lookupSet finds an attribute in an encoded set.
-func lookupSet(set, name string) (string, bool) {
+// setDerived reads the attributes derivedBits reads from an encoded set, in
+// one pass: of a name given twice, the first.
+func setDerived(set string) derivedAttrs {
+	var d derivedAttrs
+	var seen uint8
 	for set != "" {
 		var k, v string
 		k, set, _ = strings.Cut(set, "\x00")
 		v, set, _ = strings.Cut(set, "\x00")
-		if k == name {
-			return v, true
+		if bit := derivedKey(k); bit != 0 && seen&bit == 0 {
+			seen |= bit
+			d.set(bit, v, true)
 		}
 	}
-	return "", false
+	return d
 }
 
 func setAttrs(set string) []html.Attribute {
@@ -235,10 +284,11 @@ func setAttrs(set string) []html.Attribute {
 
 // add records a serialized node, without its children, under parent
 // before the sibling before (appended when before is not a child of
-// parent). set holds the attributes the selectors read, as the page has
-// them (see attrSet), and marker the node's marker bits. It returns nil
+// parent). typ is the node's rrweb type and, for an element, tag its tag
+// name lower-cased, set the attributes the selectors read as the page has
+// them (encoded, see attrSet) and marker its marker bits. It returns nil
 // when the mirror cannot hold the node.
-func (mr *Mirror) add(m *Masker, id, parent, before int32, node *jsonx.Object, set string, marker uint16) *mnode {
+func (mr *Mirror) add(m *Masker, id, parent, before, typ int32, tag string, set []byte, marker uint16) *mnode {
 	if old := mr.get(id); old != nil {
 		mr.remove(id)
 	}
@@ -247,7 +297,6 @@ func (mr *Mirror) add(m *Masker, id, parent, before int32, node *jsonx.Object, s
 		return nil
 	}
 	*n = mnode{parent: parent}
-	typ, _ := intOf(node.Get("type"))
 	switch typ {
 	case 0, 1, 2, 3, 4, 5:
 		n.kind = uint8(typ) + 1
@@ -255,11 +304,9 @@ func (mr *Mirror) add(m *Masker, id, parent, before int32, node *jsonx.Object, s
 		n.kind = kindComment // an unknown kind of leaf: its text is masked like a comment's
 	}
 	if n.kind == kindElement {
-		tag, _ := node.Get("tagName").(string)
-		tag = strings.ToLower(tag)
 		n.tag = mr.intern(tag)
-		n.attrs = mr.internSet(set)
-		n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(tag, func(k string) (string, bool) { return lookupSet(set, k) }))
+		n.attrs = mr.internSetBytes(set)
+		n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(tag, setDerived(mr.sets[n.attrs])))
 	}
 	mr.live++
 	mr.link(id, n, before)
@@ -384,25 +431,60 @@ func (mr *Mirror) chain(id int32, buf []int32) ([]int32, bool) {
 	return buf, false
 }
 
-// ctxOf is the context of node id, its own bits included.
+// ctxOf is the context of node id, its own bits included: that of an
+// unknown node when a link up to its document (see chain) is missing.
 func (mr *Mirror) ctxOf(id int32) ctx {
-	var arr [64]int32
-	ids, ok := mr.chain(id, arr[:0])
-	if !ok {
-		return ctx{}
-	}
-	c := rootCtx
-	for i := len(ids) - 1; i >= 0; i-- {
-		if n := mr.get(ids[i]); n.kind == kindElement {
-			c = c.enter(n.bits)
+	var arr [64]uint16
+	bits := arr[:0] // of the elements on the way up, innermost first
+	for range maxMirrorDepth {
+		n := mr.get(id)
+		if n == nil {
+			return ctx{}
 		}
+		if n.kind == kindElement {
+			bits = append(bits, n.bits)
+		}
+		if n.parent == 0 {
+			if n.kind != kindDocument {
+				return ctx{}
+			}
+			c := rootCtx
+			for i := len(bits) - 1; i >= 0; i-- {
+				c = c.enter(bits[i])
+			}
+			return c
+		}
+		id = n.parent
 	}
-	return c
+	return ctx{}
 }
 
-// htmlElement builds the html node matching a mirror element.
-func (mr *Mirror) htmlElement(n *mnode) *html.Node {
-	return &html.Node{Type: html.ElementNode, Data: mr.tags[n.tag], Attr: setAttrs(mr.sets[n.attrs])}
+// htmlElement builds the html node matching a mirror element. The node
+// comes from the pass's slabs and its attributes, parsed once per set and
+// pass, are shared: whoever changes them must set Attr anew.
+func (p *pass) htmlElement(n *mnode) *html.Node {
+	h := p.newElement(p.mr.tags[n.tag])
+	h.Attr = p.setAttrs(n.attrs)
+	return h
+}
+
+// setAttrs returns the attributes of the mirror's interned set i, parsed
+// once per pass (snapshot drops them with the mirror's sets). The slice is
+// shared, at its capacity so that appending to it copies.
+func (p *pass) setAttrs(i uint32) []html.Attribute {
+	if i == 0 {
+		return nil
+	}
+	if int(i) < len(p.attrCache) && p.attrCache[i] != nil {
+		return p.attrCache[i]
+	}
+	a := setAttrs(p.mr.sets[i])
+	a = a[:len(a):len(a)]
+	if int(i) >= len(p.attrCache) {
+		p.attrCache = slices.Grow(p.attrCache, int(i)+1-len(p.attrCache))[:int(i)+1]
+	}
+	p.attrCache[i] = a
+	return a
 }
 
 // materialise builds html nodes for id and its ancestors up to their
@@ -410,7 +492,8 @@ func (mr *Mirror) htmlElement(n *mnode) *html.Node {
 // element children of every ancestor are built too. It returns id's node and,
 // with siblings, id's element children by id. A document ends the chain: CSS
 // selectors do not cross into a frame.
-func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[int32]*html.Node, partial bool) {
+func (p *pass) materialise(id int32, siblings bool) (h *html.Node, kids map[int32]*html.Node, partial bool) {
+	mr := p.mr
 	var arr [64]int32
 	ids, _ := mr.chain(id, arr[:0])
 	for i, cid := range ids { // stop at the innermost document
@@ -427,7 +510,7 @@ func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 			continue
 		}
 		if cur == nil {
-			cur = mr.htmlElement(n)
+			cur = p.htmlElement(n)
 			continue
 		}
 		var h *html.Node
@@ -436,7 +519,7 @@ func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 		} else if siblings {
 			for k, kn := range mr.children(ids[i+1]) {
 				if kn.kind == kindElement {
-					kh := mr.htmlElement(kn)
+					kh := p.htmlElement(kn)
 					if k == ids[i] {
 						h = kh
 					}
@@ -445,7 +528,7 @@ func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 			}
 		}
 		if h == nil {
-			h = mr.htmlElement(n)
+			h = p.htmlElement(n)
 			cur.AppendChild(h)
 		}
 		cur = h
@@ -459,7 +542,7 @@ func (mr *Mirror) materialise(id int32, siblings bool) (h *html.Node, kids map[i
 		kids = map[int32]*html.Node{}
 		for k, kn := range mr.children(id) {
 			if kn.kind == kindElement {
-				kh := mr.htmlElement(kn)
+				kh := p.htmlElement(kn)
 				cur.AppendChild(kh)
 				kids[k] = kh
 			}
@@ -508,7 +591,7 @@ func (p *pass) reeval(root int32, self bool) []idBits {
 	mr := p.mr
 	// The ancestors' siblings too: a selector such as ".a + .b span" or
 	// "div:first-child span" reads them.
-	h, _, partial := mr.materialise(root, p.m.siblingSen)
+	h, _, partial := p.materialise(root, p.m.siblingSen)
 	for h.FirstChild != nil { // walk builds root's children itself
 		h.RemoveChild(h.FirstChild)
 	}
@@ -534,7 +617,7 @@ func (p *pass) reeval(root int32, self bool) []idBits {
 		for k, kn := range mr.children(id) {
 			switch kn.kind {
 			case kindElement:
-				kh := mr.htmlElement(kn)
+				kh := p.htmlElement(kn)
 				h.AppendChild(kh)
 				kids = append(kids, kid{k, kn, kh})
 			case kindDocument:
@@ -644,16 +727,17 @@ func (mr *Mirror) addStoredTree(m *Masker, node *jsonx.Object, parent, before in
 	if node == nil || depth > maxMirrorDepth {
 		return
 	}
-	id, ok := intOf(node.Get("id"))
-	if !ok {
+	v := readNode(node)
+	if !v.idOK {
 		return
 	}
-	attrs, _ := node.Get("attributes").(*jsonx.Object)
+	attrs := v.attrs()
 	marker := markerBitsOf(attrs.Get(markerAttr))
-	if mr.add(m, id, parent, before, node, attrSet(m, attrs), marker) == nil {
+	if mr.add(m, v.id, parent, before, v.typ, v.tag(), appendAttrSet(nil, m, attrs), marker) == nil {
 		return
 	}
-	for _, e := range jsonArray(node.Get("childNodes")) {
+	id := v.id
+	for _, e := range v.children() {
 		child, ok := e.(*jsonx.Object)
 		if !ok {
 			continue
@@ -675,8 +759,8 @@ func (mr *Mirror) updateAttrs(m *Masker, id int32, n *mnode, changes *jsonx.Obje
 	}
 	for _, a := range changes.Items() {
 		k, v := a.Key, a.Value
-		lk := strings.ToLower(k)
-		if !m.keep[lk] {
+		lk := lower(k)
+		if !m.keeps(lk) {
 			continue
 		}
 		if _, ok := attrString(v); ok {
@@ -692,7 +776,7 @@ func (mr *Mirror) updateAttrs(m *Masker, id int32, n *mnode, changes *jsonx.Obje
 // encoded set, see attrSet) and its marker bits.
 func (mr *Mirror) setKept(m *Masker, id int32, n *mnode, set string, marker uint16) {
 	n.attrs = mr.internSet(set)
-	n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(mr.tags[n.tag], func(k string) (string, bool) { return lookupSet(set, k) }))
+	n.bits = mr.stickyPw(id, marker&markerBits|m.derivedBits(mr.tags[n.tag], setDerived(set)))
 }
 
 // resolveAdds orders the adds of a mutation as the replayer resolves them:
@@ -703,26 +787,58 @@ func (mr *Mirror) resolveAdds(adds []*jsonx.Object) []int {
 	if len(adds) == 0 {
 		return nil
 	}
-	pending := map[int32]bool{}
-	for _, it := range adds {
-		if node, ok := it.Get("node").(*jsonx.Object); ok {
-			if id, ok := intOf(node.Get("id")); ok {
-				pending[id] = true
-			}
-		}
+	type addRef struct {
+		parent, id int32
+		ok         bool // the add has a node with an id
 	}
-	var out, queue []int
-	waiting := map[int32][]int{} // parent id -> adds waiting for it
+	refs := make([]addRef, len(adds))
 	for i, it := range adds {
 		parent, _ := intOf(it.Get("parentId"))
 		node, _ := it.Get("node").(*jsonx.Object)
-		if _, ok := intOf(node.Get("id")); !ok {
+		id, ok := intOf(node.Get("id"))
+		refs[i] = addRef{parent, id, ok}
+	}
+	// Most mutations add a few nodes: their adds are searched in place,
+	// those of larger ones through maps.
+	const small = 32
+	var pending map[int32]bool
+	if len(adds) > small {
+		pending = make(map[int32]bool, len(adds))
+		for _, r := range refs {
+			if r.ok {
+				pending[r.id] = true
+			}
+		}
+	}
+	isPending := func(id int32) bool {
+		if pending != nil {
+			return pending[id]
+		}
+		for _, r := range refs {
+			if r.ok && r.id == id {
+				return true
+			}
+		}
+		return false
+	}
+	var out, queue []int
+	waiting := map[int32][]int{} // parent id -> adds waiting for it, when not small
+	var waits []bool             // the adds waiting for their parent, when small
+	if pending == nil {
+		waits = make([]bool, len(adds))
+	}
+	for i, r := range refs {
+		if !r.ok {
 			continue
 		}
 		switch {
-		case pending[parent]: // wait for the parent, even when it moves
-			waiting[parent] = append(waiting[parent], i)
-		case mr.get(parent) != nil:
+		case isPending(r.parent): // wait for the parent, even when it moves
+			if waits != nil {
+				waits[i] = true
+			} else {
+				waiting[r.parent] = append(waiting[r.parent], i)
+			}
+		case mr.get(r.parent) != nil:
 			queue = append(queue, i)
 		}
 	}
@@ -730,7 +846,16 @@ func (mr *Mirror) resolveAdds(adds []*jsonx.Object) []int {
 		i := queue[0]
 		queue = queue[1:]
 		out = append(out, i)
-		id, _ := intOf(adds[i].Get("node").(*jsonx.Object).Get("id"))
+		id := refs[i].id
+		if waits != nil {
+			for j, w := range waits {
+				if w && refs[j].parent == id {
+					queue = append(queue, j)
+					waits[j] = false
+				}
+			}
+			continue
+		}
 		queue = append(queue, waiting[id]...)
 		delete(waiting, id)
 	}

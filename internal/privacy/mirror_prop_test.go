@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
@@ -213,5 +214,119 @@ func TestMirrorPositionSelectorsMatchFromScratch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// resolveAddsWithMaps is resolveAdds as it was first written, with maps
+// for every size: the model the faster one is checked against.
+func resolveAddsWithMaps(mr *Mirror, adds []*jsonx.Object) []int {
+	if len(adds) == 0 {
+		return nil
+	}
+	pending := map[int32]bool{}
+	for _, it := range adds {
+		if node, ok := it.Get("node").(*jsonx.Object); ok {
+			if id, ok := intOf(node.Get("id")); ok {
+				pending[id] = true
+			}
+		}
+	}
+	var out, queue []int
+	waiting := map[int32][]int{}
+	for i, it := range adds {
+		parent, _ := intOf(it.Get("parentId"))
+		node, _ := it.Get("node").(*jsonx.Object)
+		if _, ok := intOf(node.Get("id")); !ok {
+			continue
+		}
+		switch {
+		case pending[parent]:
+			waiting[parent] = append(waiting[parent], i)
+		case mr.get(parent) != nil:
+			queue = append(queue, i)
+		}
+	}
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		out = append(out, i)
+		id, _ := intOf(adds[i].Get("node").(*jsonx.Object).Get("id"))
+		queue = append(queue, waiting[id]...)
+		delete(waiting, id)
+	}
+	return out
+}
+
+func TestResolveAddsMatchesTheModel(t *testing.T) {
+	m, err := Compile(&Policy{})
+	require.NoError(t, err)
+	mr := NewMirror()
+	var e Event
+	require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "div", ""), pel(11, "div", ""))), &e))
+	require.NoError(t, (&pass{m: m, mr: mr, budget: reevalBudget}).maskEvent(&e))
+	rng := rand.New(rand.NewPCG(7, 12))
+	for round := range 3000 {
+		n := rng.IntN(80) // both sides of the small-list threshold
+		adds := make([]*jsonx.Object, n)
+		for i := range adds {
+			it := &jsonx.Object{}
+			// Parents among the known nodes, the other adds (ids 20-40, so
+			// that some repeat) and unknown ids; some adds lack a node or id.
+			it.Set("parentId", jsonNumber(fmt.Sprint([]int{1, 5, 10, 11, 99, 20 + rng.IntN(20)}[rng.IntN(6)])))
+			switch rng.IntN(12) {
+			case 0:
+			case 1:
+				it.Set("node", &jsonx.Object{})
+			default:
+				node := &jsonx.Object{}
+				node.Set("id", jsonNumber(fmt.Sprint(20+rng.IntN(20))))
+				it.Set("node", node)
+			}
+			adds[i] = it
+		}
+		require.Equal(t, resolveAddsWithMaps(mr, adds), mr.resolveAdds(adds), "round %d", round)
+	}
+}
+
+// TestLoneMatchingEqualsTreeMatching masks the recorded corpus with
+// policies whose selectors read nothing but the element, as MaskBatch does
+// (each element matched alone), and again with trees built for matching as
+// for any other policy: the stored events must be the same.
+func TestLoneMatchingEqualsTreeMatching(t *testing.T) {
+	visits := loadCorpus(t)
+	for _, p := range []Policy{
+		benchPolicies[0].p,
+		{MaskTextSelector: ".card-title, h3, [data-widget], #sidebar-overlay", BlockSelector: "canvas, .chart, svg", UnmaskSelector: ".nav-link, li"},
+		{MaskTextSelector: "section, .slides, [class~=present]", BlockSelector: "img, [role=img]", MaskAllInputs: true, Scrub: []string{"card", "email"}},
+	} {
+		lone, err := Compile(&p)
+		require.NoError(t, err)
+		require.False(t, lone.structural, "%+v", p)
+		lone = lone.WithCSS(func(s string) string { return s })
+		tree := *lone
+		tree.structural = true
+		masked := func(m *Masker, v corpusVisit) []string {
+			var out []string
+			events := decodeVisit(t, v)
+			mr := NewMirror()
+			for start := 0; start < len(events); start += 50 { // a batch every 50 events
+				kept, fresh, err := mr.MaskBatch(m, events[start:min(start+50, len(events))], false)
+				require.NoError(t, err)
+				out = append(out, fmt.Sprintf("batch %d: %d kept, fresh %v, mirror %d", start, len(kept), fresh, mr.Len()))
+				for _, e := range kept {
+					b, err := jsonx.AppendRaw(nil, e.Tree)
+					require.NoError(t, err)
+					out = append(out, string(b))
+				}
+			}
+			return out
+		}
+		marked := false
+		for i, v := range visits {
+			got := masked(lone, v)
+			require.Equal(t, masked(&tree, v), got, "policy %+v, visit %d", p, i)
+			marked = marked || strings.Contains(strings.Join(got, ""), `"`+markerAttr+`"`)
+		}
+		require.True(t, marked, "the selectors of %+v match somewhere in the corpus", p)
 	}
 }

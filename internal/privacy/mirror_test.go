@@ -55,7 +55,7 @@ func attrSetJoined(m *Masker, attrs map[string]any) string {
 	var kv []string
 	for k, v := range attrs {
 		lk := strings.ToLower(k)
-		if !m.keep[lk] {
+		if !m.keeps(lk) {
 			continue
 		}
 		if s, ok := attrString(v); ok {
@@ -69,7 +69,7 @@ func attrSetJoined(m *Masker, attrs map[string]any) string {
 func TestAttrSetSortsAsEncoded(t *testing.T) {
 	m, err := Compile(&Policy{MaskTextSelector: "[id], [i], [ids]"})
 	require.NoError(t, err)
-	m.keep["i\x00d"] = true
+	m.read["i\x00d"] = true
 	for _, attrs := range []map[string]any{
 		{},
 		{"class": "a b", "id": "x", "type": "text"},
@@ -171,4 +171,41 @@ func FuzzMinifyCSS(f *testing.F) {
 			assert.True(t, utf8.ValidString(out), "valid UTF-8 stays valid")
 		}
 	})
+}
+
+func TestSelectorsThatReadTheTreeAreMatchedInIt(t *testing.T) {
+	for sel, structural := range map[string]bool{
+		".rr-mask, [data-private]":                   false,
+		"iframe, frame, object, embed, .rr-block":    false,
+		`input[type=password], #card, a[href^="/x"]`: false,
+		":root":             true,
+		"p:lang(en)":        true,
+		"div p":             true,
+		"li:first-child":    true,
+		"a + b":             true,
+		`[title="a b"]`:     true, // a space in a value: matched in the tree, to be safe
+		`[data-x="a:b"]`:    true,
+		`.a\:b`:             true,
+		"p:not(.x)":         true,
+		"input:checked":     true,
+		"section > article": true,
+	} {
+		m, err := Compile(&Policy{MaskTextSelector: sel})
+		require.NoError(t, err, sel)
+		assert.Equal(t, structural, m.structural, "%s", sel)
+	}
+	// :root and :lang read the parents of the element: the text below
+	// matches only in the tree.
+	for _, sel := range []string{":root", "p:lang(en)"} {
+		m, err := Compile(&Policy{MaskTextSelector: sel})
+		require.NoError(t, err)
+		var e Event
+		require.NoError(t, json.Unmarshal([]byte(psnap(pel(10, "p", "", ptxt(11, "TreeSecret")))), &e))
+		ps := &pass{m: m, mr: NewMirror(), budget: reevalBudget}
+		require.NoError(t, ps.maskEvent(&e))
+		assert.NotContains(t, string(e.Data), "TreeSecret", sel)
+		require.NoError(t, json.Unmarshal([]byte(pmut(`"texts":[],"removes":[],"attributes":[],"adds":[{"parentId":5,"nextId":null,"node":{"type":2,"tagName":"p","attributes":{},"childNodes":[{"type":3,"textContent":"AddedSecret","id":21}],"id":20}}]`)), &e))
+		require.NoError(t, ps.maskEvent(&e))
+		assert.NotContains(t, string(e.Data), "AddedSecret", sel)
+	}
 }

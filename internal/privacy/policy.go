@@ -81,10 +81,14 @@ type Masker struct {
 	p                        Policy
 	maskTypes                map[string]bool
 	block, text, unmask      cascadia.SelectorGroup
-	keep                     map[string]bool // attributes the selectors (and the rules) read
-	read                     map[string]bool // attributes the selectors read
+	read                     map[string]bool // attributes the selectors read (see keeps)
 	ancestorSens, siblingSen bool            // selectors with combinators / sibling-dependent ones
-	scrub                    scrubber
+	// structural is set when a selector may read more of the tree than
+	// the element itself: it has a combinator or a pseudo-class (:root
+	// and :lang read the ancestors too). Without, an element matches
+	// alone as it matches in its tree, and no tree is built.
+	structural bool
+	scrub      scrubber
 	// css processes a _cssText value; nil means minifyCSSText. The
 	// Recorder sets it to its per-site cache of processed style sheets.
 	css func(string) string
@@ -106,17 +110,15 @@ var inputTypes = map[string]bool{
 	"textarea": true, "select": true, "contenteditable": true,
 }
 
-// alwaysKept are the attributes the mirror keeps whatever the selectors say.
-var alwaysKept = []string{"class", "id", "type", "name", "autocomplete", "contenteditable", "data-rr-is-password", "lang", "role"}
-
-// alwaysKeptSet holds the names of alwaysKept.
-var alwaysKeptSet = func() map[string]bool {
-	m := map[string]bool{}
-	for _, k := range alwaysKept {
-		m[k] = true
+// isAlwaysKept reports whether k is one of the attributes the mirror keeps
+// whatever the selectors say.
+func isAlwaysKept(k string) bool {
+	switch k {
+	case "class", "id", "type", "name", "autocomplete", "contenteditable", "data-rr-is-password", "lang", "role":
+		return true
 	}
-	return m
-}()
+	return false
+}
 
 // hidesContent reports whether context c (which includes the element) hides
 // what its elements show: blocked, masked text, unsure or unknown.
@@ -129,16 +131,13 @@ var attrNameRE = regexp.MustCompile(`\[\s*([^\s~|^$*!=\]]+)`)
 // Compile checks the policy and prepares it for use. Errors name the field,
 // as in `maskTextSelector: invalid CSS selector "..."`.
 func Compile(p *Policy) (*Masker, error) {
-	m := &Masker{p: *p, maskTypes: map[string]bool{}, keep: map[string]bool{}, read: map[string]bool{}}
+	m := &Masker{p: *p, maskTypes: map[string]bool{}, read: map[string]bool{}}
 	for i, t := range p.MaskInputTypes {
 		t = strings.ToLower(strings.TrimSpace(t))
 		if !inputTypes[t] {
 			return nil, fmt.Errorf("maskInputTypes[%d]: unknown input type %q", i, p.MaskInputTypes[i])
 		}
 		m.maskTypes[t] = true
-	}
-	for _, k := range alwaysKept {
-		m.keep[k] = true
 	}
 	for _, f := range []struct {
 		name string
@@ -174,18 +173,20 @@ func Compile(p *Policy) (*Masker, error) {
 		if strings.Contains(canon, ":checked") || strings.Contains(canon, ":enabled") || strings.Contains(canon, ":disabled") {
 			m.read["checked"], m.read["selected"], m.read["disabled"] = true, true, true
 		}
-		for k := range m.read {
-			m.keep[k] = true
-		}
 		for _, sel := range g {
 			s := strings.ToLower(sel.String())
-			if strings.Contains(s, " ") {
+			// A combinator reads the ancestors, and so do :lang() (the
+			// language is inherited) and :root (the parent is a document).
+			if strings.Contains(s, " ") || strings.Contains(s, ":lang(") || strings.Contains(s, ":root") {
 				m.ancestorSens = true
 			}
 			if strings.Contains(s, " + ") || strings.Contains(s, " ~ ") || strings.Contains(s, ":nth") ||
 				strings.Contains(s, ":first") || strings.Contains(s, ":last") || strings.Contains(s, ":only") ||
 				strings.Contains(s, ":enabled") || strings.Contains(s, ":disabled") {
 				m.siblingSen = true
+			}
+			if strings.ContainsAny(s, ": ") {
+				m.structural = true
 			}
 		}
 		*f.dst = g
@@ -268,6 +269,12 @@ func (m *Masker) RecordOptions() map[string]any {
 	return opts
 }
 
+// keeps reports whether the mirror keeps attribute k (lower-cased): the
+// selectors or the rules read it.
+func (m *Masker) keeps(k string) bool {
+	return isAlwaysKept(k) || len(m.read) > 0 && m.read[k]
+}
+
 // selfBits evaluates the selectors on an element of a tree built for
 // matching.
 func (m *Masker) selfBits(n *html.Node) uint16 {
@@ -287,12 +294,78 @@ func (m *Masker) selfBits(n *html.Node) uint16 {
 // attrLookup reads an attribute of an element being classified.
 type attrLookup func(name string) (string, bool)
 
+// derivedAttrs are the attributes derivedBits reads, each with whether the
+// element has it.
+type derivedAttrs struct {
+	typ, contentEditable, autocomplete string
+	hasType, hasCE, hasPw, hasAC       bool
+}
+
+// The attributes derivedBits reads.
+const (
+	daType = 1 << iota
+	daContentEditable
+	daPassword
+	daAutocomplete
+)
+
+// derivedKey tells which of the attributes derivedBits reads name is, or 0.
+func derivedKey(name string) uint8 {
+	switch name {
+	case "type":
+		return daType
+	case "contenteditable":
+		return daContentEditable
+	case "data-rr-is-password":
+		return daPassword
+	case "autocomplete":
+		return daAutocomplete
+	}
+	return 0
+}
+
+func (d *derivedAttrs) set(key uint8, v string, ok bool) {
+	switch key {
+	case daType:
+		d.typ, d.hasType = v, ok
+	case daContentEditable:
+		d.contentEditable, d.hasCE = v, ok
+	case daPassword:
+		d.hasPw = ok
+	case daAutocomplete:
+		d.autocomplete, d.hasAC = v, ok
+	}
+}
+
+// lookupDerived reads the attributes derivedBits reads with attr.
+func lookupDerived(attr attrLookup) derivedAttrs {
+	var d derivedAttrs
+	for _, k := range []uint8{daType, daContentEditable, daPassword, daAutocomplete} {
+		var name string
+		switch k {
+		case daType:
+			name = "type"
+		case daContentEditable:
+			name = "contenteditable"
+		case daPassword:
+			name = "data-rr-is-password"
+		case daAutocomplete:
+			name = "autocomplete"
+		}
+		v, ok := attr(name)
+		d.set(k, v, ok)
+	}
+	return d
+}
+
 // derivedBits are the bits that follow from an element's tag and its
 // (never masked) type, autocomplete and contenteditable attributes.
-func (m *Masker) derivedBits(tag string, attr attrLookup) uint16 {
+func (m *Masker) derivedBits(tag string, a derivedAttrs) uint16 {
 	bits := bElem
-	typ, _ := attr("type")
-	typ = strings.ToLower(strings.TrimSpace(typ))
+	typ := a.typ
+	if typ != "" {
+		typ = strings.ToLower(strings.TrimSpace(typ))
+	}
 	switch tag {
 	case "input":
 		if typ == "" {
@@ -320,16 +393,16 @@ func (m *Masker) derivedBits(tag string, attr attrLookup) uint16 {
 	case "style", "script":
 		bits |= bRaw
 	}
-	if ce, ok := attr("contenteditable"); ok && !strings.EqualFold(strings.TrimSpace(ce), "false") && tag != "textarea" && tag != "select" {
+	if a.hasCE && !strings.EqualFold(strings.TrimSpace(a.contentEditable), "false") && tag != "textarea" && tag != "select" {
 		bits |= bField
 		if m.p.MaskAllInputs || m.maskTypes["contenteditable"] {
 			bits |= bTypeMask
 		}
 	}
-	if _, ok := attr("data-rr-is-password"); ok {
+	if a.hasPw {
 		bits |= bPw
 	}
-	if ac, ok := attr("autocomplete"); ok && sensitiveAutocomplete(ac) {
+	if a.hasAC && sensitiveAutocomplete(a.autocomplete) {
 		bits |= bPw
 	}
 	return bits
@@ -422,57 +495,78 @@ func (m *Masker) maskText(c ctx, s string) string {
 	return m.scrub.text(s)
 }
 
-// textAttrs are attributes that carry text a person may read.
-var textAttrs = map[string]bool{
-	"placeholder": true, "title": true, "alt": true, "label": true, "content": true, "summary": true,
-	"abbr": true, "aria-label": true, "aria-description": true, "aria-valuetext": true,
-	"aria-placeholder": true, "aria-roledescription": true, "aria-braillelabel": true, "value": true,
+// isTextAttr reports whether k is an attribute that carries text a person
+// may read.
+func isTextAttr(k string) bool {
+	switch k {
+	case "placeholder", "title", "alt", "label", "content", "summary",
+		"abbr", "aria-label", "aria-description", "aria-valuetext",
+		"aria-placeholder", "aria-roledescription", "aria-braillelabel", "value":
+		return true
+	}
+	return false
 }
 
-// urlAttrs are attributes that hold URLs.
-var urlAttrs = map[string]bool{
-	"href": true, "src": true, "action": true, "formaction": true, "poster": true, "cite": true,
-	"background": true, "data": true, "xlink:href": true, "ping": true, "rr_src": true, "longdesc": true,
+// isURLAttr reports whether k is an attribute that holds a URL.
+func isURLAttr(k string) bool {
+	switch k {
+	case "href", "src", "action", "formaction", "poster", "cite",
+		"background", "data", "xlink:href", "ping", "rr_src", "longdesc":
+		return true
+	}
+	return false
 }
 
-// rrwebAttrs are the attributes rrweb itself writes that carry no text
-// from the page: sizes, scroll offsets, media state and a dialog's mode.
-// They are kept as they are; any other rr_* attribute is the page's own and
-// is masked like text. rr_src is a URL (scrubbed), rr_dataURL image data
-// (kept, see the package doc) and _cssText a style sheet (minified).
-var rrwebAttrs = map[string]bool{
-	"rr_width": true, "rr_height": true, "rr_dataurl": true, "rr_scrollleft": true, "rr_scrolltop": true,
-	"rr_mediastate": true, "rr_mediacurrenttime": true, "rr_mediaplaybackrate": true, "rr_mediamuted": true,
-	"rr_medialoop": true, "rr_mediavolume": true, "rr_open_mode": true,
+// isRRWebAttr reports whether k is one of the attributes rrweb itself
+// writes that carry no text from the page: sizes, scroll offsets, media
+// state and a dialog's mode. They are kept as they are; any other rr_*
+// attribute is the page's own and is masked like text. rr_src is a URL
+// (scrubbed), rr_dataURL image data (kept, see the package doc) and
+// _cssText a style sheet (minified).
+func isRRWebAttr(k string) bool {
+	switch k {
+	case "rr_width", "rr_height", "rr_dataurl", "rr_scrollleft", "rr_scrolltop",
+		"rr_mediastate", "rr_mediacurrenttime", "rr_mediaplaybackrate", "rr_mediamuted",
+		"rr_medialoop", "rr_mediavolume", "rr_open_mode":
+		return true
+	}
+	return false
 }
 
-// placeholderAttrs survive on a blocked element.
-var placeholderAttrs = map[string]bool{"class": true, "rr_width": true, "rr_height": true, markerAttr: true}
+// isPlaceholderAttr reports whether k is an attribute that survives on a
+// blocked element.
+func isPlaceholderAttr(k string) bool {
+	switch k {
+	case "class", "rr_width", "rr_height", markerAttr:
+		return true
+	}
+	return false
+}
 
 // maskAttr masks one string attribute of an element with bits in context c
 // (which includes the element). It returns the new value and whether the
 // attribute stays.
 func (m *Masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (string, bool) {
-	key = strings.ToLower(key)
+	key = lower(key)
 	switch {
 	case c.block:
-		return val, bits&bBlock != 0 && placeholderAttrs[key]
+		return val, bits&bBlock != 0 && isPlaceholderAttr(key)
 	case key == markerAttr:
 		return val, false // only the server writes it
 	case key == "_cssText" || key == "_csstext":
 		return m.CSSText(val), true
 	case key == "rr_dataurl" && hidesContent(c):
 		return "", false // a canvas or image of a masked region: its pixels may show the text
-	case key == "style" || rrwebAttrs[key]:
+	case key == "style" || isRRWebAttr(key):
 		return val, true
 	case key == "srcdoc":
 		out, err := m.MaskHTML(val)
 		return out, err == nil
 	case key == "srcset":
 		return m.srcset(val), true
-	case urlAttrs[key]:
+	case isURLAttr(key):
 		return m.scrub.url(val), true
-	case alwaysKeptSet[key]:
+	case isAlwaysKept(key):
 		return val, true // what the rules read; no text of the page
 	case key == "value" && (tag == "input" || tag == "textarea" || tag == "select"):
 		if inputMasked(bits, c) {
@@ -481,7 +575,7 @@ func (m *Masker) maskAttr(tag string, bits uint16, c ctx, key, val string) (stri
 		return m.scrub.text(val), true
 	case key == "value" && c.field && c.fieldMasked: // an element inside a masked field
 		return maskInputValue(val), true
-	case textAttrs[key] || strings.HasPrefix(key, "data-") || strings.HasPrefix(key, "rr_"):
+	case isTextAttr(key) || strings.HasPrefix(key, "data-") || strings.HasPrefix(key, "rr_"):
 		if !c.known || c.unsure || c.text && !c.unmask || bits&bPw != 0 {
 			return maskTextValue(val), true
 		}

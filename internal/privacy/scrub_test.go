@@ -2,9 +2,12 @@ package privacy
 
 import (
 	"encoding/json"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestScrubCards(t *testing.T) {
@@ -23,6 +26,37 @@ func TestScrubCards(t *testing.T) {
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, scrubCards(tt.in), tt.in)
+	}
+}
+
+func TestCountDigits(t *testing.T) {
+	count := func(v string) int { // the model: a byte at a time
+		n := 0
+		for i := 0; i < len(v); i++ {
+			if v[i] >= '0' && v[i] <= '9' {
+				n++
+			}
+		}
+		return n
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			switch rng.IntN(3) {
+			case 0:
+				b[i] = byte('0' + rng.IntN(10))
+			case 1: // the bytes around the digits
+				b[i] = []byte{'/', ':', 0x2f + 0x80, 0x30 + 0x80, 0x39 + 0x80, 0x3a + 0x80, 0, 0xff, 0x7f}[rng.IntN(9)]
+			default:
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		require.Equal(t, count(string(b)), countDigits(string(b)), "%q", b)
+	}
+	for c := range 256 {
+		s := strings.Repeat(string([]byte{byte(c)}), 17)
+		require.Equal(t, count(s), countDigits(s), "byte %#x", c)
 	}
 }
 
