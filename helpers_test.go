@@ -4,30 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
-	"testing"
 	"unicode/utf16"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/internal/privacy"
 )
-
-// stdDecode decodes data as masking did with encoding/json: into an any,
-// numbers kept as json.Number. ok is whether encoding/json takes data as a
-// JSON text (numbers out of float64's range included).
-func stdDecode(data []byte) (v any, ok bool) {
-	var f any
-	if !json.Valid(data) || json.Unmarshal(data, &f) != nil {
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if dec.Decode(&v) != nil {
-		return nil, false
-	}
-	return v, true
-}
 
 // stdEncode encodes v as masking did with encoding/json.
 func stdEncode(v any) ([]byte, error) {
@@ -38,51 +18,6 @@ func stdEncode(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// stdValue turns a tree jsonx.Decode made into what encoding/json makes.
-func stdValue(v any) any {
-	switch t := v.(type) {
-	case *jsonx.Object:
-		m := make(map[string]any, len(t.Members))
-		for _, e := range t.Members {
-			m[e.Key] = stdValue(e.Value)
-		}
-		return m
-	case []any:
-		a := make([]any, len(t))
-		for i, e := range t {
-			a[i] = stdValue(e)
-		}
-		return a
-	}
-	return v
-}
-
-// checkTree checks that jsonx.Decode and jsonx.Marshal agree with encoding/json
-// on data: the same accept or reject decision, the same values decoded and
-// the same values written.
-func checkTree(t *testing.T, data []byte) {
-	t.Helper()
-	want, ok := stdDecode(data)
-	got, err := jsonx.Decode(data)
-	if !ok {
-		require.Error(t, err, "encoding/json rejects %q", data)
-		return
-	}
-	require.NoError(t, err, "encoding/json accepts %q", data)
-	require.Equal(t, want, stdValue(got))
-	out, err := jsonx.Marshal(got)
-	require.NoError(t, err)
-	written, ok := stdDecode(out)
-	require.True(t, ok, "encoding/json rejects what we wrote: %q", out)
-	require.Equal(t, want, written)
-	again, err := jsonx.Decode(out)
-	require.NoError(t, err)
-	require.Equal(t, got, again, "decoding what we wrote")
-	out2, err := jsonx.Marshal(again)
-	require.NoError(t, err)
-	require.Equal(t, string(out), string(out2), "writing it again")
 }
 
 // privacyEvents copies events for the privacy engine.

@@ -3,6 +3,7 @@ package jsonx
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +14,32 @@ import (
 func TestTreeMatchesEncodingJSON(t *testing.T) {
 	for _, in := range treeSeeds {
 		t.Run(in, func(t *testing.T) { checkTree(t, []byte(in)) })
+	}
+}
+
+// The recorded pages decode and encode as encoding/json has them: each
+// file whole, each event and each event's data (of the packed ones, the
+// string they are packed in).
+func TestTreeRoundTripsRecordings(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/recordings/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			var events []json.RawMessage
+			require.NoError(t, json.Unmarshal(data, &events))
+			require.NotEmpty(t, events)
+			for _, e := range events {
+				checkTree(t, e)
+				var fields map[string]json.RawMessage
+				if json.Unmarshal(e, &fields) == nil && fields["data"] != nil {
+					checkTree(t, fields["data"]) // packed events are strings
+				}
+			}
+			checkTree(t, data)
+		})
 	}
 }
 
