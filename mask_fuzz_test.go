@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sessionreplay/replay/internal/jsonx"
 	"github.com/sessionreplay/replay/internal/privacy"
+	"github.com/sessionreplay/replay/internal/rrwebtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -434,21 +433,8 @@ func FuzzMask(f *testing.F) {
 			}
 		}
 	}
-	files, _ := filepath.Glob("testdata/recordings/*.json")
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil || len(data) > 64<<10 {
-			continue
-		}
-		var events []struct {
-			Type int             `json:"type"`
-			Data json.RawMessage `json:"data"`
-		}
-		if json.Unmarshal(data, &events) == nil {
-			for _, e := range events {
-				f.Add(e.Type, string(e.Data))
-			}
-		}
+	for _, e := range rrwebtest.RecordedEvents("testdata/recordings", 64<<10) {
+		f.Add(e.Type, e.Data)
 	}
 	f.Add(3, `{"source":0,"adds":[{"parentId":5,"nextId":null,"node":{"type":2,"tagName":"input","attributes":{"type":"text","rr_mask":""},"childNodes":[],"id":10}}],"removes":[{"parentId":5,"id":10}],"texts":[],"attributes":[{"id":10,"attributes":{"type":"text","rr_mask":null}}]}`)
 	const secret = "FuzzPasswordSecret"

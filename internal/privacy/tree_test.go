@@ -3,11 +3,10 @@ package privacy
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sessionreplay/replay/internal/jsonx"
+	"github.com/sessionreplay/replay/internal/rrwebtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,21 +35,8 @@ func FuzzTreeMaskMatchesData(f *testing.F) {
 	} {
 		f.Add(s.typ, s.data)
 	}
-	files, _ := filepath.Glob("../../testdata/recordings/*.json")
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil || len(data) > 64<<10 {
-			continue
-		}
-		var events []struct {
-			Type int             `json:"type"`
-			Data json.RawMessage `json:"data"`
-		}
-		if json.Unmarshal(data, &events) == nil {
-			for _, e := range events {
-				f.Add(e.Type, string(e.Data))
-			}
-		}
+	for _, e := range rrwebtest.RecordedEvents("../../testdata/recordings", 64<<10) {
+		f.Add(e.Type, e.Data)
 	}
 	page := psnap(pel(10, "input", `"type":"password"`), pel(11, "p", `"class":"pii rr-mask"`, ptxt(12, "x")), pel(13, "canvas", ""), pel(14, "div", "", ptxt(15, "plain")))
 	var policies []*Masker

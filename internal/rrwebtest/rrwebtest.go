@@ -7,6 +7,8 @@ package rrwebtest
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -38,4 +40,36 @@ func Snapshot(body ...string) string {
 // after "source".
 func Mutation(body string) string {
 	return `{"type":3,"data":{"source":0,` + body + `},"timestamp":1100}`
+}
+
+// Recorded is the type and data of an event of a recorded page.
+type Recorded struct {
+	Type int
+	Data string
+}
+
+// RecordedEvents returns the events of the recorded pages in dir (the
+// repository's testdata/recordings), of the files at most maxFile bytes
+// long: seeds for fuzz targets. Packed events are left out; a file that
+// cannot be read or decoded adds nothing.
+func RecordedEvents(dir string, maxFile int) []Recorded {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var out []Recorded
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil || len(data) > maxFile {
+			continue
+		}
+		var events []struct {
+			Type int             `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if json.Unmarshal(data, &events) != nil {
+			continue
+		}
+		for _, e := range events {
+			out = append(out, Recorded{e.Type, string(e.Data)})
+		}
+	}
+	return out
 }
