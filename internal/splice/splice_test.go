@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -152,4 +153,39 @@ func TestStringEndReadsLikeByteByByte(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkFindObjects finds the DOM trees of the recorded catalog page, a
+// text mostly of short strings; the baseline is one bytes.IndexByte pass
+// over the same text (the least a scan for quotes costs).
+func BenchmarkFindObjects(b *testing.B) {
+	text, err := os.ReadFile("../../testdata/recordings/catalog.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	node := func(key []byte) bool { return string(key) == "node" }
+	b.Run("baseline", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			n := 0
+			for i := 0; ; n++ {
+				k := bytes.IndexByte(text[i:], '"')
+				if k < 0 {
+					break
+				}
+				i += k + 1
+			}
+			if n == 0 {
+				b.Fatal("no quotes")
+			}
+		}
+	})
+	b.Run("FindObjects", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			if len(FindObjects(text, 1024, node)) == 0 {
+				b.Fatal("no DOM tree found")
+			}
+		}
+	})
 }
