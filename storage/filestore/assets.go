@@ -76,16 +76,16 @@ func checkAssetKey(site, hash string) error {
 // metadata that references an asset is recorded as an orphan, as its
 // first chunk would be, so that a writer that crashes before it writes the
 // session's metadata leaves nothing that the Sweep does not find.
-func (s *Store) refIfStored(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (bool, error) {
+func (s *Store) refIfStored(ctx context.Context, tx *txn, key storage.Key, hash string) (bool, error) {
 	stored, _, err := s.refIfStoredNew(ctx, tx, key, hash)
 	return stored, err
 }
 
 // refIfStoredNew is refIfStored that also reports whether the reference
 // is new.
-func (s *Store) refIfStoredNew(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (stored, added bool, err error) {
+func (s *Store) refIfStoredNew(ctx context.Context, tx *txn, key storage.Key, hash string) (stored, added bool, err error) {
 	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM assets WHERE site = ? AND hash = ?`, key.Site, hash).Scan(&one)
+	err = tx.QueryRowContext(ctx, qAssetExists, key.Site, hash).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, false, nil
 	}
@@ -98,20 +98,18 @@ func (s *Store) refIfStoredNew(ctx context.Context, tx *sql.Tx, key storage.Key,
 
 // addRef records the reference of key to a stored asset, within tx, and
 // reports whether it is new.
-func (s *Store) addRef(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (bool, error) {
-	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`, key.Site, key.Session, hash)
+func (s *Store) addRef(ctx context.Context, tx *txn, key storage.Key, hash string) (bool, error) {
+	res, err := tx.ExecContext(ctx, qAddRef, key.Site, key.Session, hash)
 	if err != nil {
 		return false, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil // referenced already
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since)
-		SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`,
-		key.Site, key.Session, timeKey(s.now())); err != nil {
+	if _, err := tx.ExecContext(ctx, qAddOrphan, key.Site, key.Session, timeKey(s.now())); err != nil {
 		return false, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, key.Site)
+	_, err = tx.ExecContext(ctx, qAddSite, key.Site)
 	return true, err
 }
 
@@ -151,7 +149,7 @@ func (s *Store) putAsset(ctx context.Context, v *view, key storage.Key, hash str
 	}
 	defer s.end()
 	stored, added := false, false
-	if err := s.write(ctx, func(tx *sql.Tx) (err error) {
+	if err := s.write(ctx, func(tx *txn) (err error) {
 		stored, added, err = s.refIfStoredNew(ctx, tx, key, hash)
 		return err
 	}); err != nil {
@@ -219,7 +217,7 @@ func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes 
 		refs    []string
 		added   []bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		missing, refs, added = missing[:0], refs[:0], added[:0]
 		for _, h := range hashes {
 			if _, ok := v.assets[h]; ok {
@@ -322,7 +320,7 @@ func (s *Store) readAsset(e extent, site, hash string) ([]byte, error) {
 // the asset rows that no session references any more (see freeAsset).
 // It returns the files of the freed assets kept as files; any reports
 // whether there was a reference or a view.
-func dropRefs(ctx context.Context, tx *sql.Tx, key storage.Key) (freed []string, any bool, err error) {
+func dropRefs(ctx context.Context, tx *txn, key storage.Key) (freed []string, any bool, err error) {
 	rows, err := tx.QueryContext(ctx, `DELETE FROM asset_refs WHERE site = ? AND session = ? RETURNING hash`, key.Site, key.Session)
 	if err != nil {
 		return nil, false, err
@@ -361,7 +359,7 @@ func dropRefs(ctx context.Context, tx *sql.Tx, key storage.Key) (freed []string,
 // references it: an asset file is noted in asset_trash and returned, to
 // remove after the commit; the record of an asset of the journal is noted
 // in erasing.
-func freeAsset(ctx context.Context, tx *sql.Tx, site, hash string) (string, error) {
+func freeAsset(ctx context.Context, tx *txn, site, hash string) (string, error) {
 	var file string
 	err := tx.QueryRowContext(ctx, `DELETE FROM assets WHERE site = ?1 AND hash = ?2
 		AND NOT EXISTS (SELECT 1 FROM asset_refs WHERE site = ?1 AND hash = ?2) RETURNING file`, site, hash).Scan(&file)
@@ -390,7 +388,7 @@ func freeAsset(ctx context.Context, tx *sql.Tx, site, hash string) (string, erro
 // dropSomeRefs removes the references of key to hashes within tx, and the
 // assets that no session references any more (see freeAsset), and returns
 // the files of those kept as files.
-func dropSomeRefs(ctx context.Context, tx *sql.Tx, key storage.Key, hashes []string) (freed []string, err error) {
+func dropSomeRefs(ctx context.Context, tx *txn, key storage.Key, hashes []string) (freed []string, err error) {
 	for _, h := range hashes {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM asset_refs WHERE site = ? AND session = ? AND hash = ?`, key.Site, key.Session, h); err != nil {
 			return nil, err
@@ -425,7 +423,7 @@ func (s *Store) dropFiles(ctx context.Context, files []string) {
 	if len(done) == 0 {
 		return
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error {
+	if err := s.write(ctx, func(tx *txn) error {
 		for _, f := range done {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM asset_trash WHERE file = ?`, f); err != nil {
 				return err

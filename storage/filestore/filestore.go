@@ -392,6 +392,10 @@ type Store struct {
 	// notes of new asset files, dropping journal segments).
 	dbSync *sql.DB
 
+	// stmts are the hot statements prepared on db, by SQL text (see
+	// stmts.go); set at Open, read only after.
+	stmts map[string]*sql.Stmt
+
 	jw *jwriter
 }
 
@@ -472,6 +476,9 @@ func (s *Store) open() error {
 	scan, err := s.openIndex(ctx)
 	if err != nil {
 		return wrapErr("open index", err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		return wrapErr("open index: prepare statements", err)
 	}
 	if err := s.openJournal(ctx); err != nil {
 		return wrapErr("open: replay the journal", err)
@@ -572,7 +579,7 @@ func (s *Store) release() error {
 		errs = append(errs, s.dbSync.Close())
 	}
 	if s.db != nil {
-		errs = append(errs, s.db.Close())
+		errs = append(errs, s.closeStmts(), s.db.Close())
 	}
 	errs = append(errs, s.root.Close())
 	if s.lock != nil {
@@ -606,19 +613,23 @@ func (s *Store) end() {
 }
 
 // write runs f in a write transaction of the index.
-func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, f func(tx *txn) error) error {
 	return s.writeOn(ctx, s.db, f)
 }
 
 // writeOn runs f in a write transaction on db, one writer at a time.
-func (s *Store) writeOn(ctx context.Context, db *sql.DB, f func(tx *sql.Tx) error) error {
+func (s *Store) writeOn(ctx context.Context, db *sql.DB, f func(tx *txn) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := f(tx); err != nil {
+	t := &txn{Tx: tx}
+	if db == s.db {
+		t.prep = s.stmts
+	}
+	if err := f(t); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -652,7 +663,7 @@ func (s *Store) useReserve() bool {
 
 // writeSynced runs f in a write transaction of the index that is synced
 // when it returns, with every transaction before it.
-func (s *Store) writeSynced(ctx context.Context, f func(tx *sql.Tx) error) error {
+func (s *Store) writeSynced(ctx context.Context, f func(tx *txn) error) error {
 	return s.writeOn(ctx, s.dbSync, f)
 }
 
@@ -797,7 +808,7 @@ func (s *Store) Session(ctx context.Context, key storage.Key) (storage.Session, 
 	}
 	defer s.end()
 	var data []byte
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM sessions WHERE site = ? AND id = ?`, key.Site, key.Session).Scan(&data)
+	err := s.queryRow(ctx, qSessionData, key.Site, key.Session).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.Session{}, wrapErr("session", fmt.Errorf("%s/%s: %w", key.Site, key.Session, storage.ErrNotFound))
 	}
@@ -924,7 +935,7 @@ func (s *Store) removeDir(ctx context.Context, key storage.Key) error {
 			return err
 		}
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error {
+	if err := s.write(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM deleting WHERE site = ? AND id = ?`, key.Site, key.Session)
 		return err
 	}); err != nil {

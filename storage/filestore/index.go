@@ -290,24 +290,17 @@ func toRow(s storage.Session) (row, error) {
 	return r, nil
 }
 
-// execer is what putRow needs of a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // putRow inserts or replaces session s in the index, within tx.
-func putRow(ctx context.Context, tx execer, s storage.Session) error {
+func putRow(ctx context.Context, tx *txn, s storage.Session) error {
 	r, err := toRow(s)
 	if err != nil {
 		return err
 	}
 	var n int64
-	err = tx.QueryRowContext(ctx, `SELECT n FROM sessions WHERE site = ? AND id = ?`, s.Site, s.ID).Scan(&n)
+	err = tx.QueryRowContext(ctx, qSessionRowN, s.Site, s.ID).Scan(&n)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (site, id, state, start, dur, device, os, browser, errors, user, ended, first_seen, last_seen, pages, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		res, err := tx.ExecContext(ctx, qInsertRow,
 			s.Site, s.ID, r.state, r.start, r.dur, r.device, r.os, r.browser, r.errors, r.user, r.ended, r.firstSeen, r.last, r.pages, r.data)
 		if err != nil {
 			return err
@@ -315,17 +308,17 @@ func putRow(ctx context.Context, tx execer, s storage.Session) error {
 		if n, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, s.Site); err != nil {
+		if _, err := tx.ExecContext(ctx, qAddSite, s.Site); err != nil {
 			return err
 		}
 	case err != nil:
 		return err
 	default:
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = ?, start = ?, dur = ?, device = ?, os = ?, browser = ?, errors = ?, user = ?, ended = ?, first_seen = ?, last_seen = ?, pages = ?, data = ? WHERE n = ?`,
+		if _, err := tx.ExecContext(ctx, qUpdateRow,
 			r.state, r.start, r.dur, r.device, r.os, r.browser, r.errors, r.user, r.ended, r.firstSeen, r.last, r.pages, r.data, n); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM facets WHERE n = ?`, n); err != nil {
+		if _, err := tx.ExecContext(ctx, qDeleteFacets, n); err != nil {
 			return err
 		}
 	}
@@ -334,25 +327,25 @@ func putRow(ctx context.Context, tx execer, s storage.Session) error {
 		vs []string
 	}{{facetEvent, r.events}, {facetRule, r.rules}} {
 		for _, v := range f.vs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO facets (n, k, v, site, start, id) VALUES (?, ?, ?, ?, ?, ?)`, n, f.k, v, s.Site, r.start, s.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, qAddFacet, n, f.k, v, s.Site, r.start, s.ID); err != nil {
 				return err
 			}
 		}
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM orphans WHERE site = ? AND id = ?`, s.Site, s.ID)
+	_, err = tx.ExecContext(ctx, qDelOrphan, s.Site, s.ID)
 	return err
 }
 
 // deleteRow removes a session's metadata and orphan record within tx and
 // reports whether there was any.
-func deleteRow(ctx context.Context, tx execer, key storage.Key) (bool, error) {
+func deleteRow(ctx context.Context, tx *txn, key storage.Key) (bool, error) {
 	var n int64
 	found := false
-	err := tx.QueryRowContext(ctx, `SELECT n FROM sessions WHERE site = ? AND id = ?`, key.Site, key.Session).Scan(&n)
+	err := tx.QueryRowContext(ctx, qSessionRowN, key.Site, key.Session).Scan(&n)
 	switch {
 	case err == nil:
 		found = true
-		if _, err := tx.ExecContext(ctx, `DELETE FROM facets WHERE n = ?`, n); err != nil {
+		if _, err := tx.ExecContext(ctx, qDeleteFacets, n); err != nil {
 			return false, err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE n = ?`, n); err != nil {
@@ -361,7 +354,7 @@ func deleteRow(ctx context.Context, tx execer, key storage.Key) (bool, error) {
 	case !errors.Is(err, sql.ErrNoRows):
 		return false, err
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM orphans WHERE site = ? AND id = ?`, key.Site, key.Session)
+	res, err := tx.ExecContext(ctx, qDelOrphan, key.Site, key.Session)
 	if err != nil {
 		return false, err
 	}

@@ -199,7 +199,7 @@ func (w *jwriter) close() error {
 // transaction, which also records the journal position they end at.
 func (s *Store) applyRound(reqs []*commitReq, seg uint64, end int64) error {
 	ctx := context.Background()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *txn) error {
 		for _, r := range reqs {
 			var err error
 			r.freed, err = s.applyGroup(ctx, tx, r.ops, r.at)
@@ -213,8 +213,8 @@ func (s *Store) applyRound(reqs []*commitReq, seg uint64, end int64) error {
 
 const metaApplied = "applied" // "<segment>:<offset>": the journal is applied up to there
 
-func setApplied(ctx context.Context, tx *sql.Tx, seg uint64, end int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`, metaApplied, strconv.FormatUint(seg, 10)+":"+strconv.FormatInt(end, 10))
+func setApplied(ctx context.Context, tx *txn, seg uint64, end int64) error {
+	_, err := tx.ExecContext(ctx, qSetMeta, metaApplied, strconv.FormatUint(seg, 10)+":"+strconv.FormatInt(end, 10))
 	return err
 }
 
@@ -239,7 +239,7 @@ func getApplied(ctx context.Context, db *sql.DB) (seg uint64, off int64, ok bool
 // applyGroup applies the records of one group within tx. It returns the
 // asset files that a delete freed (to remove once tx committed); the
 // records of freed assets of the journal are noted in erasing.
-func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, ops []*op, at time.Time) (freed []string, err error) {
+func (s *Store) applyGroup(ctx context.Context, tx *txn, ops []*op, at time.Time) (freed []string, err error) {
 	since := timeKey(at)
 	for _, o := range ops {
 		k := o.key
@@ -267,22 +267,21 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, ops []*op, at time.T
 			}
 		case recChunk:
 			c := o.chunk
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO chunks (site, id, win, seq, events, seg, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, qAddChunk,
 				k.Site, k.Session, c.Window, c.Seq, c.Events, int64(o.at.seg), o.at.off, o.at.n); err != nil {
 				return nil, err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since)
-				SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`, k.Site, k.Session, since); err != nil {
+			if _, err := tx.ExecContext(ctx, qAddOrphan, k.Site, k.Session, since); err != nil {
 				return nil, err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, k.Site); err != nil {
+			if _, err := tx.ExecContext(ctx, qAddSite, k.Site); err != nil {
 				return nil, err
 			}
 		case recSession:
 			if err := putRow(ctx, tx, o.sess); err != nil {
 				return nil, err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE recs SET cur = 0 WHERE site = ? AND id = ? AND cur = 1`, k.Site, k.Session); err != nil {
+			if _, err := tx.ExecContext(ctx, qUncurRecs, k.Site, k.Session); err != nil {
 				return nil, err
 			}
 			if err := addRec(ctx, tx, o, 1); err != nil {
@@ -298,12 +297,12 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, ops []*op, at time.T
 				return nil, err
 			}
 		case recAsset:
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO assets (site, hash, file, size) VALUES (?, ?, '', ?)`, k.Site, o.hash, len(o.chunk.Data))
+			res, err := tx.ExecContext(ctx, qAddAsset, k.Site, o.hash, len(o.chunk.Data))
 			if err != nil {
 				return nil, err
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO jassets (site, hash, seg, off, len) VALUES (?, ?, ?, ?, ?)`,
+				if _, err := tx.ExecContext(ctx, qAddJAsset,
 					k.Site, o.hash, int64(o.at.seg), o.at.off, o.at.n); err != nil {
 					return nil, err
 				}
@@ -316,8 +315,8 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, ops []*op, at time.T
 // addRec records where a record of a session is, so that Delete can
 // erase it; cur marks the session's current metadata, which keeps its
 // segment.
-func addRec(ctx context.Context, tx *sql.Tx, o *op, cur int) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO recs (site, id, seg, off, len, cur) VALUES (?, ?, ?, ?, ?, ?)`,
+func addRec(ctx context.Context, tx *txn, o *op, cur int) error {
+	_, err := tx.ExecContext(ctx, qAddRec,
 		o.key.Site, o.key.Session, int64(o.at.seg), o.at.off, o.at.n, cur)
 	return err
 }

@@ -109,7 +109,7 @@ func (v *view) Append(ctx context.Context, key storage.Key, c storage.Chunk) err
 			return wrapErr("append", err)
 		}
 		var one int
-		err := v.s.db.QueryRowContext(ctx, `SELECT 1 FROM chunks WHERE site = ? AND id = ? AND win = ? AND seq = ?`, key.Site, key.Session, c.Window, c.Seq).Scan(&one)
+		err := v.s.queryRow(ctx, qChunkExists, key.Site, key.Session, c.Window, c.Seq).Scan(&one)
 		v.s.end()
 		if err == nil {
 			return exists()
@@ -309,7 +309,7 @@ func (v *view) undo(ctx context.Context) {
 		return
 	}
 	var freed []string
-	err := v.s.write(ctx, func(tx *sql.Tx) (err error) {
+	err := v.s.write(ctx, func(tx *txn) (err error) {
 		freed, err = dropSomeRefs(ctx, tx, v.key, v.added)
 		return err
 	})
