@@ -64,6 +64,7 @@ type op struct {
 	key     storage.Key
 	chunk   storage.Chunk   // recChunk
 	sess    storage.Session // recSession
+	data    []byte          // recSession: sess encoded by encodeSession, if known
 	hashes  []string        // recRefs
 	hash    string          // recAsset (its data in chunk.Data)
 	extents []extent        // recDelete
@@ -98,9 +99,12 @@ func encodeBody(o *op) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(o.chunk.Events))
 		b = append(b, o.chunk.Data...)
 	case recSession:
-		data, err := encodeSession(o.sess)
-		if err != nil {
-			return nil, err
+		data := o.data
+		if data == nil {
+			var err error
+			if data, err = encodeSession(o.sess); err != nil {
+				return nil, err
+			}
 		}
 		b = append(b, data...)
 	case recRefs:
@@ -233,6 +237,9 @@ func decodeBody(body []byte) (*op, error) {
 		s, err := decodeSession(r.b)
 		if err != nil {
 			return nil, err
+		}
+		if strings.HasPrefix(string(r.b), zstdMagic) {
+			o.data = r.b // the index keeps it as it is
 		}
 		o.sess, o.key, r.b = s, storage.Key{Site: s.Site, Session: s.ID}, nil
 	case recRefs:

@@ -278,7 +278,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *txn, ops []*op, at time.Time
 				return nil, err
 			}
 		case recSession:
-			if err := putRow(ctx, tx, o.sess); err != nil {
+			if err := putRow(ctx, tx, o.sess, o.data); err != nil {
 				return nil, err
 			}
 			if _, err := tx.ExecContext(ctx, qUncurRecs, k.Site, k.Session); err != nil {

@@ -35,7 +35,7 @@ func (s *Store) scan(ctx context.Context) error {
 		}
 		err := s.write(ctx, func(tx *txn) error {
 			for _, sess := range sessions {
-				if err := putRow(ctx, tx, sess); err != nil {
+				if err := putRow(ctx, tx, sess, nil); err != nil {
 					return err
 				}
 			}

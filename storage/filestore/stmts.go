@@ -35,13 +35,14 @@ const (
 	qUpdateRow    = `UPDATE sessions SET state = ?, start = ?, dur = ?, device = ?, os = ?, browser = ?, errors = ?, user = ?, ended = ?, first_seen = ?, last_seen = ?, pages = ?, data = ? WHERE n = ?`
 	qDeleteFacets = `DELETE FROM facets WHERE n = ?`
 	qAddFacet     = `INSERT INTO facets (n, k, v, site, start, id) VALUES (?, ?, ?, ?, ?, ?)`
+	qFacetsOf     = `SELECT k, v, start FROM facets WHERE n = ?`
 	qDelOrphan    = `DELETE FROM orphans WHERE site = ? AND id = ?`
 )
 
 var hotStatements = []string{
 	qSessionData, qChunkExists, qAssetExists, qAddRef, qAddOrphan, qAddSite, qAddChunk,
 	qUncurRecs, qAddRec, qAddAsset, qAddJAsset, qSetMeta,
-	qSessionRowN, qInsertRow, qUpdateRow, qDeleteFacets, qAddFacet, qDelOrphan,
+	qSessionRowN, qInsertRow, qUpdateRow, qDeleteFacets, qAddFacet, qFacetsOf, qDelOrphan,
 }
 
 // prepare prepares the hot statements on s.db.

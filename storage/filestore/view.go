@@ -174,13 +174,15 @@ func (v *view) PutSession(ctx context.Context, sess storage.Session) error {
 		return err
 	}
 	sess = sess.Clone()
-	if _, err := encodeSession(sess); err != nil {
+	data, err := encodeSession(sess)
+	if err != nil {
 		return wrapErr("put session", err)
 	}
 	if v.sess != nil {
 		v.ops = slices.DeleteFunc(v.ops, func(o *op) bool { return o == v.sess })
 	}
-	v.sess = &op{typ: recSession, key: key, sess: sess}
+	// Encoded once: the journal record and the index row share it.
+	v.sess = &op{typ: recSession, key: key, sess: sess, data: data}
 	v.ops = append(v.ops, v.sess)
 	return nil
 }
