@@ -76,9 +76,17 @@ func checkAssetKey(site, hash string) error {
 // metadata that references an asset is recorded as an orphan, as its
 // first chunk would be, so that a writer that crashes before it writes the
 // session's metadata leaves nothing that the Sweep does not find.
-func (s *Store) refIfStored(ctx context.Context, tx *txn, key storage.Key, hash string) (bool, error) {
-	stored, _, err := s.refIfStoredNew(ctx, tx, key, hash)
-	return stored, err
+func (s *Store) refIfStored(ctx context.Context, tx *txn, key storage.Key, hash string) error {
+	// One statement: it adds the reference when the asset is stored and
+	// the reference new, and does nothing otherwise.
+	res, err := tx.ExecContext(ctx, qAddRefIfStored, key.Site, key.Session, hash)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // not stored, or referenced already
+	}
+	return s.addedRef(ctx, tx, key)
 }
 
 // refIfStoredNew is refIfStored that also reports whether the reference
@@ -106,11 +114,17 @@ func (s *Store) addRef(ctx context.Context, tx *txn, key storage.Key, hash strin
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil // referenced already
 	}
+	return true, s.addedRef(ctx, tx, key)
+}
+
+// addedRef records, within tx, what a new reference of key implies: an
+// orphan record when the session has no metadata, and its site.
+func (s *Store) addedRef(ctx context.Context, tx *txn, key storage.Key) error {
 	if _, err := tx.ExecContext(ctx, qAddOrphan, key.Site, key.Session, timeKey(s.now())); err != nil {
-		return false, err
+		return err
 	}
-	_, err = tx.ExecContext(ctx, qAddSite, key.Site)
-	return true, err
+	_, err := tx.ExecContext(ctx, qAddSite, key.Site)
+	return err
 }
 
 // PutAsset implements [storage.AssetStore.PutAsset]. When the site has the
@@ -212,6 +226,35 @@ func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes 
 		return nil, wrapErr("ref assets", err)
 	}
 	defer s.end()
+	// The hashes the session references already need no write: a read
+	// finds them (a later batch of a session references mostly the
+	// assets of its earlier ones).
+	var (
+		todo []string
+		held []string
+	)
+	for _, h := range hashes {
+		if _, ok := v.assets[h]; ok {
+			held = append(held, h)
+			continue
+		}
+		var one int
+		err := s.queryRow(ctx, qHasRef, key.Site, key.Session, h).Scan(&one)
+		switch {
+		case err == nil:
+			held = append(held, h)
+		case errors.Is(err, sql.ErrNoRows):
+			todo = append(todo, h)
+		default:
+			return nil, wrapErr("ref assets", err)
+		}
+	}
+	if len(todo) == 0 {
+		for _, h := range held {
+			v.noteRef(h, false)
+		}
+		return nil, nil
+	}
 	var (
 		missing []string
 		refs    []string
@@ -219,11 +262,7 @@ func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes 
 	)
 	err := s.write(ctx, func(tx *txn) error {
 		missing, refs, added = missing[:0], refs[:0], added[:0]
-		for _, h := range hashes {
-			if _, ok := v.assets[h]; ok {
-				refs, added = append(refs, h), append(added, false)
-				continue
-			}
+		for _, h := range todo {
 			stored, add, err := s.refIfStoredNew(ctx, tx, key, h)
 			if err != nil {
 				return err
@@ -238,6 +277,9 @@ func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes 
 	})
 	if err != nil {
 		return nil, wrapErr("ref assets", err)
+	}
+	for _, h := range held {
+		v.noteRef(h, false)
 	}
 	for i, h := range refs {
 		v.noteRef(h, added[i])

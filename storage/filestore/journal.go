@@ -87,9 +87,9 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// encodeBody returns the body of o's record: type and payload.
-func encodeBody(o *op) ([]byte, error) {
-	b := []byte{o.typ}
+// appendBody appends the body of o's record to b: type and payload.
+func appendBody(b []byte, o *op) ([]byte, error) {
+	b = append(b, o.typ)
 	switch o.typ {
 	case recChunk:
 		b = appendStr(b, o.key.Site)
@@ -139,18 +139,21 @@ func encodeGroup(buf []byte, seg uint64, base int64, ops []*op, at time.Time) ([
 	start := len(buf)
 	hcrc := crc32.New(castagnoli)
 	for _, o := range ops {
-		body, err := encodeBody(o)
-		if err != nil {
+		// The body is appended after room for the header, which is
+		// filled in once the body's length and checksum are known.
+		off := len(buf)
+		buf = append(buf, make([]byte, recHeader)...)
+		var err error
+		if buf, err = appendBody(buf, o); err != nil {
 			return buf[:start], err
 		}
+		body := buf[off+recHeader:]
 		if len(body) > maxRecBody {
 			return buf[:start], fmt.Errorf("record of %d bytes: too large", len(body))
 		}
-		off := len(buf)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(body)))
-		buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(body, castagnoli))
+		binary.BigEndian.PutUint32(buf[off:], uint32(len(body)))
+		binary.BigEndian.PutUint32(buf[off+4:], crc32.Checksum(body, castagnoli))
 		hcrc.Write(buf[off : off+recHeader])
-		buf = append(buf, body...)
 		o.at = extent{seg: seg, off: base + int64(off-start), n: int64(len(buf) - off)}
 	}
 	body := []byte{recCommit}

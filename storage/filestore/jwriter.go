@@ -30,7 +30,12 @@ type jwriter struct {
 	seg  uint64
 	f    *os.File
 	size int64
+	buf  []byte // the bytes of a round, kept for the next unless large
 }
+
+// maxKeptBuf is the largest round buffer a jwriter keeps for the next
+// round; a larger one (a round of large chunks) goes to the collector.
+const maxKeptBuf = 4 << 20
 
 type commitReq struct {
 	ops   []*op
@@ -92,7 +97,7 @@ func (w *jwriter) round(batch []*commitReq) error {
 		roundHook(len(batch))
 	}
 	encode := func() ([]byte, []*commitReq) {
-		var buf []byte
+		buf := w.buf[:0]
 		var ok []*commitReq
 		for _, r := range batch {
 			if r.err != nil {
@@ -110,6 +115,13 @@ func (w *jwriter) round(batch []*commitReq) error {
 		return buf, ok
 	}
 	buf, ok := encode()
+	defer func() {
+		if cap(buf) <= maxKeptBuf {
+			w.buf = buf[:0]
+		} else {
+			w.buf = nil
+		}
+	}()
 	if len(ok) == 0 {
 		return nil
 	}
@@ -289,7 +301,7 @@ func (s *Store) applyGroup(ctx context.Context, tx *txn, ops []*op, at time.Time
 			}
 		case recRefs:
 			for _, h := range o.hashes {
-				if _, err := s.refIfStored(ctx, tx, k, h); err != nil {
+				if err := s.refIfStored(ctx, tx, k, h); err != nil {
 					return nil, err
 				}
 			}
