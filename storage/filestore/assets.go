@@ -71,20 +71,20 @@ func checkAssetKey(site, hash string) error {
 	return nil
 }
 
-// refIfStored records that key references asset hash of key.Site when the
-// site has it, within tx, and reports whether it has. A session without
+// refIfStored records that key references each asset of hashes that
+// key.Site has, within tx. A session without
 // metadata that references an asset is recorded as an orphan, as its
 // first chunk would be, so that a writer that crashes before it writes the
 // session's metadata leaves nothing that the Sweep does not find.
-func (s *Store) refIfStored(ctx context.Context, tx *txn, key storage.Key, hash string) error {
-	// One statement: it adds the reference when the asset is stored and
-	// the reference new, and does nothing otherwise.
-	res, err := tx.ExecContext(ctx, qAddRefIfStored, key.Site, key.Session, hash)
-	if err != nil {
-		return err
+func (s *Store) refIfStored(ctx context.Context, tx *txn, key storage.Key, hashes []string) error {
+	if len(hashes) == 0 {
+		return nil
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // not stored, or referenced already
+	// One statement: it adds the references to the stored assets that
+	// are new, and does nothing for the others.
+	added, err := s.queryStrings(ctx, tx, qAddRefs, key.Site, key.Session, hashList(hashes))
+	if err != nil || len(added) == 0 {
+		return err
 	}
 	return s.addedRef(ctx, tx, key)
 }
@@ -162,12 +162,22 @@ func (s *Store) putAsset(ctx context.Context, v *view, key storage.Key, hash str
 		return wrapErr("put asset", err)
 	}
 	defer s.end()
-	stored, added := false, false
-	if err := s.write(ctx, func(tx *txn) (err error) {
-		stored, added, err = s.refIfStoredNew(ctx, tx, key, hash)
-		return err
-	}); err != nil {
+	// A read first: the Recorder puts the assets that RefAssets found
+	// missing, so the site mostly does not have it, and then there is
+	// nothing to write until the group is applied.
+	var one int
+	err := s.queryRow(ctx, qAssetExists, key.Site, hash).Scan(&one)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return wrapErr("put asset", err)
+	}
+	stored, added := false, false
+	if err == nil {
+		if err := s.write(ctx, func(tx *txn) (err error) {
+			stored, added, err = s.refIfStoredNew(ctx, tx, key, hash)
+			return err
+		}); err != nil {
+			return wrapErr("put asset", err)
+		}
 	}
 	if !stored {
 		data = slices.Clone(data)
@@ -226,65 +236,75 @@ func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes 
 		return nil, wrapErr("ref assets", err)
 	}
 	defer s.end()
-	// The hashes the session references already need no write: a read
+	// The hashes the session references already need no write: one read
 	// finds them (a later batch of a session references mostly the
 	// assets of its earlier ones).
-	var (
-		todo []string
-		held []string
-	)
+	var ask []string
 	for _, h := range hashes {
-		if _, ok := v.assets[h]; ok {
-			held = append(held, h)
-			continue
+		if _, ok := v.assets[h]; !ok {
+			ask = append(ask, h)
 		}
-		var one int
-		err := s.queryRow(ctx, qHasRef, key.Site, key.Session, h).Scan(&one)
-		switch {
-		case err == nil:
-			held = append(held, h)
-		case errors.Is(err, sql.ErrNoRows):
+	}
+	heldSet := map[string]bool{}
+	if len(ask) > 0 {
+		held, err := s.queryStrings(ctx, nil, qHeldRefs, key.Site, key.Session, hashList(ask))
+		if err != nil {
+			return nil, wrapErr("ref assets", err)
+		}
+		for _, h := range held {
+			heldSet[h] = true
+		}
+	}
+	var todo []string
+	for _, h := range ask {
+		if !heldSet[h] {
 			todo = append(todo, h)
-		default:
+		}
+	}
+	// The others: those the site does not have are missing; a reference
+	// to each of the rest is added, in one write transaction.
+	var missing, added []string
+	if len(todo) > 0 {
+		list := hashList(todo)
+		err := s.write(ctx, func(tx *txn) (err error) {
+			if missing, err = s.queryStrings(ctx, tx, qMissingAssets, key.Site, list); err != nil {
+				return err
+			}
+			if added, err = s.queryStrings(ctx, tx, qAddRefs, key.Site, key.Session, list); err != nil {
+				return err
+			}
+			if len(added) > 0 {
+				return s.addedRef(ctx, tx, key)
+			}
+			return nil
+		})
+		if err != nil {
 			return nil, wrapErr("ref assets", err)
 		}
 	}
-	if len(todo) == 0 {
-		for _, h := range held {
-			v.noteRef(h, false)
+	for _, h := range hashes {
+		if !slices.Contains(missing, h) {
+			v.noteRef(h, slices.Contains(added, h))
 		}
-		return nil, nil
-	}
-	var (
-		missing []string
-		refs    []string
-		added   []bool
-	)
-	err := s.write(ctx, func(tx *txn) error {
-		missing, refs, added = missing[:0], refs[:0], added[:0]
-		for _, h := range todo {
-			stored, add, err := s.refIfStoredNew(ctx, tx, key, h)
-			if err != nil {
-				return err
-			}
-			if !stored {
-				missing = append(missing, h)
-				continue
-			}
-			refs, added = append(refs, h), append(added, add)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, wrapErr("ref assets", err)
-	}
-	for _, h := range held {
-		v.noteRef(h, false)
-	}
-	for i, h := range refs {
-		v.noteRef(h, added[i])
 	}
 	return missing, nil
+}
+
+// hashList is hashes (valid asset hashes, hex digits) as a JSON array,
+// for the statements that take a set of hashes (json_each).
+func hashList(hashes []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, h := range hashes {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(h)
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // Asset implements [storage.AssetStore.Asset]: it reads the asset's file

@@ -300,10 +300,8 @@ func (s *Store) applyGroup(ctx context.Context, tx *txn, ops []*op, at time.Time
 				return nil, err
 			}
 		case recRefs:
-			for _, h := range o.hashes {
-				if err := s.refIfStored(ctx, tx, k, h); err != nil {
-					return nil, err
-				}
+			if err := s.refIfStored(ctx, tx, k, o.hashes); err != nil {
+				return nil, err
 			}
 			if err := addRec(ctx, tx, o, 0); err != nil {
 				return nil, err

@@ -18,31 +18,37 @@ import (
 
 // Hot statements, by their SQL text.
 const (
-	qSessionData    = `SELECT data FROM sessions WHERE site = ? AND id = ?`
-	qChunkExists    = `SELECT 1 FROM chunks WHERE site = ? AND id = ? AND win = ? AND seq = ?`
-	qAssetExists    = `SELECT 1 FROM assets WHERE site = ? AND hash = ?`
-	qAddRef         = `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`
-	qHasRef         = `SELECT 1 FROM asset_refs WHERE site = ? AND session = ? AND hash = ?`
-	qAddRefIfStored = `INSERT OR IGNORE INTO asset_refs (site, session, hash) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM assets WHERE site = ?1 AND hash = ?3)`
-	qAddOrphan      = `INSERT OR IGNORE INTO orphans (site, id, since) SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`
-	qAddSite        = `INSERT OR IGNORE INTO sites (site) VALUES (?)`
-	qAddChunk       = `INSERT OR IGNORE INTO chunks (site, id, win, seq, events, seg, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	qUncurRecs      = `UPDATE recs SET cur = 0 WHERE site = ? AND id = ? AND cur = 1`
-	qAddRec         = `INSERT OR REPLACE INTO recs (site, id, seg, off, len, cur) VALUES (?, ?, ?, ?, ?, ?)`
-	qAddAsset       = `INSERT OR IGNORE INTO assets (site, hash, file, size) VALUES (?, ?, '', ?)`
-	qAddJAsset      = `INSERT OR REPLACE INTO jassets (site, hash, seg, off, len) VALUES (?, ?, ?, ?, ?)`
-	qSetMeta        = `INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`
-	qSessionRowN    = `SELECT n FROM sessions WHERE site = ? AND id = ?`
-	qInsertRow      = `INSERT INTO sessions (site, id, state, start, dur, device, os, browser, errors, user, ended, first_seen, last_seen, pages, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpdateRow      = `UPDATE sessions SET state = ?, start = ?, dur = ?, device = ?, os = ?, browser = ?, errors = ?, user = ?, ended = ?, first_seen = ?, last_seen = ?, pages = ?, data = ? WHERE n = ?`
-	qDeleteFacets   = `DELETE FROM facets WHERE n = ?`
-	qAddFacet       = `INSERT INTO facets (n, k, v, site, start, id) VALUES (?, ?, ?, ?, ?, ?)`
-	qFacetsOf       = `SELECT k, v, start FROM facets WHERE n = ?`
-	qDelOrphan      = `DELETE FROM orphans WHERE site = ? AND id = ?`
+	qSessionData = `SELECT data FROM sessions WHERE site = ? AND id = ?`
+	qChunkExists = `SELECT 1 FROM chunks WHERE site = ? AND id = ? AND win = ? AND seq = ?`
+	qAssetExists = `SELECT 1 FROM assets WHERE site = ? AND hash = ?`
+	qAddRef      = `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`
+	// The hashes of the JSON array ?3 that session (?1, ?2) references.
+	qHeldRefs = `SELECT j.value FROM json_each(?3) j WHERE EXISTS (SELECT 1 FROM asset_refs WHERE site = ?1 AND session = ?2 AND hash = j.value)`
+	// The hashes of the JSON array ?2 that site ?1 does not have.
+	qMissingAssets = `SELECT j.value FROM json_each(?2) j WHERE NOT EXISTS (SELECT 1 FROM assets WHERE site = ?1 AND hash = j.value)`
+	// Adds the references of session (?1, ?2) to the assets of the JSON
+	// array ?3 that the site has, and returns those that are new.
+	qAddRefs = `INSERT OR IGNORE INTO asset_refs (site, session, hash)
+		SELECT ?1, ?2, j.value FROM json_each(?3) j WHERE EXISTS (SELECT 1 FROM assets WHERE site = ?1 AND hash = j.value) RETURNING hash`
+	qAddOrphan    = `INSERT OR IGNORE INTO orphans (site, id, since) SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`
+	qAddSite      = `INSERT OR IGNORE INTO sites (site) VALUES (?)`
+	qAddChunk     = `INSERT OR IGNORE INTO chunks (site, id, win, seq, events, seg, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qUncurRecs    = `UPDATE recs SET cur = 0 WHERE site = ? AND id = ? AND cur = 1`
+	qAddRec       = `INSERT OR REPLACE INTO recs (site, id, seg, off, len, cur) VALUES (?, ?, ?, ?, ?, ?)`
+	qAddAsset     = `INSERT OR IGNORE INTO assets (site, hash, file, size) VALUES (?, ?, '', ?)`
+	qAddJAsset    = `INSERT OR REPLACE INTO jassets (site, hash, seg, off, len) VALUES (?, ?, ?, ?, ?)`
+	qSetMeta      = `INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`
+	qSessionRowN  = `SELECT n FROM sessions WHERE site = ? AND id = ?`
+	qInsertRow    = `INSERT INTO sessions (site, id, state, start, dur, device, os, browser, errors, user, ended, first_seen, last_seen, pages, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpdateRow    = `UPDATE sessions SET state = ?, start = ?, dur = ?, device = ?, os = ?, browser = ?, errors = ?, user = ?, ended = ?, first_seen = ?, last_seen = ?, pages = ?, data = ? WHERE n = ?`
+	qDeleteFacets = `DELETE FROM facets WHERE n = ?`
+	qAddFacet     = `INSERT INTO facets (n, k, v, site, start, id) VALUES (?, ?, ?, ?, ?, ?)`
+	qFacetsOf     = `SELECT k, v, start FROM facets WHERE n = ?`
+	qDelOrphan    = `DELETE FROM orphans WHERE site = ? AND id = ?`
 )
 
 var hotStatements = []string{
-	qSessionData, qChunkExists, qAssetExists, qAddRef, qHasRef, qAddRefIfStored, qAddOrphan, qAddSite, qAddChunk,
+	qSessionData, qChunkExists, qAssetExists, qAddRef, qHeldRefs, qMissingAssets, qAddRefs, qAddOrphan, qAddSite, qAddChunk,
 	qUncurRecs, qAddRec, qAddAsset, qAddJAsset, qSetMeta,
 	qSessionRowN, qInsertRow, qUpdateRow, qDeleteFacets, qAddFacet, qFacetsOf, qDelOrphan,
 }
@@ -77,6 +83,36 @@ func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return s.db.QueryRowContext(ctx, q, args...)
+}
+
+// queryStrings runs a hot query of one text column and returns its
+// values: within tx, or on s.db when tx is nil.
+func (s *Store) queryStrings(ctx context.Context, tx *txn, q string, args ...any) ([]string, error) {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	switch st := s.stmts[q]; {
+	case tx != nil:
+		rows, err = tx.QueryContext(ctx, q, args...)
+	case st != nil:
+		rows, err = st.QueryContext(ctx, args...)
+	default:
+		rows, err = s.db.QueryContext(ctx, q, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // txn is a write transaction of the index. Its ExecContext, QueryContext
