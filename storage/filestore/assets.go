@@ -82,9 +82,12 @@ func (s *Store) refIfStored(ctx context.Context, tx *txn, key storage.Key, hashe
 	}
 	// One statement: it adds the references to the stored assets that
 	// are new, and does nothing for the others.
-	added, err := s.queryStrings(ctx, tx, qAddRefs, key.Site, key.Session, hashList(hashes))
-	if err != nil || len(added) == 0 {
+	res, err := tx.ExecContext(ctx, qAddRefs, key.Site, key.Session, hashList(hashes))
+	if err != nil {
 		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
 	}
 	return s.addedRef(ctx, tx, key)
 }
@@ -262,18 +265,28 @@ func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes 
 		}
 	}
 	// The others: those the site does not have are missing; a reference
-	// to each of the rest is added, in one write transaction.
-	var missing, added []string
+	// to each of the rest is added, in one write transaction. Each of
+	// those is new in the index unless a call without the session's lock
+	// added it since the read; then none is taken as new, so that undoing
+	// this view's references never removes one that another call made
+	// (a reference kept that way goes with the session).
+	var (
+		missing []string
+		isNew   bool
+	)
 	if len(todo) > 0 {
 		list := hashList(todo)
 		err := s.write(ctx, func(tx *txn) (err error) {
 			if missing, err = s.queryStrings(ctx, tx, qMissingAssets, key.Site, list); err != nil {
 				return err
 			}
-			if added, err = s.queryStrings(ctx, tx, qAddRefs, key.Site, key.Session, list); err != nil {
+			res, err := tx.ExecContext(ctx, qAddRefs, key.Site, key.Session, list)
+			if err != nil {
 				return err
 			}
-			if len(added) > 0 {
+			n, _ := res.RowsAffected()
+			isNew = n == int64(len(todo)-len(missing))
+			if n > 0 {
 				return s.addedRef(ctx, tx, key)
 			}
 			return nil
@@ -284,7 +297,7 @@ func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes 
 	}
 	for _, h := range hashes {
 		if !slices.Contains(missing, h) {
-			v.noteRef(h, slices.Contains(added, h))
+			v.noteRef(h, isNew && slices.Contains(todo, h))
 		}
 	}
 	return missing, nil

@@ -27,9 +27,10 @@ const (
 	// The hashes of the JSON array ?2 that site ?1 does not have.
 	qMissingAssets = `SELECT j.value FROM json_each(?2) j WHERE NOT EXISTS (SELECT 1 FROM assets WHERE site = ?1 AND hash = j.value)`
 	// Adds the references of session (?1, ?2) to the assets of the JSON
-	// array ?3 that the site has, and returns those that are new.
+	// array ?3 that the site has. (RETURNING would name the new ones, at
+	// the cost of a temporary table per call.)
 	qAddRefs = `INSERT OR IGNORE INTO asset_refs (site, session, hash)
-		SELECT ?1, ?2, j.value FROM json_each(?3) j WHERE EXISTS (SELECT 1 FROM assets WHERE site = ?1 AND hash = j.value) RETURNING hash`
+		SELECT ?1, ?2, j.value FROM json_each(?3) j WHERE EXISTS (SELECT 1 FROM assets WHERE site = ?1 AND hash = j.value)`
 	qAddOrphan    = `INSERT OR IGNORE INTO orphans (site, id, since) SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`
 	qAddSite      = `INSERT OR IGNORE INTO sites (site) VALUES (?)`
 	qAddChunk     = `INSERT OR IGNORE INTO chunks (site, id, win, seq, events, seg, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
