@@ -206,9 +206,11 @@ func (v *view) noteRef(hash string, added bool) {
 	}
 }
 
-// RefAssets implements [storage.AssetStore.RefAssets]: one transaction of
-// the index, and a record of the journal synced when it returns (under
-// LockSession, with the function's other writes).
+// RefAssets implements [storage.AssetStore.RefAssets]: one read of the
+// index for the references the session holds already, one write
+// transaction for the others (none when it holds them all), and a record
+// of the journal synced when it returns (under LockSession, with the
+// function's other writes).
 func (s *Store) RefAssets(ctx context.Context, key storage.Key, hashes []string) ([]string, error) {
 	if err := checkKey(key); err != nil {
 		return nil, wrapErr("ref assets", err)
