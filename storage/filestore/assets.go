@@ -71,21 +71,32 @@ func checkAssetKey(site, hash string) error {
 	return nil
 }
 
-// refIfStored records that key references asset hash of key.Site when the
-// site has it, within tx, and reports whether it has. A session without
+// refIfStored records that key references each asset of hashes that
+// key.Site has, within tx. A session without
 // metadata that references an asset is recorded as an orphan, as its
 // first chunk would be, so that a writer that crashes before it writes the
 // session's metadata leaves nothing that the Sweep does not find.
-func (s *Store) refIfStored(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (bool, error) {
-	stored, _, err := s.refIfStoredNew(ctx, tx, key, hash)
-	return stored, err
+func (s *Store) refIfStored(ctx context.Context, tx *txn, key storage.Key, hashes []string) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	// One statement: it adds the references to the stored assets that
+	// are new, and does nothing for the others.
+	res, err := tx.ExecContext(ctx, qAddRefs, key.Site, key.Session, hashList(hashes))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	return s.addedRef(ctx, tx, key)
 }
 
 // refIfStoredNew is refIfStored that also reports whether the reference
 // is new.
-func (s *Store) refIfStoredNew(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (stored, added bool, err error) {
+func (s *Store) refIfStoredNew(ctx context.Context, tx *txn, key storage.Key, hash string) (stored, added bool, err error) {
 	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM assets WHERE site = ? AND hash = ?`, key.Site, hash).Scan(&one)
+	err = tx.QueryRowContext(ctx, qAssetExists, key.Site, hash).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, false, nil
 	}
@@ -98,21 +109,25 @@ func (s *Store) refIfStoredNew(ctx context.Context, tx *sql.Tx, key storage.Key,
 
 // addRef records the reference of key to a stored asset, within tx, and
 // reports whether it is new.
-func (s *Store) addRef(ctx context.Context, tx *sql.Tx, key storage.Key, hash string) (bool, error) {
-	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO asset_refs (site, session, hash) VALUES (?, ?, ?)`, key.Site, key.Session, hash)
+func (s *Store) addRef(ctx context.Context, tx *txn, key storage.Key, hash string) (bool, error) {
+	res, err := tx.ExecContext(ctx, qAddRef, key.Site, key.Session, hash)
 	if err != nil {
 		return false, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil // referenced already
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since)
-		SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`,
-		key.Site, key.Session, timeKey(s.now())); err != nil {
-		return false, err
+	return true, s.addedRef(ctx, tx, key)
+}
+
+// addedRef records, within tx, what a new reference of key implies: an
+// orphan record when the session has no metadata, and its site.
+func (s *Store) addedRef(ctx context.Context, tx *txn, key storage.Key) error {
+	if _, err := tx.ExecContext(ctx, qAddOrphan, key.Site, key.Session, timeKey(s.now())); err != nil {
+		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, key.Site)
-	return true, err
+	_, err := tx.ExecContext(ctx, qAddSite, key.Site)
+	return err
 }
 
 // PutAsset implements [storage.AssetStore.PutAsset]. When the site has the
@@ -150,12 +165,22 @@ func (s *Store) putAsset(ctx context.Context, v *view, key storage.Key, hash str
 		return wrapErr("put asset", err)
 	}
 	defer s.end()
-	stored, added := false, false
-	if err := s.write(ctx, func(tx *sql.Tx) (err error) {
-		stored, added, err = s.refIfStoredNew(ctx, tx, key, hash)
-		return err
-	}); err != nil {
+	// A read first: the Recorder puts the assets that RefAssets found
+	// missing, so the site mostly does not have it, and then there is
+	// nothing to write until the group is applied.
+	var one int
+	err := s.queryRow(ctx, qAssetExists, key.Site, hash).Scan(&one)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return wrapErr("put asset", err)
+	}
+	stored, added := false, false
+	if err == nil {
+		if err := s.write(ctx, func(tx *txn) (err error) {
+			stored, added, err = s.refIfStoredNew(ctx, tx, key, hash)
+			return err
+		}); err != nil {
+			return wrapErr("put asset", err)
+		}
 	}
 	if !stored {
 		data = slices.Clone(data)
@@ -181,9 +206,11 @@ func (v *view) noteRef(hash string, added bool) {
 	}
 }
 
-// RefAssets implements [storage.AssetStore.RefAssets]: one transaction of
-// the index, and a record of the journal synced when it returns (under
-// LockSession, with the function's other writes).
+// RefAssets implements [storage.AssetStore.RefAssets]: one read of the
+// index for the references the session holds already, one write
+// transaction for the others (none when it holds them all), and a record
+// of the journal synced when it returns (under LockSession, with the
+// function's other writes).
 func (s *Store) RefAssets(ctx context.Context, key storage.Key, hashes []string) ([]string, error) {
 	if err := checkKey(key); err != nil {
 		return nil, wrapErr("ref assets", err)
@@ -214,37 +241,85 @@ func (s *Store) refAssets(ctx context.Context, v *view, key storage.Key, hashes 
 		return nil, wrapErr("ref assets", err)
 	}
 	defer s.end()
+	// The hashes the session references already need no write: one read
+	// finds them (a later batch of a session references mostly the
+	// assets of its earlier ones).
+	var ask []string
+	for _, h := range hashes {
+		if _, ok := v.assets[h]; !ok {
+			ask = append(ask, h)
+		}
+	}
+	heldSet := map[string]bool{}
+	if len(ask) > 0 {
+		held, err := s.queryStrings(ctx, nil, qHeldRefs, key.Site, key.Session, hashList(ask))
+		if err != nil {
+			return nil, wrapErr("ref assets", err)
+		}
+		for _, h := range held {
+			heldSet[h] = true
+		}
+	}
+	var todo []string
+	for _, h := range ask {
+		if !heldSet[h] {
+			todo = append(todo, h)
+		}
+	}
+	// The others: those the site does not have are missing; a reference
+	// to each of the rest is added, in one write transaction. Each of
+	// those is new in the index unless a call without the session's lock
+	// added it since the read; then none is taken as new, so that undoing
+	// this view's references never removes one that another call made
+	// (a reference kept that way goes with the session).
 	var (
 		missing []string
-		refs    []string
-		added   []bool
+		isNew   bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		missing, refs, added = missing[:0], refs[:0], added[:0]
-		for _, h := range hashes {
-			if _, ok := v.assets[h]; ok {
-				refs, added = append(refs, h), append(added, false)
-				continue
+	if len(todo) > 0 {
+		list := hashList(todo)
+		err := s.write(ctx, func(tx *txn) (err error) {
+			if missing, err = s.queryStrings(ctx, tx, qMissingAssets, key.Site, list); err != nil {
+				return err
 			}
-			stored, add, err := s.refIfStoredNew(ctx, tx, key, h)
+			res, err := tx.ExecContext(ctx, qAddRefs, key.Site, key.Session, list)
 			if err != nil {
 				return err
 			}
-			if !stored {
-				missing = append(missing, h)
-				continue
+			n, _ := res.RowsAffected()
+			isNew = n == int64(len(todo)-len(missing))
+			if n > 0 {
+				return s.addedRef(ctx, tx, key)
 			}
-			refs, added = append(refs, h), append(added, add)
+			return nil
+		})
+		if err != nil {
+			return nil, wrapErr("ref assets", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, wrapErr("ref assets", err)
 	}
-	for i, h := range refs {
-		v.noteRef(h, added[i])
+	for _, h := range hashes {
+		if !slices.Contains(missing, h) {
+			v.noteRef(h, isNew && slices.Contains(todo, h))
+		}
 	}
 	return missing, nil
+}
+
+// hashList is hashes (valid asset hashes, hex digits) as a JSON array,
+// for the statements that take a set of hashes (json_each).
+func hashList(hashes []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, h := range hashes {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(h)
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // Asset implements [storage.AssetStore.Asset]: it reads the asset's file
@@ -322,7 +397,7 @@ func (s *Store) readAsset(e extent, site, hash string) ([]byte, error) {
 // the asset rows that no session references any more (see freeAsset).
 // It returns the files of the freed assets kept as files; any reports
 // whether there was a reference or a view.
-func dropRefs(ctx context.Context, tx *sql.Tx, key storage.Key) (freed []string, any bool, err error) {
+func dropRefs(ctx context.Context, tx *txn, key storage.Key) (freed []string, any bool, err error) {
 	rows, err := tx.QueryContext(ctx, `DELETE FROM asset_refs WHERE site = ? AND session = ? RETURNING hash`, key.Site, key.Session)
 	if err != nil {
 		return nil, false, err
@@ -361,7 +436,7 @@ func dropRefs(ctx context.Context, tx *sql.Tx, key storage.Key) (freed []string,
 // references it: an asset file is noted in asset_trash and returned, to
 // remove after the commit; the record of an asset of the journal is noted
 // in erasing.
-func freeAsset(ctx context.Context, tx *sql.Tx, site, hash string) (string, error) {
+func freeAsset(ctx context.Context, tx *txn, site, hash string) (string, error) {
 	var file string
 	err := tx.QueryRowContext(ctx, `DELETE FROM assets WHERE site = ?1 AND hash = ?2
 		AND NOT EXISTS (SELECT 1 FROM asset_refs WHERE site = ?1 AND hash = ?2) RETURNING file`, site, hash).Scan(&file)
@@ -390,7 +465,7 @@ func freeAsset(ctx context.Context, tx *sql.Tx, site, hash string) (string, erro
 // dropSomeRefs removes the references of key to hashes within tx, and the
 // assets that no session references any more (see freeAsset), and returns
 // the files of those kept as files.
-func dropSomeRefs(ctx context.Context, tx *sql.Tx, key storage.Key, hashes []string) (freed []string, err error) {
+func dropSomeRefs(ctx context.Context, tx *txn, key storage.Key, hashes []string) (freed []string, err error) {
 	for _, h := range hashes {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM asset_refs WHERE site = ? AND session = ? AND hash = ?`, key.Site, key.Session, h); err != nil {
 			return nil, err
@@ -425,7 +500,7 @@ func (s *Store) dropFiles(ctx context.Context, files []string) {
 	if len(done) == 0 {
 		return
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error {
+	if err := s.write(ctx, func(tx *txn) error {
 		for _, f := range done {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM asset_trash WHERE file = ?`, f); err != nil {
 				return err

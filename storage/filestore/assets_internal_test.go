@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"bytes"
-	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -239,7 +238,7 @@ func TestIndexUpgradeFromVersion1(t *testing.T) {
 	require.NoError(t, err)
 	sess := storage.Session{Site: "shop", ID: "sess-000a", State: storage.StateKept}
 	require.NoError(t, s.PutSession(ctx, sess))
-	require.NoError(t, s.write(ctx, func(tx *sql.Tx) error {
+	require.NoError(t, s.write(ctx, func(tx *txn) error {
 		for _, stmt := range []string{`DROP TABLE assets`, `DROP TABLE asset_refs`, `DROP TABLE asset_trash`, `DROP TABLE views`,
 			`DROP INDEX s_count`, `UPDATE meta SET v = '1' WHERE k = 'version'`} {
 			if _, err := tx.Exec(stmt); err != nil {

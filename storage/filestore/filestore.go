@@ -205,28 +205,35 @@
 //
 // Ingest through the Recorder, from the benchmark tool of the repository,
 // beside the durable floor (gzip each batch, append it to a file, fsync)
-// and memstore in the same run, on a shared 2-core virtual machine (CPU
-// use well under 1 per core: other work ran; figures vary twofold and
-// more between runs):
+// and memstore in the same run, on a shared 2-core virtual machine (other
+// work ran; figures vary twofold and more between runs, MB per CPU-second
+// less than MB/s):
 //
-//	go run ./internal/bench
+//	go run ./internal/bench -time 3s
 //
-//	MB/s of event JSON                    1 core         2 cores
-//	durable floor                         46.3           49.5
-//	replay on memstore                    15.8           21.7
-//	replay on filestore                   10.2 (0.22x)   21.0 (0.42x)
-//	  another run: floor 19.1 and 32.6,   18.6 (0.98x)   22.0 (0.68x),
-//	  memstore 18.6 and 7.3
-//	filestore before the journal           2.0 (0.09x)    3.8 (0.05x)
-//	  (an earlier run of go run ./internal/bench -only f, whose durable
-//	  floor made 23.1 and 74.7)
+//	                          1 core                2 cores
+//	                          MB/s   MB/cpu-s       MB/s   MB/cpu-s
+//	durable floor             104.0  123.4          124.8  110.3
+//	replay on memstore        140.6  138.8          220.2  119.2
+//	replay on filestore        75.8   79.8 (0.73x)  116.8   80.0 (0.94x)
+//	  a run minutes before, of the store before the changes below:
+//	  durable floor 61.2 and 96.0 MB/s, filestore 34.8 (0.57x) and
+//	  55.9 (0.58x), at 66.2 and 53.0 MB per CPU-second (memstore 139.0
+//	  and 125.7)
+//	filestore before the journal, an earlier run:  2.0 (0.09x), 3.8 (0.05x)
 //
-// A batch costs filestore about one fsync, shared between the sessions
-// that commit at the same time, so two cores bring it to memstore's
-// speed: what is left of the gap to the durable floor is the Recorder's
-// CPU work per batch (replay on memstore makes 45 MB per CPU-second, the
-// floor 121), not the store, which adds about 15% of CPU (39 MB per
-// CPU-second on filestore).
+// A batch costs filestore one fsync, shared between the sessions that
+// commit at the same time, like the floor's; what is left of the gap is
+// CPU: the Recorder's work per batch, and the store's own. Per batch
+// (BenchmarkBatch: read the session, append a 64 KiB chunk, reference 8
+// assets, write the session back; one fsync) filestore uses about 1.1 ms
+// of CPU against 0.25 ms on memstore, from 1.4 to 2.0 ms before the
+// statements of a batch were prepared once per Store, the session encoded
+// once per batch, unchanged facet rows kept and references added by set
+// (go test ./storage/filestore -run '^$' -bench Batch -benchtime 1000x
+// -cpu 1). In a CPU profile of the benchmark tool the store's methods take
+// about a fifth of filestore's CPU, a quarter of that the fsync; they took
+// a quarter before.
 //
 // Count reads the sessions of its range from the index that List would
 // use, or, when it filters only on the state, from a covering index
@@ -392,6 +399,10 @@ type Store struct {
 	// notes of new asset files, dropping journal segments).
 	dbSync *sql.DB
 
+	// stmts are the hot statements prepared on db, by SQL text (see
+	// stmts.go); set at Open, read only after.
+	stmts map[string]*sql.Stmt
+
 	jw *jwriter
 }
 
@@ -472,6 +483,9 @@ func (s *Store) open() error {
 	scan, err := s.openIndex(ctx)
 	if err != nil {
 		return wrapErr("open index", err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		return wrapErr("open index: prepare statements", err)
 	}
 	if err := s.openJournal(ctx); err != nil {
 		return wrapErr("open: replay the journal", err)
@@ -572,7 +586,7 @@ func (s *Store) release() error {
 		errs = append(errs, s.dbSync.Close())
 	}
 	if s.db != nil {
-		errs = append(errs, s.db.Close())
+		errs = append(errs, s.closeStmts(), s.db.Close())
 	}
 	errs = append(errs, s.root.Close())
 	if s.lock != nil {
@@ -606,19 +620,23 @@ func (s *Store) end() {
 }
 
 // write runs f in a write transaction of the index.
-func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, f func(tx *txn) error) error {
 	return s.writeOn(ctx, s.db, f)
 }
 
 // writeOn runs f in a write transaction on db, one writer at a time.
-func (s *Store) writeOn(ctx context.Context, db *sql.DB, f func(tx *sql.Tx) error) error {
+func (s *Store) writeOn(ctx context.Context, db *sql.DB, f func(tx *txn) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := f(tx); err != nil {
+	t := &txn{Tx: tx}
+	if db == s.db {
+		t.prep = s.stmts
+	}
+	if err := f(t); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -652,7 +670,7 @@ func (s *Store) useReserve() bool {
 
 // writeSynced runs f in a write transaction of the index that is synced
 // when it returns, with every transaction before it.
-func (s *Store) writeSynced(ctx context.Context, f func(tx *sql.Tx) error) error {
+func (s *Store) writeSynced(ctx context.Context, f func(tx *txn) error) error {
 	return s.writeOn(ctx, s.dbSync, f)
 }
 
@@ -797,7 +815,7 @@ func (s *Store) Session(ctx context.Context, key storage.Key) (storage.Session, 
 	}
 	defer s.end()
 	var data []byte
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM sessions WHERE site = ? AND id = ?`, key.Site, key.Session).Scan(&data)
+	err := s.queryRow(ctx, qSessionData, key.Site, key.Session).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.Session{}, wrapErr("session", fmt.Errorf("%s/%s: %w", key.Site, key.Session, storage.ErrNotFound))
 	}
@@ -924,7 +942,7 @@ func (s *Store) removeDir(ctx context.Context, key storage.Key) error {
 			return err
 		}
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error {
+	if err := s.write(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM deleting WHERE site = ? AND id = ?`, key.Site, key.Session)
 		return err
 	}); err != nil {

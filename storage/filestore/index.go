@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -264,10 +265,14 @@ type row struct {
 	events, rules          []string
 }
 
-func toRow(s storage.Session) (row, error) {
-	data, err := encodeSession(s)
-	if err != nil {
-		return row{}, err
+// toRow maps s to its index columns; data is s encoded by encodeSession,
+// or nil to encode it here.
+func toRow(s storage.Session, data []byte) (row, error) {
+	if data == nil {
+		var err error
+		if data, err = encodeSession(s); err != nil {
+			return row{}, err
+		}
 	}
 	r := row{
 		state: stateCode(s.State), start: timeKey(s.Start), firstSeen: timeKey(s.FirstSeen), last: timeKey(s.LastSeen),
@@ -280,34 +285,29 @@ func toRow(s storage.Session) (row, error) {
 			r.events = append(r.events, tag)
 		}
 	}
-	seen := make(map[string]bool, len(s.MatchedRules))
-	for _, name := range s.MatchedRules {
-		if !seen[name] {
-			seen[name] = true
-			r.rules = append(r.rules, name)
-		}
+	slices.Sort(r.events)
+	if len(s.MatchedRules) > 0 {
+		r.rules = slices.Compact(slices.Sorted(slices.Values(s.MatchedRules)))
 	}
 	return r, nil
 }
 
-// execer is what putRow needs of a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// putRow inserts or replaces session s in the index, within tx.
-func putRow(ctx context.Context, tx execer, s storage.Session) error {
-	r, err := toRow(s)
+// putRow inserts or replaces session s in the index, within tx; data is
+// s encoded by encodeSession, or nil to encode it here. An update
+// rewrites the session's facet rows only when they change (a batch seldom
+// adds a custom event or a rule), and leaves its orphan record alone:
+// there is none, since a session's first row clears it and every other
+// write of one checks that the session has no row.
+func putRow(ctx context.Context, tx *txn, s storage.Session, data []byte) error {
+	r, err := toRow(s, data)
 	if err != nil {
 		return err
 	}
 	var n int64
-	err = tx.QueryRowContext(ctx, `SELECT n FROM sessions WHERE site = ? AND id = ?`, s.Site, s.ID).Scan(&n)
+	err = tx.QueryRowContext(ctx, qSessionRowN, s.Site, s.ID).Scan(&n)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (site, id, state, start, dur, device, os, browser, errors, user, ended, first_seen, last_seen, pages, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		res, err := tx.ExecContext(ctx, qInsertRow,
 			s.Site, s.ID, r.state, r.start, r.dur, r.device, r.os, r.browser, r.errors, r.user, r.ended, r.firstSeen, r.last, r.pages, r.data)
 		if err != nil {
 			return err
@@ -315,44 +315,97 @@ func putRow(ctx context.Context, tx execer, s storage.Session) error {
 		if n, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, s.Site); err != nil {
+		if _, err := tx.ExecContext(ctx, qAddSite, s.Site); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, qDelOrphan, s.Site, s.ID); err != nil {
+			return err
+		}
+		return addFacets(ctx, tx, n, s, r)
 	case err != nil:
 		return err
-	default:
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET state = ?, start = ?, dur = ?, device = ?, os = ?, browser = ?, errors = ?, user = ?, ended = ?, first_seen = ?, last_seen = ?, pages = ?, data = ? WHERE n = ?`,
-			r.state, r.start, r.dur, r.device, r.os, r.browser, r.errors, r.user, r.ended, r.firstSeen, r.last, r.pages, r.data, n); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM facets WHERE n = ?`, n); err != nil {
-			return err
-		}
 	}
+	if _, err := tx.ExecContext(ctx, qUpdateRow,
+		r.state, r.start, r.dur, r.device, r.os, r.browser, r.errors, r.user, r.ended, r.firstSeen, r.last, r.pages, r.data, n); err != nil {
+		return err
+	}
+	if len(r.events) == 0 && len(r.rules) == 0 {
+		_, err := tx.ExecContext(ctx, qDeleteFacets, n)
+		return err
+	}
+	same, err := sameFacets(ctx, tx, n, r)
+	if err != nil || same {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, qDeleteFacets, n); err != nil {
+		return err
+	}
+	return addFacets(ctx, tx, n, s, r)
+}
+
+// addFacets inserts the facet rows of session row n.
+func addFacets(ctx context.Context, tx *txn, n int64, s storage.Session, r row) error {
 	for _, f := range [...]struct {
 		k  int
 		vs []string
 	}{{facetEvent, r.events}, {facetRule, r.rules}} {
 		for _, v := range f.vs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO facets (n, k, v, site, start, id) VALUES (?, ?, ?, ?, ?, ?)`, n, f.k, v, s.Site, r.start, s.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, qAddFacet, n, f.k, v, s.Site, r.start, s.ID); err != nil {
 				return err
 			}
 		}
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM orphans WHERE site = ? AND id = ?`, s.Site, s.ID)
-	return err
+	return nil
+}
+
+// sameFacets reports whether the facet rows of session row n are those of
+// r: the same events and rules, with r's start.
+func sameFacets(ctx context.Context, tx *txn, n int64, r row) (bool, error) {
+	rows, err := tx.QueryContext(ctx, qFacetsOf, n)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	var events, rules []string
+	same := true
+	for rows.Next() {
+		var (
+			k     int
+			v     string
+			start int64
+		)
+		if err := rows.Scan(&k, &v, &start); err != nil {
+			return false, err
+		}
+		switch {
+		case start != r.start:
+			same = false
+		case k == facetEvent:
+			events = append(events, v)
+		case k == facetRule:
+			rules = append(rules, v)
+		default:
+			same = false
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	slices.Sort(events)
+	slices.Sort(rules)
+	return same && slices.Equal(events, r.events) && slices.Equal(rules, r.rules), nil
 }
 
 // deleteRow removes a session's metadata and orphan record within tx and
 // reports whether there was any.
-func deleteRow(ctx context.Context, tx execer, key storage.Key) (bool, error) {
+func deleteRow(ctx context.Context, tx *txn, key storage.Key) (bool, error) {
 	var n int64
 	found := false
-	err := tx.QueryRowContext(ctx, `SELECT n FROM sessions WHERE site = ? AND id = ?`, key.Site, key.Session).Scan(&n)
+	err := tx.QueryRowContext(ctx, qSessionRowN, key.Site, key.Session).Scan(&n)
 	switch {
 	case err == nil:
 		found = true
-		if _, err := tx.ExecContext(ctx, `DELETE FROM facets WHERE n = ?`, n); err != nil {
+		if _, err := tx.ExecContext(ctx, qDeleteFacets, n); err != nil {
 			return false, err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE n = ?`, n); err != nil {
@@ -361,7 +414,7 @@ func deleteRow(ctx context.Context, tx execer, key storage.Key) (bool, error) {
 	case !errors.Is(err, sql.ErrNoRows):
 		return false, err
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM orphans WHERE site = ? AND id = ?`, key.Site, key.Session)
+	res, err := tx.ExecContext(ctx, qDelOrphan, key.Site, key.Session)
 	if err != nil {
 		return false, err
 	}

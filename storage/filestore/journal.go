@@ -64,6 +64,7 @@ type op struct {
 	key     storage.Key
 	chunk   storage.Chunk   // recChunk
 	sess    storage.Session // recSession
+	data    []byte          // recSession: sess encoded by encodeSession, if known
 	hashes  []string        // recRefs
 	hash    string          // recAsset (its data in chunk.Data)
 	extents []extent        // recDelete
@@ -86,9 +87,9 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// encodeBody returns the body of o's record: type and payload.
-func encodeBody(o *op) ([]byte, error) {
-	b := []byte{o.typ}
+// appendBody appends the body of o's record to b: type and payload.
+func appendBody(b []byte, o *op) ([]byte, error) {
+	b = append(b, o.typ)
 	switch o.typ {
 	case recChunk:
 		b = appendStr(b, o.key.Site)
@@ -98,9 +99,12 @@ func encodeBody(o *op) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(o.chunk.Events))
 		b = append(b, o.chunk.Data...)
 	case recSession:
-		data, err := encodeSession(o.sess)
-		if err != nil {
-			return nil, err
+		data := o.data
+		if data == nil {
+			var err error
+			if data, err = encodeSession(o.sess); err != nil {
+				return nil, err
+			}
 		}
 		b = append(b, data...)
 	case recRefs:
@@ -135,18 +139,21 @@ func encodeGroup(buf []byte, seg uint64, base int64, ops []*op, at time.Time) ([
 	start := len(buf)
 	hcrc := crc32.New(castagnoli)
 	for _, o := range ops {
-		body, err := encodeBody(o)
-		if err != nil {
+		// The body is appended after room for the header, which is
+		// filled in once the body's length and checksum are known.
+		off := len(buf)
+		buf = append(buf, make([]byte, recHeader)...)
+		var err error
+		if buf, err = appendBody(buf, o); err != nil {
 			return buf[:start], err
 		}
+		body := buf[off+recHeader:]
 		if len(body) > maxRecBody {
 			return buf[:start], fmt.Errorf("record of %d bytes: too large", len(body))
 		}
-		off := len(buf)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(body)))
-		buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(body, castagnoli))
+		binary.BigEndian.PutUint32(buf[off:], uint32(len(body)))
+		binary.BigEndian.PutUint32(buf[off+4:], crc32.Checksum(body, castagnoli))
 		hcrc.Write(buf[off : off+recHeader])
-		buf = append(buf, body...)
 		o.at = extent{seg: seg, off: base + int64(off-start), n: int64(len(buf) - off)}
 	}
 	body := []byte{recCommit}
@@ -233,6 +240,9 @@ func decodeBody(body []byte) (*op, error) {
 		s, err := decodeSession(r.b)
 		if err != nil {
 			return nil, err
+		}
+		if strings.HasPrefix(string(r.b), zstdMagic) {
+			o.data = r.b // the index keeps it as it is
 		}
 		o.sess, o.key, r.b = s, storage.Key{Site: s.Site, Session: s.ID}, nil
 	case recRefs:

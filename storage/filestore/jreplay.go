@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -119,7 +118,7 @@ func (s *Store) openJournal(ctx context.Context) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(tx *txn) error {
 			for _, g := range batch {
 				f, err := s.applyGroup(ctx, tx, g.ops, g.at)
 				if err != nil {
@@ -217,7 +216,7 @@ func (s *Store) openJournal(ctx context.Context) error {
 	s.jw = w
 	if lastSeg != w.seg || lastEnd != w.size {
 		// Record the end, so that the next Open starts there.
-		return s.write(ctx, func(tx *sql.Tx) error { return setApplied(ctx, tx, w.seg, w.size) })
+		return s.write(ctx, func(tx *txn) error { return setApplied(ctx, tx, w.seg, w.size) })
 	}
 	return nil
 }
@@ -267,7 +266,7 @@ func (s *Store) finishErase(ctx context.Context, exts []extent) {
 	if err != nil {
 		s.log.Warn("filestore: erasing the records of a deleted session", "err", err)
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error {
+	if err := s.write(ctx, func(tx *txn) error {
 		for _, e := range done {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM erasing WHERE seg = ? AND off = ?`, int64(e.seg), e.off); err != nil {
 				return err
@@ -415,7 +414,7 @@ func (s *Store) dropDeadSegments(ctx context.Context, segs map[uint64]bool) {
 	if len(dead) == 0 {
 		return
 	}
-	err := s.writeSynced(ctx, func(tx *sql.Tx) error {
+	err := s.writeSynced(ctx, func(tx *txn) error {
 		for _, seg := range dead {
 			for _, q := range []string{`DELETE FROM recs WHERE seg = ?`, `DELETE FROM erasing WHERE seg = ?`} {
 				if _, err := tx.ExecContext(ctx, q, int64(seg)); err != nil {

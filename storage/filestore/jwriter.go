@@ -30,7 +30,12 @@ type jwriter struct {
 	seg  uint64
 	f    *os.File
 	size int64
+	buf  []byte // the bytes of a round, kept for the next unless large
 }
+
+// maxKeptBuf is the largest round buffer a jwriter keeps for the next
+// round; a larger one (a round of large chunks) goes to the collector.
+const maxKeptBuf = 4 << 20
 
 type commitReq struct {
 	ops   []*op
@@ -92,7 +97,7 @@ func (w *jwriter) round(batch []*commitReq) error {
 		roundHook(len(batch))
 	}
 	encode := func() ([]byte, []*commitReq) {
-		var buf []byte
+		buf := w.buf[:0]
 		var ok []*commitReq
 		for _, r := range batch {
 			if r.err != nil {
@@ -110,6 +115,13 @@ func (w *jwriter) round(batch []*commitReq) error {
 		return buf, ok
 	}
 	buf, ok := encode()
+	defer func() {
+		if cap(buf) <= maxKeptBuf {
+			w.buf = buf[:0]
+		} else {
+			w.buf = nil
+		}
+	}()
 	if len(ok) == 0 {
 		return nil
 	}
@@ -199,7 +211,7 @@ func (w *jwriter) close() error {
 // transaction, which also records the journal position they end at.
 func (s *Store) applyRound(reqs []*commitReq, seg uint64, end int64) error {
 	ctx := context.Background()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *txn) error {
 		for _, r := range reqs {
 			var err error
 			r.freed, err = s.applyGroup(ctx, tx, r.ops, r.at)
@@ -213,8 +225,8 @@ func (s *Store) applyRound(reqs []*commitReq, seg uint64, end int64) error {
 
 const metaApplied = "applied" // "<segment>:<offset>": the journal is applied up to there
 
-func setApplied(ctx context.Context, tx *sql.Tx, seg uint64, end int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`, metaApplied, strconv.FormatUint(seg, 10)+":"+strconv.FormatInt(end, 10))
+func setApplied(ctx context.Context, tx *txn, seg uint64, end int64) error {
+	_, err := tx.ExecContext(ctx, qSetMeta, metaApplied, strconv.FormatUint(seg, 10)+":"+strconv.FormatInt(end, 10))
 	return err
 }
 
@@ -239,7 +251,7 @@ func getApplied(ctx context.Context, db *sql.DB) (seg uint64, off int64, ok bool
 // applyGroup applies the records of one group within tx. It returns the
 // asset files that a delete freed (to remove once tx committed); the
 // records of freed assets of the journal are noted in erasing.
-func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, ops []*op, at time.Time) (freed []string, err error) {
+func (s *Store) applyGroup(ctx context.Context, tx *txn, ops []*op, at time.Time) (freed []string, err error) {
 	since := timeKey(at)
 	for _, o := range ops {
 		k := o.key
@@ -267,43 +279,40 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, ops []*op, at time.T
 			}
 		case recChunk:
 			c := o.chunk
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO chunks (site, id, win, seq, events, seg, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, qAddChunk,
 				k.Site, k.Session, c.Window, c.Seq, c.Events, int64(o.at.seg), o.at.off, o.at.n); err != nil {
 				return nil, err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO orphans (site, id, since)
-				SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE site = ?1 AND id = ?2)`, k.Site, k.Session, since); err != nil {
+			if _, err := tx.ExecContext(ctx, qAddOrphan, k.Site, k.Session, since); err != nil {
 				return nil, err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO sites (site) VALUES (?)`, k.Site); err != nil {
+			if _, err := tx.ExecContext(ctx, qAddSite, k.Site); err != nil {
 				return nil, err
 			}
 		case recSession:
-			if err := putRow(ctx, tx, o.sess); err != nil {
+			if err := putRow(ctx, tx, o.sess, o.data); err != nil {
 				return nil, err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE recs SET cur = 0 WHERE site = ? AND id = ? AND cur = 1`, k.Site, k.Session); err != nil {
+			if _, err := tx.ExecContext(ctx, qUncurRecs, k.Site, k.Session); err != nil {
 				return nil, err
 			}
 			if err := addRec(ctx, tx, o, 1); err != nil {
 				return nil, err
 			}
 		case recRefs:
-			for _, h := range o.hashes {
-				if _, err := s.refIfStored(ctx, tx, k, h); err != nil {
-					return nil, err
-				}
+			if err := s.refIfStored(ctx, tx, k, o.hashes); err != nil {
+				return nil, err
 			}
 			if err := addRec(ctx, tx, o, 0); err != nil {
 				return nil, err
 			}
 		case recAsset:
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO assets (site, hash, file, size) VALUES (?, ?, '', ?)`, k.Site, o.hash, len(o.chunk.Data))
+			res, err := tx.ExecContext(ctx, qAddAsset, k.Site, o.hash, len(o.chunk.Data))
 			if err != nil {
 				return nil, err
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO jassets (site, hash, seg, off, len) VALUES (?, ?, ?, ?, ?)`,
+				if _, err := tx.ExecContext(ctx, qAddJAsset,
 					k.Site, o.hash, int64(o.at.seg), o.at.off, o.at.n); err != nil {
 					return nil, err
 				}
@@ -316,8 +325,8 @@ func (s *Store) applyGroup(ctx context.Context, tx *sql.Tx, ops []*op, at time.T
 // addRec records where a record of a session is, so that Delete can
 // erase it; cur marks the session's current metadata, which keeps its
 // segment.
-func addRec(ctx context.Context, tx *sql.Tx, o *op, cur int) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO recs (site, id, seg, off, len, cur) VALUES (?, ?, ?, ?, ?, ?)`,
+func addRec(ctx context.Context, tx *txn, o *op, cur int) error {
+	_, err := tx.ExecContext(ctx, qAddRec,
 		o.key.Site, o.key.Session, int64(o.at.seg), o.at.off, o.at.n, cur)
 	return err
 }

@@ -138,7 +138,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if moved > 0 {
 		s.log.Info("filestore: moved sessions into the journal", "sessions", moved)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`, metaMigrated, time.Now().UTC().Format(time.RFC3339))
 		return err
 	})
@@ -242,7 +242,7 @@ func (s *Store) dropLostAssets(ctx context.Context) error {
 	if err := rows.Err(); err != nil || len(gone) == 0 {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *txn) error {
 		for _, l := range gone {
 			for _, q := range []string{`DELETE FROM assets WHERE site = ? AND hash = ?`, `DELETE FROM asset_refs WHERE site = ? AND hash = ?`} {
 				if _, err := tx.ExecContext(ctx, q, l.site, l.hash); err != nil {

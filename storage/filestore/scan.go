@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"context"
-	"database/sql"
 	"io/fs"
 	"path"
 	"slices"
@@ -34,9 +33,9 @@ func (s *Store) scan(ctx context.Context) error {
 		if len(sessions) == 0 && len(orphans) == 0 {
 			return nil
 		}
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(tx *txn) error {
 			for _, sess := range sessions {
-				if err := putRow(ctx, tx, sess); err != nil {
+				if err := putRow(ctx, tx, sess, nil); err != nil {
 					return err
 				}
 			}
@@ -115,7 +114,7 @@ func (s *Store) scan(ctx context.Context) error {
 	if imported > 0 {
 		s.log.Info("filestore: moved session metadata into the index", "sessions", imported)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)`, metaScanned, time.Now().UTC().Format(time.RFC3339))
 		return err
 	})
@@ -248,7 +247,7 @@ func (s *Store) scanAssets(ctx context.Context) error {
 			continue
 		}
 		key := storage.Key{Site: siteID, Session: recoveredAssets}
-		err = s.write(ctx, func(tx *sql.Tx) error {
+		err = s.write(ctx, func(tx *txn) error {
 			for hash, a := range assets {
 				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO assets (site, hash, file, size) VALUES (?, ?, ?, ?)`, siteID, hash, a.file, a.size); err != nil {
 					return err
@@ -299,7 +298,7 @@ func (s *Store) scanAssets(ctx context.Context) error {
 // have been in segments since removed.
 func (s *Store) holdJournalAssets(ctx context.Context) error {
 	since := timeKey(s.now())
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *txn) error {
 		for _, q := range []string{
 			`INSERT OR IGNORE INTO asset_refs (site, session, hash) SELECT site, ?1, hash FROM assets WHERE file = ''`,
 			`INSERT OR IGNORE INTO orphans (site, id, since) SELECT DISTINCT a.site, ?1, ?2 FROM assets a WHERE a.file = ''

@@ -109,7 +109,7 @@ func (v *view) Append(ctx context.Context, key storage.Key, c storage.Chunk) err
 			return wrapErr("append", err)
 		}
 		var one int
-		err := v.s.db.QueryRowContext(ctx, `SELECT 1 FROM chunks WHERE site = ? AND id = ? AND win = ? AND seq = ?`, key.Site, key.Session, c.Window, c.Seq).Scan(&one)
+		err := v.s.queryRow(ctx, qChunkExists, key.Site, key.Session, c.Window, c.Seq).Scan(&one)
 		v.s.end()
 		if err == nil {
 			return exists()
@@ -174,13 +174,15 @@ func (v *view) PutSession(ctx context.Context, sess storage.Session) error {
 		return err
 	}
 	sess = sess.Clone()
-	if _, err := encodeSession(sess); err != nil {
+	data, err := encodeSession(sess)
+	if err != nil {
 		return wrapErr("put session", err)
 	}
 	if v.sess != nil {
 		v.ops = slices.DeleteFunc(v.ops, func(o *op) bool { return o == v.sess })
 	}
-	v.sess = &op{typ: recSession, key: key, sess: sess}
+	// Encoded once: the journal record and the index row share it.
+	v.sess = &op{typ: recSession, key: key, sess: sess, data: data}
 	v.ops = append(v.ops, v.sess)
 	return nil
 }
@@ -309,7 +311,7 @@ func (v *view) undo(ctx context.Context) {
 		return
 	}
 	var freed []string
-	err := v.s.write(ctx, func(tx *sql.Tx) (err error) {
+	err := v.s.write(ctx, func(tx *txn) (err error) {
 		freed, err = dropSomeRefs(ctx, tx, v.key, v.added)
 		return err
 	})

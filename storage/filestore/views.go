@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/sessionreplay/replay/storage"
 )
@@ -21,7 +20,7 @@ func (s *Store) AddView(ctx context.Context, key storage.Key, v storage.View) er
 		return wrapErr("add view", err)
 	}
 	defer s.end()
-	return wrapErr("add view", s.writeSynced(ctx, func(tx *sql.Tx) error {
+	return wrapErr("add view", s.writeSynced(ctx, func(tx *txn) error {
 		var n int64
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(n), 0) + 1 FROM views WHERE site = ? AND session = ?`, key.Site, key.Session).Scan(&n); err != nil {
 			return err
