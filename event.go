@@ -399,6 +399,7 @@ func (d *decoder) event(p *jsonx.Parser, e *Event, path string) error {
 			}
 			if d.trees {
 				p.Mark(isAssetKeyString, minAssetBytes)
+				p.CacheStrings(styleTexts, isStyleKey, minAssetBytes)
 				v, raw, err := p.ValueRaw()
 				if err != nil {
 					return err

@@ -25,6 +25,22 @@ import (
 // used entry, so a site flooding it with distinct style sheets evicts its
 // own entries before anyone else's.
 
+// styleTexts keeps the decoded text of the style sheets batches bring,
+// so that DecodeBatch unescapes a sheet that visit after visit sends once
+// per process, not once per visit. An entry is checked against the bytes
+// it was decoded from; the cache holds at most 16 MiB.
+var styleTexts = jsonx.NewStringCache(16 << 20)
+
+// isStyleKey reports whether key's string value is a style sheet: the
+// _cssText of a style or link node, or the rules of a style sheet event.
+func isStyleKey(key string) bool {
+	switch key {
+	case "_cssText", "rule", "cssText", "replace", "replaceSync":
+		return true
+	}
+	return false
+}
+
 // minCachedCSS is the shortest style sheet worth a cache entry: shorter
 // ones are minified every time.
 const minCachedCSS = 256

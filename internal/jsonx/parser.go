@@ -30,6 +30,10 @@ type Parser struct {
 
 	markKeys func(key string) bool // see Mark
 	markMin  int
+
+	cache     *StringCache // see CacheStrings
+	cacheKeys func(key string) bool
+	cacheMin  int
 }
 
 // SyntaxError is malformed JSON at a byte offset.

@@ -326,12 +326,19 @@ var smallNumbers = func() (a [10]any) {
 }()
 
 // string reads a string.
-func (p *treeParser) string() (string, error) {
+func (p *treeParser) string() (string, error) { return p.stringVia(nil) }
+
+// stringVia reads a string, unescaping it through c, when not nil, if it
+// has escapes and is long enough (see Parser.CacheStrings).
+func (p *treeParser) stringVia(c *StringCache) (string, error) {
 	p.ws()
 	start := p.i
 	body, escaped, ascii, err := p.stringScan()
 	if err != nil {
 		return "", err
+	}
+	if escaped && c != nil && len(body) >= p.cacheMin {
+		return c.text(body, ascii), nil
 	}
 	if escaped || !ascii && !utf8.Valid(body) {
 		return unquote(body, ascii), nil
@@ -365,7 +372,12 @@ func (p *treeParser) value() (any, error) {
 			p.i++
 			vstart := p.ws()
 			at := p.i
-			v, err := p.value()
+			var v any
+			if vstart == '"' && p.cache != nil && p.cacheKeys(k) {
+				v, err = p.stringVia(p.cache)
+			} else {
+				v, err = p.value()
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -475,6 +487,14 @@ func (p *Parser) Value() (any, error) {
 // hands it to its Marked function.
 func (p *Parser) Mark(keys func(key string) bool, min int) {
 	p.markKeys, p.markMin = keys, min
+}
+
+// CacheStrings makes Value unescape the string values of members whose
+// key keys accepts, when they have escapes and are at least min bytes long
+// as written, through c: a string c holds is not unescaped again, and
+// shares c's text.
+func (p *Parser) CacheStrings(c *StringCache, keys func(key string) bool, min int) {
+	p.cache, p.cacheKeys, p.cacheMin = c, keys, min
 }
 
 // ValueRaw is Value that returns the value's text besides.

@@ -174,8 +174,25 @@ func FuzzTreeRoundTrip(f *testing.F) {
 			}
 		}
 	}
+	cache := NewStringCache(1 << 20)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkTree(t, data)
+		// Through a cache that keeps every member's string, filled by the
+		// inputs before: the same tree.
+		for range 2 {
+			p := NewParser(data)
+			p.CacheStrings(cache, func(string) bool { return true }, 0)
+			v, err := p.Value()
+			if err == nil {
+				err = p.End()
+			}
+			if want, werr := Decode(data); werr == nil {
+				require.NoError(t, err)
+				require.Equal(t, stdValue(want), stdValue(v))
+			} else {
+				require.Error(t, err)
+			}
+		}
 		want, err := stdEncode(string(data))
 		require.NoError(t, err)
 		got, err := Marshal(string(data))
