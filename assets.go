@@ -185,15 +185,16 @@ func (r *Recorder) encode(ctx context.Context, key storage.Key, bt *batchText) (
 	}()
 	for pass := range 2 {
 		var spans []splice.Span
+		var from []string
 		if pass == 0 {
-			spans = bt.spans
+			spans, from = bt.spans, bt.from
 		} else {
 			spans = splice.FindObjects(text, minAssetBytes, isAssetObjectKey)
 		}
 		if len(spans) == 0 {
 			continue
 		}
-		kept, refs, n, err := r.storeAssets(ctx, key, text, spans)
+		kept, refs, n, err := r.storeAssets(ctx, key, text, spans, from)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -222,14 +223,21 @@ func (r *Recorder) encode(ctx context.Context, key storage.Key, bt *batchText) (
 // storeAssets makes the values of text at spans assets of session key: it
 // references those the site has stored and stores the others, as far as
 // the site's budget allows. It returns the spans that are assets now and
-// their references (offsets not set), and the bytes stored.
-func (r *Recorder) storeAssets(ctx context.Context, key storage.Key, text []byte, spans []splice.Span) (kept []splice.Span, refs []assetRef, stored int64, err error) {
+// their references (offsets not set), and the bytes stored. from, when not
+// nil, names for each span the cached style sheet whose text it holds (see
+// styleCache.assetHash), or "".
+func (r *Recorder) storeAssets(ctx context.Context, key storage.Key, text []byte, spans []splice.Span, from []string) (kept []splice.Span, refs []assetRef, stored int64, err error) {
 	as := r.assetsOf(ctx)
 	hashes := make([][sha256.Size]byte, len(spans))
 	first := make(map[string]int, len(spans)) // hex hash -> its first span
 	var distinct []string
 	for i, s := range spans {
-		hashes[i] = r.assets.hashes.hash(key.Site, text[s.Start:s.End])
+		content := text[s.Start:s.End]
+		if from != nil && from[i] != "" {
+			hashes[i] = r.styles.assetHash(key.Site, from[i], content)
+		} else {
+			hashes[i] = r.assets.hashes.hash(key.Site, content)
+		}
 		h := hex.EncodeToString(hashes[i][:])
 		if _, ok := first[h]; !ok {
 			first[h] = i

@@ -651,7 +651,7 @@ func TestWriteEventsFindsWhatSpliceFinds(t *testing.T) {
 	}
 	m, err := DefaultPolicy().compile()
 	require.NoError(t, err)
-	found := 0
+	found, quotedBy := 0, 0
 	for i, body := range bodies {
 		b, err := DecodeBatch(body)
 		require.NoError(t, err)
@@ -674,8 +674,31 @@ func TestWriteEventsFindsWhatSpliceFinds(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, jsonValue(t, whole), jsonValue(t, evs[j].Data), "body %d event %d", i, j)
 		}
+
+		// Written again with every other long string's text given by a
+		// quoter, the same text, and each span knows where it came from.
+		n := 0
+		quote := func(s string) (string, bool) {
+			if n++; n%2 == 0 {
+				return "", false
+			}
+			quotedBy++
+			return string(jsonx.AppendString(nil, s)), true
+		}
+		again, err := writeEvents(evs, quote)
+		require.NoError(t, err)
+		require.Equal(t, string(bt.js), string(again.js))
+		require.Equal(t, bt.spans, again.spans)
+		require.Len(t, again.from, len(again.spans))
+		for k, from := range again.from {
+			if from != "" {
+				q := jsonx.AppendString(nil, from)
+				require.Equal(t, string(q[1:len(q)-1]), string(again.js[again.spans[k].Start:again.spans[k].End]), "body %d span %d", i, k)
+			}
+		}
 	}
 	assert.NotZero(t, found, "the corpus has strings that become assets")
+	assert.NotZero(t, quotedBy, "and strings quoted")
 }
 
 func TestHashMemoGivesTheAssetHash(t *testing.T) {
@@ -695,4 +718,31 @@ func TestHashMemoGivesTheAssetHash(t *testing.T) {
 	}
 	assert.Len(t, m.m, maxHashMemo, "bounded")
 	assert.Equal(t, assetHash("shop", sheet), m.hash("shop", sheet))
+}
+
+func TestStyleCacheRemembersAssetHashes(t *testing.T) {
+	c := newStyleCache(1 << 20)
+	var pol [sha256.Size]byte
+	sheet := strings.Repeat("p{color:\"red\"}", 100)
+	c.put("shop", pol, hashString(sheet), sheet)
+	text, ok := c.get("shop", pol, hashString(sheet))
+	require.True(t, ok)
+	q, ok := c.quoted(text)
+	require.True(t, ok)
+	content := []byte(q[1 : len(q)-1])
+
+	assert.Equal(t, assetHash("shop", content), c.assetHash("shop", text, content))
+	assert.Equal(t, assetHash("shop", content), c.assetHash("shop", text, []byte("not looked at")), "remembered")
+	assert.Equal(t, assetHash("blog", content), c.assetHash("blog", text, content), "for its site only")
+
+	other, ok := c.get("shop", pol, hashString(sheet))
+	require.True(t, ok)
+	d := newStyleCache(1 << 20)
+	assert.Equal(t, assetHash("shop", []byte("x")), d.assetHash("shop", other, []byte("x")), "without the entry, the content is hashed")
+	wrong := []byte("something else")
+	e := newStyleCache(1 << 20)
+	e.put("shop", pol, hashString(sheet), sheet)
+	etext, _ := e.get("shop", pol, hashString(sheet))
+	assert.Equal(t, assetHash("shop", wrong), e.assetHash("shop", etext, wrong))
+	assert.Equal(t, assetHash("shop", content), e.assetHash("shop", etext, content), "content that is not the entry's is never remembered")
 }

@@ -86,6 +86,11 @@ type styleEntry struct {
 	key    [sha256.Size]byte
 	text   string
 	quoted string // text as a JSON string, as jsonx.AppendString writes it
+
+	// The asset key of quoted's contents for the entry's site, once
+	// computed (see assetHash); under styleCache.mu.
+	assetSite string
+	asset     [sha256.Size]byte
 }
 
 func (e *styleEntry) size() int { return len(e.text) + len(e.quoted) + styleEntryOverhead }
@@ -163,6 +168,28 @@ func (c *styleCache) land(site string, policy, key [sha256.Size]byte, text strin
 		f.text, f.ok = text, ok
 		close(f.done)
 	}
+}
+
+// assetHash returns assetHash(site, content), where content is what the
+// chunk writer copied from the quoted text of the entry whose text is s (a
+// string quoted gave): computed once per entry and site, not per visit.
+// Without such an entry it hashes content.
+func (c *styleCache) assetHash(site, s string, content []byte) [sha256.Size]byte {
+	c.mu.Lock()
+	e := c.byText[unsafe.StringData(s)]
+	if e != nil && len(e.text) == len(s) && e.assetSite == site && site != "" {
+		h := e.asset
+		c.mu.Unlock()
+		return h
+	}
+	c.mu.Unlock()
+	h := assetHash(site, content)
+	if e != nil && len(e.text) == len(s) && string(content) == e.quoted[1:len(e.quoted)-1] {
+		c.mu.Lock()
+		e.assetSite, e.asset = site, h
+		c.mu.Unlock()
+	}
+	return h
 }
 
 // put adds the processed text of the raw style sheet with hash key and

@@ -550,7 +550,11 @@ type Writer struct {
 	// Quoted, when set, is asked for the JSON text of each string Keys
 	// accepts before it is encoded; when it has it (a string encoded
 	// before), that text is copied. It must be what AppendString writes.
+	// From then gets, for each string noted in Spans, the string whose
+	// text Quoted gave, or "" when it was encoded; whoever else appends to
+	// Spans appends to From too.
 	Quoted func(s string) (string, bool)
+	From   []string
 }
 
 func (w *Writer) quoted(s string) (string, bool) {
@@ -585,13 +589,20 @@ func (w *Writer) Append(v any) error {
 			w.Buf = append(w.Buf, ':')
 			if s, ok := m.Value.(string); ok && w.Keys != nil && w.Keys(m.Key) {
 				start := len(w.Buf) + 1
-				if q, ok := w.quoted(s); ok {
+				q, ok := w.quoted(s)
+				if ok {
 					w.Buf = append(w.Buf, q...)
 				} else {
 					w.Buf = AppendString(w.Buf, s)
 				}
 				if end := len(w.Buf) - 1; end-start >= w.Min {
 					w.Spans = append(w.Spans, [2]int{start, end})
+					if w.Quoted != nil {
+						if !ok {
+							s = ""
+						}
+						w.From = append(w.From, s)
+					}
 				}
 				continue
 			}
