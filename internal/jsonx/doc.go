@@ -30,9 +30,9 @@
 // (Skip), decoding them into the tree (Tree, where the jsontext builder has
 // Decode's duties and shares its allocation scheme, so that the tokenizers
 // alone differ) and reading the fields the facts need (Facts). On a 2-core
-// linux/amd64 machine shared with other work, in three runs, jsontext took
-// 1.93 to 2.02 times the CPU time of this package for Skip (2.12 to 2.19
-// with its default strict options), 1.55 to 1.58 for Tree and 1.78 to 1.90
+// linux/amd64 machine with nothing else running, in two runs, jsontext took
+// 2.00 to 2.06 times the CPU time of this package for Skip (2.22 to 2.26
+// with its default strict options), 1.63 to 1.89 for Tree and 2.03 to 2.12
 // for Facts:
 //
 //	go test -run '^$' -bench JSONTextInterleaved -benchtime 15x ./internal/jsonx
