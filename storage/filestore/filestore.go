@@ -205,22 +205,17 @@
 //
 // Ingest through the Recorder, from the benchmark tool of the repository,
 // beside the durable floor (gzip each batch, append it to a file, fsync)
-// and memstore in the same run, on a shared 2-core virtual machine (other
-// work ran; figures vary twofold and more between runs, MB per CPU-second
-// less than MB/s):
+// and memstore in the same run, on a 2-core virtual machine with nothing
+// else running, three runs, low to high:
 //
-//	go run ./internal/bench -time 3s
+//	go run ./internal/bench -time 5s
 //
-//	                          1 core                2 cores
-//	                          MB/s   MB/cpu-s       MB/s   MB/cpu-s
-//	durable floor             104.0  123.4          124.8  110.3
-//	replay on memstore        140.6  138.8          220.2  119.2
-//	replay on filestore        75.8   79.8 (0.73x)  116.8   80.0 (0.94x)
-//	  a run minutes before, of the store before the changes below:
-//	  durable floor 61.2 and 96.0 MB/s, filestore 34.8 (0.57x) and
-//	  55.9 (0.58x), at 66.2 and 53.0 MB per CPU-second (memstore 139.0
-//	  and 125.7)
-//	filestore before the journal, an earlier run:  2.0 (0.09x), 3.8 (0.05x)
+//	                          1 core                 2 cores
+//	                          MB/s       MB/cpu-s    MB/s
+//	durable floor             139 - 143  165 - 171   206 - 221
+//	replay on memstore        204 - 232  202 - 229   394 - 426
+//	replay on filestore       111 - 118  130 - 133   148 - 167
+//	filestore / durable floor 0.79 - 0.84            0.68 - 0.81
 //
 // A batch costs filestore one fsync, shared between the sessions that
 // commit at the same time, like the floor's; what is left of the gap is
