@@ -322,7 +322,7 @@ func (r *Recorder) processCSS(site string, policy [sha256.Size]byte, s string) s
 	if len(s) < minCachedCSS {
 		return privacy.MinifyCSS(s)
 	}
-	key := hashString(s)
+	key := styleTexts.Key(s, hashString) // hashed once for the sheets decoding keeps
 	out, ok, wait := r.styles.getOrJoin(site, policy, key)
 	if wait != nil {
 		<-wait.done

@@ -76,3 +76,22 @@ func TestStringCacheIsBounded(t *testing.T) {
 	_, ok := c.get(maphash.Bytes(cacheSeed, huge), huge)
 	assert.False(t, ok, "an entry over a quarter of the bound is not kept")
 }
+
+func TestStringCacheKeysItsTexts(t *testing.T) {
+	c := NewStringCache(1 << 20)
+	const doc = `{"_cssText":"p { color: \"red\" }\n"}`
+	text := decodeCached(t, c, doc).Get("_cssText").(string)
+	calls := 0
+	key := func(s string) (k [32]byte) {
+		calls++
+		copy(k[:], s)
+		return k
+	}
+	want := key(text)
+	calls = 0
+	assert.Equal(t, want, c.Key(text, key))
+	assert.Equal(t, want, c.Key(decodeCached(t, c, doc).Get("_cssText").(string), key))
+	assert.Equal(t, 1, calls, "computed once for the cache's text")
+	assert.Equal(t, want, c.Key(strings.Clone(text), key))
+	assert.Equal(t, 2, calls, "an equal string of its own is keyed afresh")
+}
