@@ -10,6 +10,10 @@
 //     body it read) and [replay.Recorder.Ingest], on memstore and on
 //     filestore (which syncs every chunk and session it writes).
 //
+// The replay paths ingest one pass of the corpus, untimed, before each
+// measurement, as a running server has seen a site's style sheets (its
+// first visits minify them, once per site and policy).
+//
 // Each path runs on one core (GOMAXPROCS=1, one goroutine) and on two
 // (GOMAXPROCS=2, two goroutines on separate sessions and files). Throughput
 // is MB/s (10^6 bytes) of batch JSON, uncompressed, by the wall clock, and
@@ -18,7 +22,12 @@
 // read on MB/cpu-s; the durable ones, which wait for the disk, on the wall
 // clock.
 //
-//	go run ./internal/bench [-time 3s] [-cpuprofile file]
+// The paths are measured in turns, round after round (-rounds, 3 by
+// default), so that a slower spell of a shared machine falls on every path
+// alike; each figure printed is the median of the rounds, and each ratio
+// the median of the ratios within a round.
+//
+//	go run ./internal/bench [-time 3s] [-rounds 3] [-cpuprofile file]
 package main
 
 import (
@@ -32,6 +41,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,14 +78,18 @@ func main() {
 	dur := flag.Duration("time", 3*time.Second, "how long each measurement runs (whole passes over the corpus)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the replay paths to `file`")
 	only := flag.String("only", "", "run only the paths whose name contains this")
+	rounds := flag.Int("rounds", 3, "how many times each path is measured, in turns with the others")
 	flag.Parse()
 	log.SetFlags(0)
-	if err := run(*dur, *cpuprofile, *only); err != nil {
+	if *rounds < 1 {
+		log.Fatal("bench: -rounds must be at least 1")
+	}
+	if err := run(*dur, *rounds, *cpuprofile, *only); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(dur time.Duration, cpuprofile, only string) error {
+func run(dur time.Duration, rounds int, cpuprofile, only string) error {
 	dir, err := corpus.Dir()
 	if err != nil {
 		return err
@@ -119,6 +133,21 @@ func run(dur time.Duration, cpuprofile, only string) error {
 				closeStore()
 				return nil, err
 			}
+			// One visit of each page first, untimed: a running server
+			// has seen the site's style sheets (minified once per site
+			// and policy) but for its first visits.
+			for _, b := range batches {
+				body := bytes.Clone(b.body)
+				copy(body[b.at:], fmt.Sprintf("warm%018d", 0))
+				d, err := replay.DecodeBatchOwned(body)
+				if err == nil {
+					_, err = rec.Ingest(context.Background(), d, replay.Client{UserAgent: "bench"})
+				}
+				if err != nil {
+					closeStore()
+					return nil, fmt.Errorf("warming up: %w", err)
+				}
+			}
 			return closeStore, nil
 		}
 	}
@@ -155,55 +184,103 @@ func run(dur time.Duration, cpuprofile, only string) error {
 		}
 		defer prof.Close()
 	}
-	results := map[string][2]rate{}
-	fmt.Printf("%-50s %28s %28s %7s\n", "", "1 core", "2 cores", "")
-	fmt.Printf("%-50s %8s %10s %8s %8s %10s %8s %7s\n", "path", "MB/s", "MB/cpu-s", "CPU use", "MB/s", "MB/cpu-s", "CPU use", "2c/1c")
-	for _, p := range paths {
-		if only != "" && !strings.Contains(p.name, only) {
-			continue
+	// results[path][round] is a round's measurement of the path, on one
+	// core and on two.
+	results := map[string][][2]rate{}
+	for round := range rounds {
+		for _, p := range paths {
+			if only != "" && !strings.Contains(p.name, only) {
+				continue
+			}
+			var r [2]rate
+			for i, cores := range []int{1, 2} {
+				profile := prof != nil && strings.HasPrefix(p.name, "replay:")
+				if profile {
+					pprof.StartCPUProfile(prof)
+				}
+				r[i], err = measure(p, batches, cores, dur, tmp)
+				if profile {
+					pprof.StopCPUProfile()
+					prof = nil // one profile: the first replay path, one core, first round
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %w", p.name, err)
+				}
+			}
+			results[p.name] = append(results[p.name], r)
+			fmt.Fprintf(os.Stderr, "round %d/%d: %s\n", round+1, rounds, p.name)
 		}
-		var r [2]rate
-		for i, cores := range []int{1, 2} {
-			profile := prof != nil && strings.HasPrefix(p.name, "replay:")
-			if profile {
-				pprof.StartCPUProfile(prof)
-			}
-			r[i], err = measure(p, batches, cores, dur, tmp)
-			if profile {
-				pprof.StopCPUProfile()
-				prof, profile = nil, false // one profile: the first replay path, one core
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", p.name, err)
-			}
-		}
-		results[p.name] = r
-		fmt.Printf("%-50s %8.1f %10.1f %8.2f %8.1f %10.1f %8.2f %6.2fx\n", p.name,
-			r[0].wall, r[0].cpu, r[0].used, r[1].wall, r[1].cpu, r[1].used, r[1].wall/r[0].wall)
 	}
 	runtime.GOMAXPROCS(runtime.NumCPU())
 
+	fmt.Printf("medians of %d rounds of %s per measurement\n", rounds, dur)
+	fmt.Printf("%-50s %28s %28s %7s\n", "", "1 core", "2 cores", "")
+	fmt.Printf("%-50s %8s %10s %8s %8s %10s %8s %7s\n", "path", "MB/s", "MB/cpu-s", "CPU use", "MB/s", "MB/cpu-s", "CPU use", "2c/1c")
+	for _, p := range paths {
+		rs, ok := results[p.name]
+		if !ok {
+			continue
+		}
+		field := func(f func(r [2]rate) float64) float64 {
+			vs := make([]float64, len(rs))
+			for i, r := range rs {
+				vs[i] = f(r)
+			}
+			return median(vs)
+		}
+		fmt.Printf("%-50s %8.1f %10.1f %8.2f %8.1f %10.1f %8.2f %6.2fx\n", p.name,
+			field(func(r [2]rate) float64 { return r[0].wall }),
+			field(func(r [2]rate) float64 { return r[0].cpu }),
+			field(func(r [2]rate) float64 { return r[0].used }),
+			field(func(r [2]rate) float64 { return r[1].wall }),
+			field(func(r [2]rate) float64 { return r[1].cpu }),
+			field(func(r [2]rate) float64 { return r[1].used }),
+			field(func(r [2]rate) float64 { return r[1].wall / r[0].wall }))
+	}
+
+	// ratio prints the median over the rounds of f(a's round) / f(b's
+	// round), and the lowest and highest.
 	ratio := func(label, a, b string, f func(r [2]rate) float64) {
 		ra, oka := results[a]
 		rb, okb := results[b]
-		if oka && okb {
-			fmt.Printf("%-66s %6.2fx\n", label, f(ra)/f(rb))
+		if !oka || !okb {
+			return
 		}
+		vs := make([]float64, len(ra))
+		for i := range ra {
+			vs[i] = f(ra[i]) / f(rb[i])
+		}
+		fmt.Printf("%-66s %6.2fx  (%.2f to %.2f)\n", label, median(vs), slices.Min(vs), slices.Max(vs))
 	}
 	cpu1 := func(r [2]rate) float64 { return r[0].cpu }
 	wall1 := func(r [2]rate) float64 { return r[0].wall }
 	wall2 := func(r [2]rate) float64 { return r[1].wall }
-	fmt.Println("\nratios:")
+	fmt.Println("\nratios, median of the rounds (lowest to highest):")
 	floorName, durable, hand, mem, file := paths[0].name, paths[1].name, paths[2].name, paths[3].name, paths[4].name
 	ratio("replay memstore / floor, 1 core, MB/cpu-s (goal >= 1.0)", mem, floorName, cpu1)
 	ratio("replay memstore / hand-rolled, 1 core, MB/cpu-s (goal >= 4)", mem, hand, cpu1)
 	ratio("replay filestore / durable floor, 1 core, MB/s (goal >= 1.0)", file, durable, wall1)
 	ratio("replay filestore / durable floor, 2 cores, MB/s", file, durable, wall2)
 	ratio("hand-rolled / floor, 1 core, MB/cpu-s", hand, floorName, cpu1)
-	if r, ok := results[mem]; ok {
-		fmt.Printf("%-66s %6.2fx\n", "replay memstore, 2 cores / 1 core, MB/s (goal >= 1.8)", r[1].wall/r[0].wall)
+	if rs, ok := results[mem]; ok {
+		vs := make([]float64, len(rs))
+		for i, r := range rs {
+			vs[i] = r[1].wall / r[0].wall
+		}
+		fmt.Printf("%-66s %6.2fx  (%.2f to %.2f)\n", "replay memstore, 2 cores / 1 core, MB/s (goal >= 1.8)", median(vs), slices.Min(vs), slices.Max(vs))
 	}
 	return nil
+}
+
+// median returns the median of vs (the mean of the middle two of an even
+// count).
+func median(vs []float64) float64 {
+	s := slices.Sorted(slices.Values(vs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // rate is a measured throughput: MB/s by the wall clock, and MB per second
@@ -228,6 +305,7 @@ func measure(p path, batches []batch, cores int, dur time.Duration, tmp string) 
 			return rate{}, err
 		}
 		defer done()
+		runtime.GC() // of what making it left, before the clock starts
 	}
 	var (
 		wg    sync.WaitGroup
