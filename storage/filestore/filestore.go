@@ -205,17 +205,17 @@
 //
 // Ingest through the Recorder, from the benchmark tool of the repository,
 // beside the durable floor (gzip each batch, append it to a file, fsync)
-// and memstore in the same run, on a 2-core virtual machine with nothing
-// else running, three runs, low to high:
+// and memstore, on a 2-core virtual machine with nothing else running;
+// medians of five rounds in which the paths run in turns:
 //
-//	go run ./internal/bench -time 5s
+//	go run ./internal/bench -time 5s -rounds 5
 //
-//	                          1 core                 2 cores
-//	                          MB/s       MB/cpu-s    MB/s
-//	durable floor             139 - 143  165 - 171   206 - 221
-//	replay on memstore        204 - 232  202 - 229   394 - 426
-//	replay on filestore       111 - 118  130 - 133   148 - 167
-//	filestore / durable floor 0.79 - 0.84            0.68 - 0.81
+//	                            1 core               2 cores
+//	                            MB/s   MB/cpu-s      MB/s
+//	durable floor               131    146           208
+//	replay on memstore          219    215           391
+//	replay on filestore         119    123           151
+//	filestore / durable floor   0.84 (0.66 to 1.18)  0.72 (0.63 to 0.96)
 //
 // A batch costs filestore one fsync, shared between the sessions that
 // commit at the same time, like the floor's; what is left of the gap is
