@@ -172,6 +172,12 @@ func appendAttrSet(dst []byte, m *Masker, attrs *jsonx.Object) []byte {
 			size += len(lk) + len(s) + 2
 		}
 	}
+	return appendKVs(dst, kv, size)
+}
+
+// appendKVs appends the encoding of attrSet of kv, whose keys are lower
+// case and kept, each once; size is what it takes.
+func appendKVs(dst []byte, kv []attrKV, size int) []byte {
 	if len(kv) == 0 {
 		return dst
 	}
@@ -204,17 +210,7 @@ func kvSet(m *Masker, kv []attrKV) string {
 	if len(kept) == 0 {
 		return ""
 	}
-	slices.SortFunc(kept, attrKV.compare)
-	b := make([]byte, 0, size-1)
-	for i, a := range kept {
-		if i > 0 {
-			b = append(b, 0)
-		}
-		b = append(b, a.k...)
-		b = append(b, 0)
-		b = append(b, a.v...)
-	}
-	return string(b)
+	return string(appendKVs(nil, kept, size))
 }
 
 // mapObject makes an object of the members of a map, in no order.
