@@ -162,7 +162,7 @@ func parseChunk(data []byte) (js []byte, passes [][]assetRef, err error) {
 type batchText struct {
 	js    []byte
 	spans []splice.Span
-	from  []string // for each span, the cached style sheet it was written from, or ""; nil without a cache
+	from  []string // for each span, the cached style sheet it was written from, or ""
 }
 
 // writeEvents writes the JSON array of events, each from its tree when it
@@ -179,10 +179,7 @@ func writeEvents(events []Event, quoted func(string) (string, bool)) (*batchText
 	w := jsonx.Writer{Buf: make([]byte, 0, size+size/16), Keys: isAssetKeyString, Min: minAssetBytes, Quoted: quoted}
 	find := func(raw []byte, at int) {
 		for _, s := range splice.Find(raw, minAssetBytes, isAssetKey) {
-			w.Spans = append(w.Spans, [2]int{at + s.Start, at + s.End})
-			if quoted != nil {
-				w.From = append(w.From, "")
-			}
+			w.Spans = append(w.Spans, jsonx.Span{Start: at + s.Start, End: at + s.End})
 		}
 	}
 	w.Marked = find
@@ -225,9 +222,10 @@ func writeEvents(events []Event, quoted func(string) (string, bool)) (*batchText
 		e.Data = w.Buf[d[0]:d[1]:d[1]]
 		e.setTree(tree) // what it was written from
 	}
-	t := &batchText{js: w.Buf, from: w.From}
+	t := &batchText{js: w.Buf}
 	for _, s := range w.Spans {
-		t.spans = append(t.spans, splice.Span{Start: s[0], End: s[1]})
+		t.spans = append(t.spans, splice.Span{Start: s.Start, End: s.End})
+		t.from = append(t.from, s.Quoted)
 	}
 	return t, nil
 }

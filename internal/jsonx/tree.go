@@ -544,17 +544,19 @@ type Writer struct {
 	Buf    []byte
 	Keys   func(key string) bool
 	Min    int
-	Spans  [][2]int // [start, end) of the noted strings' contents in Buf, in order
+	Spans  []Span // the noted strings, in order
 	Marked func(raw []byte, at int)
 
 	// Quoted, when set, is asked for the JSON text of each string Keys
 	// accepts before it is encoded; when it has it (a string encoded
 	// before), that text is copied. It must be what AppendString writes.
-	// From then gets, for each string noted in Spans, the string whose
-	// text Quoted gave, or "" when it was encoded; whoever else appends to
-	// Spans appends to From too.
 	Quoted func(s string) (string, bool)
-	From   []string
+}
+
+// A Span is where a string a [Writer] noted went in its Buf.
+type Span struct {
+	Start, End int    // its contents, between the quotes: Buf[Start:End]
+	Quoted     string // the string whose text Writer.Quoted gave, or "" when it was encoded
 }
 
 func (w *Writer) quoted(s string) (string, bool) {
@@ -596,13 +598,10 @@ func (w *Writer) Append(v any) error {
 					w.Buf = AppendString(w.Buf, s)
 				}
 				if end := len(w.Buf) - 1; end-start >= w.Min {
-					w.Spans = append(w.Spans, [2]int{start, end})
-					if w.Quoted != nil {
-						if !ok {
-							s = ""
-						}
-						w.From = append(w.From, s)
+					if !ok {
+						s = ""
 					}
+					w.Spans = append(w.Spans, Span{start, end, s})
 				}
 				continue
 			}

@@ -147,7 +147,15 @@ func TestWriterNotesMarkedStrings(t *testing.T) {
 	require.NoError(t, w.Append(root))
 	assert.Equal(t, []string{`{"css":"0123456789"}`}, copied, "only the marked object copied is handed over")
 	require.Len(t, w.Spans, 1)
-	assert.Equal(t, "abcdefghij", string(w.Buf[w.Spans[0][0]:w.Spans[0][1]]))
+	assert.Equal(t, "abcdefghij", string(w.Buf[w.Spans[0].Start:w.Spans[0].End]))
+	assert.Empty(t, w.Spans[0].Quoted, "encoded, not quoted")
+
+	// With Quoted, a string it has is copied and its span names it.
+	w = Writer{Keys: keys, Min: 5, Quoted: func(s string) (string, bool) { return `"` + s + `"`, s == "abcdefghij" }}
+	require.NoError(t, w.Append(root))
+	require.Len(t, w.Spans, 1, "the copied object is not looked into without Marked")
+	assert.Equal(t, "abcdefghij", w.Spans[0].Quoted)
+	assert.Equal(t, "abcdefghij", string(w.Buf[w.Spans[0].Start:w.Spans[0].End]))
 }
 
 var treeSeeds = []string{
