@@ -204,9 +204,7 @@ func TestAssetsSurviveRebuild(t *testing.T) {
 	require.NoError(t, s.PutAsset(ctx, k, hashN(2), []byte("two")))
 	require.NoError(t, s.PutAsset(ctx, storage.Key{Site: "blog", Session: "sess-000b"}, hashN(1), []byte("blog's")))
 	require.NoError(t, s.Close())
-	for _, ext := range []string{"", "-wal", "-shm"} {
-		os.Remove(filepath.Join(dir, indexFile+ext))
-	}
+	removeIndex(dir)
 
 	s, err = Open(dir, nil)
 	require.NoError(t, err)

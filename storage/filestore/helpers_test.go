@@ -39,3 +39,19 @@ func countRows(t *testing.T, s *Store, table string) int {
 	require.NoError(t, s.db.QueryRow(`SELECT count(*) FROM `+table).Scan(&n))
 	return n
 }
+
+// removeIndex deletes the index of the closed store in dir, with its
+// write-ahead log, as a lost disk would.
+func removeIndex(dir string) {
+	for _, ext := range []string{"", "-wal", "-shm"} {
+		os.Remove(filepath.Join(dir, indexFile+ext))
+	}
+}
+
+// restoreIndex puts back the index file old of the closed store in dir,
+// without the log written since: an index that lags the journal.
+func restoreIndex(t *testing.T, dir string, old []byte) {
+	t.Helper()
+	removeIndex(dir)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, indexFile), old, 0o640))
+}

@@ -228,10 +228,7 @@ func TestIndexCatchesUpFromJournal(t *testing.T) {
 	putN(t, s, 3, 6)
 	require.NoError(t, s.Delete(ctx, storage.Key{Site: "shop", Session: "sess-0001"}))
 	require.NoError(t, s.Close())
-	for _, ext := range []string{"-wal", "-shm"} {
-		os.Remove(filepath.Join(dir, indexFile+ext))
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, indexFile), old, 0o640))
+	restoreIndex(t, dir, old)
 
 	s, err = Open(dir, nil)
 	require.NoError(t, err)
@@ -299,9 +296,7 @@ func TestRebuildAfterCrashMidErase(t *testing.T) {
 		copy(b[e.off+recHeader:], "half erased") // what a torn overwrite leaves
 	}
 	require.NoError(t, os.WriteFile(segs[0], b, 0o640))
-	for _, ext := range []string{"", "-wal", "-shm"} {
-		os.Remove(filepath.Join(dir, indexFile+ext))
-	}
+	removeIndex(dir)
 
 	var logs bytes.Buffer
 	s, err = Open(dir, &Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -334,10 +329,7 @@ func TestRefAssetsReplayed(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, missing)
 	require.NoError(t, s.Close())
-	for _, ext := range []string{"-wal", "-shm"} {
-		os.Remove(filepath.Join(dir, indexFile+ext))
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, indexFile), old, 0o640))
+	restoreIndex(t, dir, old)
 
 	s, err = Open(dir, nil)
 	require.NoError(t, err)

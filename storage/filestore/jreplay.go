@@ -351,25 +351,8 @@ func (s *Store) erase(exts []extent) ([]extent, error) {
 // deletes, or what a crash left) and drops the segments left without a
 // live record: those it erased in, or every segment when all is true.
 func (s *Store) finishErasing(ctx context.Context, all bool) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT seg, off, len FROM erasing`)
+	exts, err := s.queryExtents(ctx, `SELECT seg, off, len FROM erasing`)
 	if err != nil {
-		return err
-	}
-	var exts []extent
-	for rows.Next() {
-		var (
-			e   extent
-			seg int64
-		)
-		if err := rows.Scan(&seg, &e.off, &e.n); err != nil {
-			rows.Close()
-			return err
-		}
-		e.seg = uint64(seg)
-		exts = append(exts, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	s.finishErase(ctx, exts)

@@ -327,8 +327,14 @@ func (v *view) undo(ctx context.Context) {
 
 // extentsOf returns where the records of key are in the journal.
 func (s *Store) extentsOf(ctx context.Context, key storage.Key) ([]extent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seg, off, len FROM chunks WHERE site = ?1 AND id = ?2
+	return s.queryExtents(ctx, `SELECT seg, off, len FROM chunks WHERE site = ?1 AND id = ?2
 		UNION ALL SELECT seg, off, len FROM recs WHERE site = ?1 AND id = ?2`, key.Site, key.Session)
+}
+
+// queryExtents runs a query of the index whose rows are (seg, off, len)
+// and returns them.
+func (s *Store) queryExtents(ctx context.Context, query string, args ...any) ([]extent, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
