@@ -165,10 +165,10 @@ func run(dur time.Duration, rounds int, cpuprofile, only string) error {
 		{name: "floor: gzip + append", newWorker: floor(false)},
 		{name: "durable floor: gzip + append + fsync", newWorker: floor(true)},
 		{name: "hand-rolled: encoding/json + mask + gzip + append", newWorker: handRolled},
-		{name: "replay: DecodeBatch + Ingest, memstore", newWorker: ingest, shared: library(func(string) (storage.Store, func(), error) {
+		{name: "replay: DecodeBatchOwned + Ingest, memstore", newWorker: ingest, shared: library(func(string) (storage.Store, func(), error) {
 			return memstore.New(), func() {}, nil
 		})},
-		{name: "replay: DecodeBatch + Ingest, filestore", newWorker: ingest, shared: library(func(tmp string) (storage.Store, func(), error) {
+		{name: "replay: DecodeBatchOwned + Ingest, filestore", newWorker: ingest, shared: library(func(tmp string) (storage.Store, func(), error) {
 			st, err := filestore.Open(filepath.Join(tmp, "store"), nil)
 			if err != nil {
 				return nil, nil, err
