@@ -221,8 +221,8 @@
 // commit at the same time, like the floor's; what is left of the gap is
 // CPU: the Recorder's work per batch, and the store's own. Per batch
 // (BenchmarkBatch: read the session, append a 64 KiB chunk, reference 8
-// assets, write the session back; one fsync) filestore uses about 1.1 ms
-// of CPU against 0.25 ms on memstore, from 1.4 to 2.0 ms before the
+// assets, write the session back; one fsync) filestore uses about 1.0 ms
+// of CPU against 0.3 ms on memstore, from 1.4 to 2.0 ms before the
 // statements of a batch were prepared once per Store, the session encoded
 // once per batch, unchanged facet rows kept and references added by set
 // (go test ./storage/filestore -run '^$' -bench Batch -benchtime 1000x
